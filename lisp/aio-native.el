@@ -1,0 +1,222 @@
+;;; aio-native.el --- The native event loop behind aio  -*- lexical-binding: t; -*-
+
+;; SPDX-License-Identifier: GPL-3.0-or-later
+
+;;; Commentary:
+
+;; Starts the module's libuv loop, which runs on its own thread, and
+;; carries its completions back to promises.  The loop wakes Emacs by
+;; writing one byte to a pipe process; that process's filter drains the
+;; finished operations (plain data keyed by integer ids) and resolves
+;; the promises registered under those ids.  Nothing Lisp is ever held
+;; by the module, so an abandoned promise is ordinary garbage.
+;;
+;; Native awaitables built here: `aio-sleep'.
+
+;;; Code:
+
+(require 'aio-promise)
+(require 'aio-native-build)
+
+(defcustom aio-native-wake-method 'channel
+  "How the native loop tells Emacs that operations have finished.
+`channel': the loop writes a byte to a pipe Emacs already listens to;
+completions arrive within a fraction of a millisecond and an idle Emacs
+uses no CPU.  `timer': an Emacs timer polls every
+`aio-native-poll-interval' seconds while operations are pending; kept as
+a fallback and a yardstick."
+  :type '(choice (const :tag "Pipe wake-up" channel)
+                 (const :tag "Polling timer" timer))
+  :group 'aio-native
+  :set (lambda (symbol value)
+         (set-default symbol value)
+         (when (fboundp 'aio-native--apply-wake-method)
+           (aio-native--apply-wake-method))))
+
+(defcustom aio-native-poll-interval 0.002
+  "Seconds between polls when `aio-native-wake-method' is `timer'."
+  :type 'number
+  :group 'aio-native)
+
+(defvar aio-native-drain-batch 4096
+  "Most completions one wake-up hands to Lisp.
+What is left is announced again, so that a flood of completions is
+taken in slices and input is read between them.")
+
+(defconst aio-native--max-seconds 1e9
+  "Longest duration accepted by native timers (about 31 years).")
+
+(defvar aio-native--process nil
+  "The pipe process the loop writes wake bytes to, or nil.")
+
+(defvar aio-native--pending (make-hash-table :test #'eql :size 4096)
+  "Map from operation id to the function that completes its promise.
+The function is called with STATUS (0 done, 1 cancelled, 2 failed) and
+PAYLOAD.")
+
+(defvar aio-native--last-id 0
+  "The id most recently handed to the module.")
+
+(defvar aio-native--poll-timer nil
+  "The polling timer of the `timer' wake method, while it runs.")
+
+;;; Loop life cycle
+
+(defun aio-native--filter (_process _bytes)
+  "Drain completions; the wake byte itself carries no information."
+  (aio-native--dispatch aio-native-drain-batch))
+
+(defun aio-native--sentinel (process _event)
+  "Forget PROCESS once it is gone, so the next operation makes a new one."
+  (unless (process-live-p process)
+    (when (eq process aio-native--process)
+      (setq aio-native--process nil))))
+
+(defun aio-native-init ()
+  "Start the native loop if it is not running, and return non-nil.
+Operations start it themselves; call this to start it early."
+  (unless (and aio-native--process (process-live-p aio-native--process))
+    (aio-native-load-module)
+    (let ((process (make-pipe-process
+                    :name " aio-native-wake"
+                    ;; Emacs 28 makes a buffer even for :buffer nil.
+                    :buffer (get-buffer-create " *aio-native-wake*")
+                    :coding 'binary
+                    :noquery t
+                    :filter #'aio-native--filter
+                    :sentinel #'aio-native--sentinel)))
+      (aio-native--init process)
+      (setq aio-native--process process)
+      (add-hook 'kill-emacs-hook #'aio-native-shutdown)
+      (aio-native--apply-wake-method)
+      ;; Completions that waited for a new pipe are announced by nobody.
+      (aio-native--dispatch nil)))
+  t)
+
+(defun aio-native-shutdown ()
+  "Stop the native loop and join its thread.
+Every pending native operation is rejected with `aio-cancel'.  The next
+native operation starts the loop again."
+  (interactive)
+  (when (fboundp 'aio-native--shutdown)
+    (aio-native--shutdown))
+  (aio-native--stop-polling)
+  (when aio-native--process
+    (let ((process aio-native--process))
+      (setq aio-native--process nil)
+      (when (process-live-p process)
+        (delete-process process))
+      (kill-buffer (process-buffer process))))
+  (let ((handlers nil))
+    (maphash (lambda (_id handler) (push handler handlers)) aio-native--pending)
+    (clrhash aio-native--pending)
+    (dolist (handler (nreverse handlers))
+      (funcall handler 1 nil))))
+
+;;; Wake methods
+
+(defun aio-native--apply-wake-method ()
+  "Make the running loop use `aio-native-wake-method'."
+  (when (and aio-native--process (fboundp 'aio-native--set-wake-enabled))
+    (aio-native--set-wake-enabled (eq aio-native-wake-method 'channel))
+    (if (eq aio-native-wake-method 'timer)
+        (aio-native--maybe-poll)
+      (aio-native--stop-polling)
+      (aio-native--dispatch nil))))
+
+(defun aio-native--poll ()
+  "Drain from the polling timer; stop polling when nothing is pending."
+  (aio-native--dispatch nil)
+  (when (zerop (hash-table-count aio-native--pending))
+    (aio-native--stop-polling)))
+
+(defun aio-native--maybe-poll ()
+  "Start the polling timer if the `timer' wake method needs it."
+  (when (and (eq aio-native-wake-method 'timer) (not aio-native--poll-timer))
+    (setq aio-native--poll-timer
+          (run-at-time aio-native-poll-interval aio-native-poll-interval
+                       #'aio-native--poll))))
+
+(defun aio-native--stop-polling ()
+  "Cancel the polling timer, if any."
+  (when aio-native--poll-timer
+    (cancel-timer aio-native--poll-timer)
+    (setq aio-native--poll-timer nil)))
+
+;;; Operations
+
+(defun aio-native--dispatch (max)
+  "Take up to MAX completions (all if nil) and complete their promises."
+  (when (fboundp 'aio-native--drain)
+    (let* ((done (aio-native--drain max))
+           (n (length done))
+           (i 0))
+      (while (< i n)
+        (let* ((id (aref done i))
+               (handler (gethash id aio-native--pending)))
+          (when handler
+            (remhash id aio-native--pending)
+            (funcall handler (aref done (+ i 1)) (aref done (+ i 2)))))
+        (setq i (+ i 3))))))
+
+(defun aio-native--register (handler)
+  "Return a fresh operation id whose completion calls HANDLER.
+HANDLER is called with STATUS and PAYLOAD, see `aio-native--pending'."
+  (aio-native-init)
+  (let ((id (setq aio-native--last-id (1+ aio-native--last-id))))
+    (puthash id handler aio-native--pending)
+    (aio-native--maybe-poll)
+    id))
+
+(defun aio-native--forget (id)
+  "Drop operation ID: its completion, if it comes, is ignored."
+  (remhash id aio-native--pending))
+
+(defun aio-native--check-seconds (seconds)
+  "Signal unless SECONDS is a number of seconds a native timer accepts."
+  (unless (numberp seconds)
+    (signal 'wrong-type-argument (list 'numberp seconds)))
+  ;; NaN fails this comparison too.
+  (unless (<= 0 seconds aio-native--max-seconds)
+    (signal 'args-out-of-range (list seconds 0 aio-native--max-seconds))))
+
+(defun aio-sleep (seconds &optional result)
+  "Return a promise that resolves with RESULT after SECONDS.
+SECONDS is a non-negative number.  The timer runs on the native loop,
+so thousands of sleeps cost no more to create than a few; `aio-cancel'
+on the promise stops the timer."
+  (aio-native--check-seconds seconds)
+  (let ((promise (aio-promise)))
+    (if (zerop seconds)
+        ;; Nothing to wait for: the ready queue alone gives the delay.
+        (aio-resolve promise (lambda () result))
+      (let ((id (aio-native--register
+                 (lambda (status _payload)
+                   (if (eql status 0)
+                       (aio-resolve promise (lambda () result))
+                     (aio-cancel promise))))))
+        (aio-native--timer-start id (* seconds 1000.0))
+        (setf (aio-promise-canceller promise)
+              (lambda ()
+                (aio-native--forget id)
+                (when (aio-native--running-p)
+                  (aio-native--timer-cancel id))))))
+    promise))
+
+;;; Introspection
+
+(defun aio-native-stats ()
+  "Return a plist of counters of the native loop.
+:running whether the loop runs; :timers-pending native timers not yet
+finished; :commands requests sent to the loop; :completions finished
+operations handed to Lisp; :wakeups bytes written to the wake pipe;
+:drains times Lisp took completions; :lisp-pending operations Lisp
+still waits for; :wake-method the value of `aio-native-wake-method'."
+  (append (if (fboundp 'aio-native--stats)
+              (aio-native--stats)
+            '(:running nil))
+          (list :lisp-pending (hash-table-count aio-native--pending)
+                :wake-method aio-native-wake-method)))
+
+(provide 'aio-native)
+;;; aio-native.el ends here

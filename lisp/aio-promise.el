@@ -1,0 +1,277 @@
+;;; aio-promise.el --- Promises and the ready queue for aio  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; The promise core of `aio': the `aio-promise' record, value functions,
+;; resolution, cancellation, and the single ready queue from which every
+;; callback runs.
+;;
+;; A promise is resolved with a *value function*: a function of no
+;; arguments that returns the value or re-signals the error.  Success and
+;; failure thus travel the same path, and the condition survives intact.
+;;
+;; Callbacks are never called from `aio-listen' or `aio-resolve'.  They go
+;; into one global FIFO, and one drain runs that FIFO in slices of
+;; `aio-batch-seconds', rescheduling itself with a single zero-delay timer
+;; so that input, redisplay and process output get their turn between
+;; slices.  One timer per callback would make large fan-outs quadratic,
+;; since Emacs keeps its timers in a sorted list.
+;;
+;; This file must not require `aio-native': that library requires this one.
+
+;;; Code:
+
+(require 'cl-lib)
+
+(define-error 'aio-cancel "Promise was canceled")
+(define-error 'aio-timeout "Timeout was reached")
+
+(cl-defstruct (aio-promise (:constructor aio-promise ())
+                           (:copier nil))
+  "A value that becomes available later.
+RESULT is nil until the promise is resolved, then its value function.
+CALLBACKS holds, newest first, the callbacks waiting for it.
+CANCELLER is nil or a function of no arguments that stops the work
+behind the promise; `aio-cancel' calls it."
+  (result nil)
+  (callbacks nil)
+  (canceller nil))
+
+(defvar aio-batch-seconds 0.005
+  "Longest time, in seconds, one drain of the ready queue may run.
+When a slice is used up, the rest of the queue waits for the next
+turn of the event loop, so that input and redisplay are not starved.")
+
+(defvar aio-unhandled-error-function #'aio-report-unhandled-error
+  "Function called with ERROR and WHERE for an error nobody awaited.
+ERROR is the condition, WHERE a string saying where it came from.")
+
+;;;; Argument checks
+
+(defsubst aio--check-promise (object)
+  "Signal `wrong-type-argument' unless OBJECT is an `aio-promise'."
+  (unless (aio-promise-p object)
+    (signal 'wrong-type-argument (list 'aio-promise-p object))))
+
+(defsubst aio--check-function (object)
+  "Signal `wrong-type-argument' unless OBJECT is a function."
+  (unless (functionp object)
+    (signal 'wrong-type-argument (list 'functionp object))))
+
+;;;; Value functions
+
+(defun aio--value-fn (value)
+  "Return a value function that returns VALUE."
+  (lambda () value))
+
+(defun aio--error-fn (condition)
+  "Return a value function that signals CONDITION again."
+  (lambda () (signal (car condition) (cdr condition))))
+
+;;;; The ready queue
+
+;; A list with a pointer to its last cell, so that both ends are O(1).
+;; Each element is (FUNCTION . ARGUMENT).
+(defvar aio--queue-head nil)
+(defvar aio--queue-tail nil)
+
+(defvar aio--drain-timer nil
+  "The one pending timer that will drain the ready queue, if any.")
+
+(defvar aio--draining nil
+  "Non-nil while a drain runs; resolving then needs no new timer.")
+
+(defvar aio--deadline 0.0
+  "The `float-time' at which the current drain slice ends.")
+
+(defvar aio--budget 0
+  "Queue steps left before the clock is looked at again.")
+
+(defconst aio--budget-step 32
+  "How many queue steps run between two readings of the clock.
+Reading the clock costs more than a typical callback.")
+
+(defsubst aio--enqueue (function argument)
+  "Put (FUNCTION . ARGUMENT) at the end of the ready queue."
+  (let ((cell (list (cons function argument))))
+    (if aio--queue-head
+        (setcdr aio--queue-tail cell)
+      (setq aio--queue-head cell))
+    (setq aio--queue-tail cell)))
+
+(defun aio--check-clock ()
+  "Return non-nil if the current drain slice has time left."
+  (and (< (float-time) aio--deadline)
+       (setq aio--budget aio--budget-step)))
+
+(defsubst aio--slice-left-p ()
+  "Return non-nil if the current drain slice may go on."
+  (or (> (setq aio--budget (1- aio--budget)) 0)
+      (aio--check-clock)))
+
+(defun aio--schedule ()
+  "Make sure a drain will run for a non-empty ready queue."
+  (when (and aio--queue-head (not aio--drain-timer) (not aio--draining))
+    (setq aio--drain-timer (run-at-time 0 nil #'aio--drain))))
+
+(defun aio--drain ()
+  "Run queued callbacks in order for one slice of `aio-batch-seconds'.
+What is left waits for a timer on the next turn of the event loop."
+  (when aio--drain-timer
+    (cancel-timer aio--drain-timer)
+    (setq aio--drain-timer nil))
+  (let ((aio--draining t)
+        (aio--deadline (+ (float-time) aio-batch-seconds))
+        (aio--budget aio--budget-step))
+    (unwind-protect
+        (while (and aio--queue-head (aio--slice-left-p))
+          ;; One handler for the whole slice, re-entered after an error,
+          ;; costs less than a handler per callback.
+          (condition-case-unless-debug err
+              (while (and aio--queue-head (aio--slice-left-p))
+                (let ((item (car aio--queue-head)))
+                  (setq aio--queue-head (cdr aio--queue-head))
+                  (funcall (car item) (cdr item))))
+            (error (aio--report-callback-error err))))
+      (setq aio--draining nil)
+      (aio--schedule))))
+
+(defun aio--report-callback-error (err)
+  "Report ERR, signaled by a callback run from the ready queue."
+  (message "aio: error in a promise callback: %s"
+           (error-message-string err)))
+
+;;;; Errors nobody awaits
+
+;; Promises watched for an error that nobody awaits, mapped to a string
+;; saying where they came from.  Listening to a promise removes it.
+(defvar aio--unobserved (make-hash-table :test #'eq :weakness 'key))
+
+(defun aio--watch (promise where)
+  "Report PROMISE's error if it fails and nobody listens to it.
+WHERE is a string that says where PROMISE came from."
+  (puthash promise where aio--unobserved)
+  promise)
+
+(defsubst aio--observe (promise)
+  "Note that somebody takes care of PROMISE's outcome."
+  (unless (zerop (hash-table-count aio--unobserved))
+    (remhash promise aio--unobserved)))
+
+(defun aio--check-unobserved (promise)
+  "Report PROMISE's error if nobody has listened to PROMISE by now."
+  (let ((where (gethash promise aio--unobserved)))
+    (when where
+      (remhash promise aio--unobserved)
+      (condition-case err
+          (funcall (aio-promise-result promise))
+        (error (funcall aio-unhandled-error-function err where))))))
+
+(defun aio-report-unhandled-error (error where)
+  "Display a warning about ERROR, which nobody awaited.
+WHERE says where the failing code came from."
+  (display-warning 'aio
+                   (format "Unhandled error in %s: %s %S"
+                           where (error-message-string error) error)
+                   :error))
+
+;;;; Promises
+
+(defun aio-result (promise)
+  "Return PROMISE's value function, or nil while it is unresolved."
+  (aio--check-promise promise)
+  (aio-promise-result promise))
+
+(defun aio-listen (promise callback)
+  "Call CALLBACK with PROMISE's value function once PROMISE is resolved.
+CALLBACK is never called from here, even for a resolved promise: all
+callbacks run later, from the ready queue, in the order in which they
+became ready."
+  (aio--check-promise promise)
+  (aio--check-function callback)
+  (aio--observe promise)
+  (let ((value-function (aio-promise-result promise)))
+    (if value-function
+        (progn (aio--enqueue callback value-function)
+               (aio--schedule))
+      (push callback (aio-promise-callbacks promise))))
+  nil)
+
+(defun aio-resolve (promise value-function)
+  "Resolve PROMISE with VALUE-FUNCTION, unless it is already resolved.
+VALUE-FUNCTION is a function of no arguments returning the value or
+signaling the error.  PROMISE's callbacks are queued, not called."
+  (aio--check-promise promise)
+  (aio--check-function value-function)
+  (unless (aio-promise-result promise)
+    (let ((callbacks (nreverse (aio-promise-callbacks promise))))
+      (setf (aio-promise-result promise) value-function
+            (aio-promise-callbacks promise) nil
+            (aio-promise-canceller promise) nil)
+      (dolist (callback callbacks)
+        (aio--enqueue callback value-function))
+      (when (and (not (zerop (hash-table-count aio--unobserved)))
+                 (gethash promise aio--unobserved))
+        (aio--enqueue #'aio--check-unobserved promise))
+      (aio--schedule)))
+  nil)
+
+(defmacro aio-with-promise (promise &rest body)
+  "Evaluate BODY and resolve PROMISE with its value or error."
+  (declare (indent 1) (debug (form body)))
+  (let ((err (make-symbol "err")))
+    `(aio-resolve ,promise
+                  (condition-case ,err
+                      (aio--value-fn (progn ,@body))
+                    (error (aio--error-fn ,err))))))
+
+(defun aio-cancel (promise &optional reason)
+  "Reject PROMISE with the error (aio-cancel . REASON) if unresolved.
+Return non-nil if PROMISE was rejected by this call.  The work behind
+the promise, if it can be stopped, is then stopped."
+  (aio--check-promise promise)
+  (unless (aio-promise-result promise)
+    (let ((canceller (aio-promise-canceller promise)))
+      (aio-resolve promise (lambda () (signal 'aio-cancel reason)))
+      (when canceller
+        (condition-case-unless-debug err
+            (funcall canceller)
+          (error (message "aio: error while canceling: %s"
+                          (error-message-string err))))))
+    t))
+
+;;;; Waiting synchronously
+
+(defun aio--wait-seconds (deadline)
+  "Return how long to wait for process output before looking again.
+Emacs does not return from `accept-process-output' when a timer runs,
+so wait no longer than until the next timer is due, or DEADLINE."
+  (let ((next (and timer-list
+                   (float-time (time-subtract (timer--time (car timer-list))
+                                              nil))))
+        (limit (if deadline (- deadline (float-time)) 1.0)))
+    (max 0 (min limit (if next (+ next 0.0005) 1.0)))))
+
+(defun aio-wait-for (promise &optional timeout)
+  "Block until PROMISE is resolved, then return its value or signal its error.
+Events, timers and process output are processed meanwhile.  With
+TIMEOUT, a number of seconds, signal `aio-timeout' if PROMISE is still
+unresolved by then."
+  (aio--check-promise promise)
+  (unless (or (null timeout) (numberp timeout))
+    (signal 'wrong-type-argument (list 'numberp timeout)))
+  (aio--observe promise)
+  (let ((deadline (and timeout (+ (float-time) timeout))))
+    (while (and (null (aio-promise-result promise))
+                (or (null deadline) (< (float-time) deadline)))
+      (if aio--queue-head
+          (progn (aio--drain)
+                 (accept-process-output nil 0))
+        (accept-process-output nil (aio--wait-seconds deadline))))
+    (let ((value-function (aio-promise-result promise)))
+      (if value-function
+          (funcall value-function)
+        (signal 'aio-timeout timeout)))))
+
+(provide 'aio-promise)
+;;; aio-promise.el ends here

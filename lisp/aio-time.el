@@ -1,0 +1,44 @@
+;;; aio-time.el --- Idle waits and timeouts for aio  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; `aio-idle' sits on Emacs's idle timers, since only Emacs knows when
+;; the user is idle.  `aio-timeout' sits on the native `aio-sleep', so
+;; that many pending timeouts cost Emacs no timers at all.  Canceling
+;; either promise stops what is behind it.
+
+;;; Code:
+
+(require 'aio-promise)
+(require 'aio-native)
+
+(defun aio--check-seconds (seconds)
+  "Signal `wrong-type-argument' unless SECONDS is a number."
+  (unless (numberp seconds)
+    (signal 'wrong-type-argument (list 'numberp seconds))))
+
+(defun aio-idle (seconds &optional result)
+  "Return a promise that resolves with RESULT once Emacs is idle for SECONDS.
+Idle means no user input, as for `run-with-idle-timer'."
+  (aio--check-seconds seconds)
+  (let* ((promise (aio-promise))
+         (timer (run-with-idle-timer
+                 seconds nil
+                 (lambda () (aio-resolve promise (aio--value-fn result))))))
+    (setf (aio-promise-canceller promise) (lambda () (cancel-timer timer)))
+    promise))
+
+(defun aio-timeout (seconds)
+  "Return a promise rejected with (aio-timeout . SECONDS) after SECONDS."
+  (aio--check-seconds seconds)
+  (let ((promise (aio-promise))
+        (sleep (aio-sleep seconds)))
+    (aio-listen sleep
+                (lambda (_)
+                  (aio-resolve promise
+                               (lambda () (signal 'aio-timeout seconds)))))
+    (setf (aio-promise-canceller promise) (lambda () (aio-cancel sleep)))
+    promise))
+
+(provide 'aio-time)
+;;; aio-time.el ends here

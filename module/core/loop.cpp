@@ -1,0 +1,130 @@
+#include "loop.hpp"
+
+#include <cmath>
+#include <csignal>
+#include <pthread.h>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace aio {
+
+namespace {
+
+void check_uv(int rc, const char* what) {
+  if (rc < 0) throw std::runtime_error(std::string(what) + ": " + uv_strerror(rc));
+}
+
+// The loop thread must never take Emacs's signals (SIGCHLD, SIGIO, SIGINT
+// ...), and a write to a dead wake pipe must fail with EPIPE rather than
+// kill Emacs with SIGPIPE. Blocking everything while the thread is created
+// makes it start with all signals blocked; threads it creates (libcurl's
+// resolver) inherit that.
+class BlockAllSignals {
+ public:
+  BlockAllSignals() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved_);
+  }
+  ~BlockAllSignals() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  BlockAllSignals(const BlockAllSignals&) = delete;
+  BlockAllSignals& operator=(const BlockAllSignals&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
+}  // namespace
+
+Loop::Loop(int wake_fd) {
+  waker_.set_fd(wake_fd);
+  check_uv(uv_loop_init(&uv_), "uv_loop_init");
+  int rc = uv_async_init(&uv_, &async_, &Loop::on_async);
+  if (rc < 0) {
+    uv_loop_close(&uv_);
+    check_uv(rc, "uv_async_init");
+  }
+  async_.data = this;
+  BlockAllSignals blocked;
+  thread_ = std::thread([this] { run(); });
+}
+
+Loop::~Loop() { stop(); }
+
+void Loop::run() { uv_run(&uv_, UV_RUN_DEFAULT); }
+
+bool Loop::submit(Command cmd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return false;
+  const bool was_empty = inbox_.empty();
+  inbox_.push_back(std::move(cmd));
+  ++commands_;
+  // A non-empty inbox has a wake-up on its way already: the loop thread
+  // swaps the whole inbox out in the callback that send triggers.
+  if (was_empty) uv_async_send(&async_);
+  return true;
+}
+
+void Loop::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      uv_async_send(&async_);
+    }
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+    uv_loop_close(&uv_);
+  }
+}
+
+void Loop::on_async(uv_async_t* async) {
+  auto* self = static_cast<Loop*>(async->data);
+  std::vector<Command> batch;
+  bool stopping;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    batch.swap(self->inbox_);
+    stopping = self->stopping_;
+  }
+  if (stopping) {
+    self->timers_.close_all();
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->async_), nullptr);
+    return;
+  }
+  // Deadlines are measured from here, not from the last poll.
+  uv_update_time(&self->uv_);
+  for (auto& cmd : batch) cmd();
+}
+
+void Loop::start_timer(std::uint64_t id, double delay_ms) {
+  if (!(delay_ms >= 0) || !std::isfinite(delay_ms)) {
+    throw std::invalid_argument("timer delay must be a finite number >= 0");
+  }
+  const auto deadline = uv_hrtime() + static_cast<std::uint64_t>(std::ceil(delay_ms * 1e6));
+  timers_.note_submitted();
+  if (!submit([this, id, deadline] { timers_.start(id, deadline); })) {
+    timers_.note_dropped();
+  }
+}
+
+void Loop::cancel_timer(std::uint64_t id) {
+  submit([this, id] { timers_.cancel(id); });
+}
+
+Stats Loop::stats() const {
+  Stats s;
+  s.timers_pending = timers_.pending();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.commands = commands_;
+  }
+  s.completions = outbox_.delivered();
+  s.wakeups = waker_.wakeups();
+  s.drains = outbox_.drains();
+  return s;
+}
+
+}  // namespace aio

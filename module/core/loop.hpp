@@ -1,0 +1,74 @@
+// The libuv loop and the thread it runs on.
+//
+// Any thread may submit() work; commands run on the loop thread in
+// submission order. Results come back through outbox().drain(), announced
+// by a byte on the wake descriptor. Nothing here knows about Emacs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <uv.h>
+
+#include "outbox.hpp"
+#include "timers.hpp"
+#include "waker.hpp"
+
+namespace aio {
+
+// Runs on the loop thread. Captures plain values only.
+using Command = std::function<void()>;
+
+struct Stats {
+  std::int64_t timers_pending = 0;
+  std::uint64_t commands = 0;
+  std::uint64_t completions = 0;
+  std::uint64_t wakeups = 0;
+  std::uint64_t drains = 0;
+};
+
+class Loop {
+ public:
+  // Starts the loop thread. WAKE_FD (owned from now on) may be -1.
+  explicit Loop(int wake_fd = -1);
+  // Stops and joins, like stop().
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // Thread-safe. Returns false (and drops CMD) once stop() has begun.
+  bool submit(Command cmd);
+  // Thread-safe, idempotent. Closes every handle, dropping pending work
+  // without completing it, and joins the loop thread.
+  void stop();
+
+  // Thread-safe front for the timer service.
+  void start_timer(std::uint64_t id, double delay_ms);
+  void cancel_timer(std::uint64_t id);
+
+  Waker& waker() { return waker_; }
+  Outbox& outbox() { return outbox_; }
+  Stats stats() const;
+
+ private:
+  static void on_async(uv_async_t* async);
+  void run();
+
+  uv_loop_t uv_{};
+  uv_async_t async_{};
+  Waker waker_;
+  Outbox outbox_{waker_};
+  Timers timers_{&uv_, outbox_};
+
+  mutable std::mutex mu_;  // guards inbox_, stopping_ and every uv_async_send
+  std::vector<Command> inbox_;
+  bool stopping_ = false;
+  std::uint64_t commands_ = 0;
+
+  std::thread thread_;
+};
+
+}  // namespace aio

@@ -1,0 +1,37 @@
+// Completions waiting for Emacs. Filled by the loop thread, emptied by
+// the Emacs main thread; announces itself through a Waker.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "completion.hpp"
+#include "waker.hpp"
+
+namespace aio {
+
+class Outbox {
+ public:
+  explicit Outbox(Waker& waker) : waker_(waker) {}
+
+  void push(Completion c);
+  // Takes up to MAX completions (all when MAX is 0), oldest first. When
+  // some stay behind, the waker is notified again so they are not lost.
+  std::vector<Completion> drain(std::size_t max = 0);
+
+  std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
+  std::uint64_t drains() const { return drains_.load(std::memory_order_relaxed); }
+
+ private:
+  Waker& waker_;
+  std::mutex mu_;
+  std::deque<Completion> items_;  // deque: partial drains take from the front
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> drains_{0};
+};
+
+}  // namespace aio

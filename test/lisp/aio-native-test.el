@@ -1,0 +1,208 @@
+;;; aio-native-test.el --- Tests of the native loop and aio-sleep  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+
+;; These run under `make test', once plainly and once under
+;; `emacs -module-assertions'.
+
+;;; Code:
+
+(require 'ert)
+(require 'cl-lib)
+(require 'aio)
+
+(defun aio-native-test--wait-until (predicate &optional seconds)
+  "Process events until PREDICATE returns non-nil or SECONDS (5) pass.
+Return PREDICATE's last value."
+  (let ((deadline (+ (float-time) (or seconds 5)))
+        value)
+    (while (and (not (setq value (funcall predicate)))
+                (< (float-time) deadline))
+      (accept-process-output nil 0.01))
+    value))
+
+(defun aio-native-test--stat (key)
+  "Return KEY of `aio-native-stats'."
+  (plist-get (aio-native-stats) key))
+
+(defun aio-native-test--rejection (promise)
+  "Return the condition PROMISE was rejected with, or nil."
+  (condition-case condition
+      (progn (aio-wait-for promise) nil)
+    ((error aio-cancel) condition)))
+
+(ert-deftest aio-native-sleep-resolves-with-result ()
+  (should (eq (aio-wait-for (aio-sleep 0.02 'x)) 'x))
+  (should (equal (aio-wait-for (aio-sleep 0.001 '(1 2))) '(1 2)))
+  (should (null (aio-wait-for (aio-sleep 0.001)))))
+
+(ert-deftest aio-native-sleep-zero-resolves-without-the-loop ()
+  (let ((commands (aio-native-test--stat :commands)))
+    (should (eq (aio-wait-for (aio-sleep 0 'now)) 'now))
+    (should (eq (aio-wait-for (aio-sleep 0.0 'now)) 'now))
+    (should (= commands (aio-native-test--stat :commands)))))
+
+(ert-deftest aio-native-sleep-waits-at-least-its-duration ()
+  (let ((start (float-time)))
+    (aio-wait-for (aio-sleep 0.05))
+    (should (>= (- (float-time) start) 0.05))))
+
+(ert-deftest aio-native-sleeps-resolve-in-deadline-order ()
+  (let ((order nil)
+        (promises nil))
+    (dolist (entry '((0.06 . 3) (0.02 . 1) (0.04 . 2) (0.08 . 4)))
+      (let ((promise (aio-sleep (car entry) (cdr entry))))
+        (push promise promises)
+        (aio-listen promise (lambda (value) (push (funcall value) order)))))
+    (dolist (promise promises) (aio-wait-for promise))
+    (aio-native-test--wait-until (lambda () (= (length order) 4)))
+    (should (equal (nreverse order) '(1 2 3 4)))))
+
+(ert-deftest aio-native-sleep-sort ()
+  (let* ((numbers '(5 1 4 2 3 0))
+         (sorted nil)
+         (promises (mapcar (lambda (n)
+                             (let ((p (aio-sleep (* n 0.015) n)))
+                               (aio-listen p (lambda (v) (push (funcall v) sorted)))
+                               p))
+                           numbers)))
+    (mapc #'aio-wait-for promises)
+    (aio-native-test--wait-until (lambda () (= (length sorted) 6)))
+    (should (equal (nreverse sorted) '(0 1 2 3 4 5)))))
+
+(ert-deftest aio-native-cancel-stops-the-native-timer ()
+  (aio-native-init)
+  (let* ((before (aio-native-test--stat :timers-pending))
+         (promise (aio-sleep 3600 'never)))
+    (should (= (aio-native-test--stat :timers-pending) (1+ before)))
+    (should (aio-cancel promise))
+    (should-not (aio-cancel promise))
+    (should (aio-native-test--wait-until
+             (lambda () (= (aio-native-test--stat :timers-pending) before))))
+    (should (eq (car (aio-native-test--rejection promise)) 'aio-cancel))
+    (should (= (aio-native-test--stat :lisp-pending) 0))))
+
+(ert-deftest aio-native-sleep-rejects-bad-durations ()
+  (should-error (aio-sleep "x") :type 'wrong-type-argument)
+  (should-error (aio-sleep nil) :type 'wrong-type-argument)
+  (should-error (aio-sleep 'one) :type 'wrong-type-argument)
+  (should-error (aio-sleep -1) :type 'args-out-of-range)
+  (should-error (aio-sleep -0.001) :type 'args-out-of-range)
+  (should-error (aio-sleep 0.0e+NaN) :type 'args-out-of-range)
+  (should-error (aio-sleep 1.0e+INF) :type 'args-out-of-range)
+  (should-error (aio-sleep 1e300) :type 'args-out-of-range)
+  (should-error (aio-sleep (expt 10 40)) :type 'args-out-of-range)
+  (should-error (aio-sleep) :type 'wrong-number-of-arguments)
+  (should-error (aio-sleep 1 2 3) :type 'wrong-number-of-arguments)
+  (should (= (aio-native-test--stat :lisp-pending) 0)))
+
+(ert-deftest aio-native-module-functions-check-their-arguments ()
+  (aio-native-init)
+  (should-error (aio-native--timer-start 1) :type 'wrong-number-of-arguments)
+  (should-error (aio-native--timer-start 1 2 3) :type 'wrong-number-of-arguments)
+  (should-error (aio-native--timer-start "1" 10) :type 'wrong-type-argument)
+  (should-error (aio-native--timer-start 1.5 10) :type 'wrong-type-argument)
+  (should-error (aio-native--timer-start -1 10) :type 'args-out-of-range)
+  (should-error (aio-native--timer-start (expt 2 70) 10) :type 'args-out-of-range)
+  (should-error (aio-native--timer-start 1 "10") :type 'wrong-type-argument)
+  (should-error (aio-native--timer-start 1 -10) :type 'args-out-of-range)
+  (should-error (aio-native--timer-start 1 0.0e+NaN) :type 'args-out-of-range)
+  (should-error (aio-native--timer-cancel 'x) :type 'wrong-type-argument)
+  (should-error (aio-native--drain 0) :type 'args-out-of-range)
+  (should-error (aio-native--drain "x") :type 'wrong-type-argument)
+  (should-error (aio-native--init 'not-a-process) :type 'wrong-type-argument)
+  (should-error (aio-native--set-wake-enabled) :type 'wrong-number-of-arguments))
+
+(ert-deftest aio-native-module-functions-document-their-arguments ()
+  (dolist (entry '((aio-native--timer-start . "(aio-native--timer-start ID MILLISECONDS)")
+                   (aio-native--drain . "(aio-native--drain &optional MAX)")
+                   (aio-native--init . "(aio-native--init PIPE-PROCESS)")))
+    (let ((usage (help-split-fundoc (documentation (car entry)) (car entry))))
+      (should (equal (car usage) (cdr entry))))))
+
+(ert-deftest aio-native-garbage-collection-while-sleeps-are-pending ()
+  (let ((promises (cl-loop for i below 1000 collect (aio-sleep (* 0.0001 (% i 50)) i))))
+    ;; Unreferenced sleeps must complete and leave nothing behind either.
+    (dotimes (i 1000) (aio-sleep 0.01 i))
+    (garbage-collect)
+    (aio-native-test--wait-until (lambda () (aio-result (car (last promises)))) 1)
+    (garbage-collect)
+    (should (equal (mapcar #'aio-wait-for promises) (number-sequence 0 999)))
+    (should (aio-native-test--wait-until
+             (lambda () (= (aio-native-test--stat :lisp-pending) 0))))))
+
+(ert-deftest aio-native-stats-count-the-work ()
+  (aio-native-init)
+  (let ((before (aio-native-stats)))
+    (dolist (p (list (aio-sleep 0.001) (aio-sleep 0.002))) (aio-wait-for p))
+    (let ((after (aio-native-stats)))
+      (should (eq (plist-get after :running) t))
+      (should (eq (plist-get after :wake-method) 'channel))
+      (should (= (- (plist-get after :commands) (plist-get before :commands)) 2))
+      (should (= (- (plist-get after :completions) (plist-get before :completions)) 2))
+      (should (> (plist-get after :wakeups) (plist-get before :wakeups)))
+      (should (> (plist-get after :drains) (plist-get before :drains))))))
+
+(ert-deftest aio-native-timer-wake-method-polls-instead-of-waking ()
+  (aio-native-init)
+  (let ((wakeups (aio-native-test--stat :wakeups)))
+    (unwind-protect
+        (progn
+          (customize-set-variable 'aio-native-wake-method 'timer)
+          (should (equal (mapcar #'aio-wait-for
+                                 (list (aio-sleep 0.01 'a) (aio-sleep 0.02 'b)))
+                         '(a b)))
+          (should (= wakeups (aio-native-test--stat :wakeups))))
+      (customize-set-variable 'aio-native-wake-method 'channel))
+    (should (eq (aio-wait-for (aio-sleep 0.01 'c)) 'c))
+    (should (> (aio-native-test--stat :wakeups) wakeups))))
+
+(ert-deftest aio-native-init-twice-is-harmless ()
+  (aio-native-init)
+  (let ((process aio-native--process))
+    (should (aio-native-init))
+    (should (eq process aio-native--process))
+    ;; Handing the same pipe to the running loop again is harmless too.
+    (should (aio-native--init process))
+    (should (eq (aio-wait-for (aio-sleep 0.01 'ok)) 'ok))))
+
+(ert-deftest aio-native-survives-losing-its-pipe ()
+  (aio-native-init)
+  (let ((promise (aio-sleep 0.2 'late)))
+    (delete-process aio-native--process)
+    (should (aio-native-test--wait-until (lambda () (null aio-native--process))))
+    ;; The next operation makes a new pipe; the old sleep still arrives.
+    (should (eq (aio-wait-for (aio-sleep 0.01 'new)) 'new))
+    (should (eq (aio-wait-for promise) 'late))))
+
+(ert-deftest aio-native-shutdown-rejects-pending-and-restarts-later ()
+  (let ((promise (aio-sleep 3600)))
+    (aio-native-shutdown)
+    (should-not (aio-native--running-p))
+    (should (eq (car (aio-native-test--rejection promise)) 'aio-cancel))
+    (should (= (aio-native-test--stat :lisp-pending) 0))
+    (should (eq (aio-wait-for (aio-sleep 0.01 'again)) 'again))
+    (should (aio-native--running-p))))
+
+(defun aio-native-test--child-fds ()
+  "Return the descriptors a child process of Emacs starts with."
+  (sort (process-lines "/bin/sh" "-c" "ls /proc/$$/fd") #'string<))
+
+(ert-deftest aio-native-wake-descriptor-is-not-inherited ()
+  (aio-native-shutdown)
+  (let ((without (aio-native-test--child-fds)))
+    (aio-native-init)
+    (should (equal (aio-native-test--child-fds) without))))
+
+(ert-deftest aio-native-kill-emacs-with-sleeps-pending-exits-cleanly ()
+  (let* ((dirs (delete-dups (mapcar (lambda (lib) (file-name-directory (locate-library lib)))
+                                    '("aio" "aio-native"))))
+         (status (apply #'call-process
+                  (expand-file-name invocation-name invocation-directory) nil
+                  (get-buffer-create " *aio-native-kill*") nil
+                  `("-Q" "--batch" ,@(mapcan (lambda (d) (list "-L" d)) dirs) "-l" "aio"
+                  "--eval" "(progn (dotimes (i 10000) (aio-sleep 3600 i)) (kill-emacs 7))"))))
+    (should (eql status 7))))
+
+(provide 'aio-native-test)
+;;; aio-native-test.el ends here

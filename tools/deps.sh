@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, when any is missing.
+# As root it runs apt-get; otherwise it prints the command to run.
+set -euo pipefail
+
+packages=(cmake g++ make pkg-config emacs-nox libuv1-dev libcurl4-openssl-dev
+          libgtest-dev python3)
+
+missing() {
+  local cmd
+  for cmd in cmake g++ make pkg-config emacs python3; do
+    command -v "$cmd" >/dev/null 2>&1 || return 0
+  done
+  pkg-config --exists libuv libcurl 2>/dev/null || return 0
+  [ -e /usr/include/gtest/gtest.h ] || return 0
+  [ -e /usr/include/emacs-module.h ] \
+    || [ -e "$(emacs -Q --batch --eval '(princ (expand-file-name "../include" invocation-directory))' 2>/dev/null)/emacs-module.h" ] \
+    || return 0
+  return 1
+}
+
+if ! missing; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing build dependencies. Install them with:" >&2
+  echo "  sudo apt-get install -y ${packages[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}"
