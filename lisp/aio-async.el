@@ -30,15 +30,42 @@
 
 ;;;; The driver
 
+;; Paused tasks live in this table, under a number, and the callback
+;; waiting on the awaited promise holds only that number.  Were it to
+;; hold the task itself, a chain of async calls N deep would be an object
+;; graph N deep (promise -> callback -> task -> its promise -> ...), and
+;; Emacs 28's garbage collector marks such a graph recursively in C: it
+;; overflows the C stack near 100,000 levels.  The price is that a task
+;; awaiting a promise nobody will ever resolve stays here for good,
+;; where it can at least be seen.
+(defvar aio--paused (make-hash-table :test #'eq)
+  "Paused tasks: a number mapped to (GENERATOR . PROMISE).")
+
+(defvar aio--task-counter 0
+  "The number given to the most recently paused task.")
+
+(defun aio--resume (id value-function)
+  "Resume the paused task numbered ID with VALUE-FUNCTION."
+  (let ((task (gethash id aio--paused)))
+    (remhash id aio--paused)
+    (aio--step (car task) (cdr task) value-function t)))
+
+(defun aio--resumer (id)
+  "Return the callback that resumes the paused task numbered ID.
+A function of its own, so that even an interpreted closure holds ID
+and nothing else."
+  (lambda (value-function) (aio--resume id value-function)))
+
 (defun aio--step (iter promise value-function direct)
   "Run ITER, the generator of PROMISE's task, up to its next pause.
 VALUE-FUNCTION is what the paused `aio-await' receives.  DIRECT is
 non-nil when the ready queue resumes the task."
   (let ((aio--direct direct))
     (condition-case err
-        (let ((awaited (iter-next iter value-function)))
-          (aio-listen awaited
-                      (lambda (result) (aio--step iter promise result t))))
+        (let ((awaited (iter-next iter value-function))
+              (id (setq aio--task-counter (1+ aio--task-counter))))
+          (puthash id (cons iter promise) aio--paused)
+          (aio-listen awaited (aio--resumer id)))
       (iter-end-of-sequence
        (aio-resolve promise (aio--value-fn (cdr err))))
       (error

@@ -1,0 +1,31 @@
+;;; aio.el --- Async/await on promises, backed by a native event loop  -*- lexical-binding: t -*-
+
+;; Package-Requires: ((emacs "28.1"))
+;; Keywords: async, lisp
+
+;;; Commentary:
+
+;; The user entry point of aio-native, a drop-in superset of emacs-aio
+;; 1.1: promises, async functions written with `aio-defun' and
+;; `aio-await', select, semaphores, and awaitable sleeps, idle waits,
+;; timeouts and URL retrieval.  Requiring `aio' loads all of it,
+;; including the native module behind `aio-sleep'.
+
+;;; Code:
+
+(require 'aio-promise)
+(require 'aio-native)
+(require 'aio-async)
+(require 'aio-util)
+(require 'aio-select)
+(require 'aio-sem)
+(require 'aio-time)
+(require 'aio-url)
+(require 'aio-editing)
+
+;;;###autoload (autoload 'aio-defun "aio" nil nil 'macro)
+;;;###autoload (autoload 'aio-lambda "aio" nil nil 'macro)
+;;;###autoload (autoload 'aio-with-async "aio" nil nil 'macro)
+
+(provide 'aio)
+;;; aio.el ends here
