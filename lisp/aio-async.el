@@ -80,22 +80,39 @@ non-nil when the ready queue resumes the task."
     (aio--step iter promise nil nil)
     promise))
 
-(defsubst aio--go-on-p (promise)
-  "Return non-nil if awaiting PROMISE can go on without yielding."
-  (and aio--direct
-       (aio-promise-result promise)
-       (null aio--queue-head)
-       (aio--slice-left-p)))
+(defvar aio--await-var nil
+  "While an async body is expanded, the variable its awaits work in.")
+
+(defun aio--pause-p (value)
+  "Return non-nil if awaiting VALUE must pause the async function.
+It need not when VALUE is not a promise, nor when VALUE is resolved
+and pausing would only resume the task at once: the task was resumed
+straight from the ready queue, nothing else waits there, and the
+slice has time left."
+  (and (aio-promise-p value)
+       (not (and aio--direct
+                 (aio-promise-result value)
+                 (null aio--queue-head)
+                 (aio--slice-left-p)))))
+
+(defun aio--now (value)
+  "Return the value of awaiting VALUE, which needs no pause."
+  (if (aio-promise-p value)
+      (funcall (aio-promise-result value))
+    value))
 
 ;;;; Expansion of async bodies
 
+;; Every await of one body shares one variable, an argument of the
+;; generator: generator.el turns each `let' around a yield into several
+;; states, each a closure made anew for every call of the async function,
+;; and their weight in memory is what garbage collection pays for.
 (defun aio--await-expansion (expr)
   "Return the code that awaits EXPR inside an async body."
-  (let ((value (make-symbol "value")))
-    `(let ((,value ,expr))
-       (cond ((not (aio-promise-p ,value)) ,value)
-             ((aio--go-on-p ,value) (funcall (aio-promise-result ,value)))
-             (t (funcall (iter-yield ,value)))))))
+  (let ((var aio--await-var))
+    `(if (aio--pause-p (setq ,var ,expr))
+         (funcall (iter-yield ,var))
+       (aio--now ,var))))
 
 (defun aio--check-yields (form in-function)
   "Signal an error if FORM yields from inside a nested function.
@@ -118,7 +135,8 @@ function an `aio-lambda' and await the promise it returns"))
 
 (defun aio--expand-body (body)
   "Return BODY, an async function's forms, fully macroexpanded.
-`aio-await' is expanded here; an await that cannot work is an error."
+`aio-await' is expanded here, to work in `aio--await-var'; an await
+that cannot work is an error."
   (let ((expanded (macroexpand-all
                    (macroexp-progn body)
                    (cons (cons 'aio-await #'aio--await-expansion)
@@ -143,8 +161,11 @@ on the first line of the file" macro)))
     (cons (nreverse args) rest)))
 
 (defun aio--async-body (body)
-  "Return the form that starts a task running BODY."
-  `(aio--start (funcall (iter-lambda () ,(aio--expand-body body)))))
+  "Return a form to start BODY as a task."
+  (let ((aio--await-var (make-symbol "awaited")))
+    `(aio--start (funcall (iter-lambda (,aio--await-var)
+                            ,(aio--expand-body body))
+                          nil))))
 
 ;;;; Public macros
 

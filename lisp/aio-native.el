@@ -18,6 +18,16 @@
 (require 'aio-promise)
 (require 'aio-native-build)
 
+;; Defined by the module when it loads.
+(declare-function aio-native--init "aio-native-module" (pipe-process))
+(declare-function aio-native--shutdown "aio-native-module" ())
+(declare-function aio-native--running-p "aio-native-module" ())
+(declare-function aio-native--set-wake-enabled "aio-native-module" (flag))
+(declare-function aio-native--drain "aio-native-module" (&optional max))
+(declare-function aio-native--stats "aio-native-module" ())
+(declare-function aio-native--timer-start "aio-native-module" (id milliseconds))
+(declare-function aio-native--timer-cancel "aio-native-module" (id))
+
 (defcustom aio-native-wake-method 'channel
   "How the native loop tells Emacs that operations have finished.
 `channel': the loop writes a byte to a pipe Emacs already listens to;
@@ -77,7 +87,10 @@ PAYLOAD.")
 Operations start it themselves; call this to start it early."
   (unless (and aio-native--process (process-live-p aio-native--process))
     (aio-native-load-module)
-    (let ((process (make-pipe-process
+    (let* (;; Adaptive buffering holds back small reads for up to tens
+           ;; of milliseconds: every wake-up is a single byte.
+           (process-adaptive-read-buffering nil)
+           (process (make-pipe-process
                     :name " aio-native-wake"
                     ;; Emacs 28 makes a buffer even for :buffer nil.
                     :buffer (get-buffer-create " *aio-native-wake*")

@@ -61,7 +61,7 @@ ERROR is the condition, WHERE a string saying where it came from.")
 ;;;; Value functions
 
 (defun aio--value-fn (value)
-  "Return a value function that returns VALUE."
+  "Return a value function giving VALUE."
   (lambda () value))
 
 (defun aio--error-fn (condition)
@@ -242,15 +242,21 @@ the promise, if it can be stopped, is then stopped."
 
 ;;;; Waiting synchronously
 
+(defconst aio--longest-wait 0.05
+  "Longest single wait of `aio-wait-for' for process output, in seconds.
+Sentinels do not end such a wait either.")
+
 (defun aio--wait-seconds (deadline)
   "Return how long to wait for process output before looking again.
-Emacs does not return from `accept-process-output' when a timer runs,
-so wait no longer than until the next timer is due, or DEADLINE."
+Emacs does not return from `accept-process-output' when a timer or a
+sentinel runs, so wait no longer than until the next timer is due,
+`aio--longest-wait', or DEADLINE."
   (let ((next (and timer-list
                    (float-time (time-subtract (timer--time (car timer-list))
                                               nil))))
-        (limit (if deadline (- deadline (float-time)) 1.0)))
-    (max 0 (min limit (if next (+ next 0.0005) 1.0)))))
+        (limit (if deadline (- deadline (float-time)) aio--longest-wait)))
+    (max 0 (min limit aio--longest-wait
+                (if next (+ next 0.0005) aio--longest-wait)))))
 
 (defun aio-wait-for (promise &optional timeout)
   "Block until PROMISE is resolved, then return its value or signal its error.

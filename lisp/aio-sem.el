@@ -27,7 +27,7 @@ cell."
     (signal 'wrong-type-argument (list 'aio-sem-p object))))
 
 (defun aio-sem (init)
-  "Return a new semaphore whose count starts at INIT, a natural number."
+  "Return a new semaphore with count INIT, a natural number."
   (unless (natnump init)
     (signal 'wrong-type-argument (list 'natnump init)))
   (aio--make-sem init))

@@ -1,5 +1,7 @@
 #include "timers.hpp"
 
+#include <utility>
+
 namespace aio {
 
 void Timers::start(std::uint64_t id, std::uint64_t deadline_ns) {
@@ -44,7 +46,10 @@ void Timers::on_fire(uv_timer_t* t) {
 
 void Timers::finish(Handle* h, Status status) {
   pending_.fetch_sub(1, std::memory_order_relaxed);
-  out_.push(Completion{h->id, status, {}});
+  Completion done;
+  done.id = h->id;
+  done.status = status;
+  out_.push(std::move(done));
   uv_close(reinterpret_cast<uv_handle_t*>(&h->timer), &Timers::on_close);
 }
 

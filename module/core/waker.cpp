@@ -25,6 +25,8 @@ void Waker::notify() {
   if (pending_.exchange(true, std::memory_order_acq_rel)) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (fd_ < 0) return;
+  // Counted before the write, so that whoever reads the byte sees it.
+  wakeups_.fetch_add(1, std::memory_order_relaxed);
   const char byte = '!';
   ssize_t n;
   do {
@@ -32,7 +34,7 @@ void Waker::notify() {
   } while (n < 0 && errno == EINTR);
   // EPIPE (the reader is gone) is not fatal: the caller's thread blocks
   // SIGPIPE and the completions stay in the outbox for a later drain.
-  if (n == 1) wakeups_.fetch_add(1, std::memory_order_relaxed);
+  if (n != 1) wakeups_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace aio

@@ -202,7 +202,8 @@ Return PREDICATE's last value."
                   (get-buffer-create " *aio-native-kill*") nil
                   `("-Q" "--batch" ,@(mapcan (lambda (d) (list "-L" d)) dirs) "-l" "aio"
                   "--eval" "(progn (dotimes (i 10000) (aio-sleep 3600 i)) (kill-emacs 7))"))))
-    (should (eql status 7))))
+    (should (equal (list status (with-current-buffer " *aio-native-kill*" (buffer-string)))
+                   (list 7 "")))))
 
 (provide 'aio-native-test)
 ;;; aio-native-test.el ends here

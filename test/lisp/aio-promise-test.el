@@ -1,0 +1,170 @@
+;;; aio-promise-test.el --- Tests of promises and the ready queue  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; Promises, value functions, `aio-listen' / `aio-resolve' ordering,
+;; cancellation, `aio-wait-for', and the ready queue's single timer.
+
+;;; Code:
+
+(require 'ert)
+(require 'aio)
+
+(defun aio-test--settle ()
+  "Run what the ready queue has now, and what that leads to."
+  (aio-wait-for (aio-sleep 0.001) 5))
+
+(ert-deftest aio-promise-basics ()
+  (let ((p (aio-promise)))
+    (should (aio-promise-p p))
+    (should-not (aio-promise-p 'x))
+    (should-not (aio-result p))
+    (aio-resolve p (lambda () 42))
+    (should (functionp (aio-result p)))
+    (should (= 42 (funcall (aio-result p))))
+    ;; Resolving again changes nothing.
+    (aio-resolve p (lambda () 43))
+    (should (= 42 (funcall (aio-result p))))
+    (should (= 42 (aio-wait-for p)))))
+
+(ert-deftest aio-promise-rejection-keeps-condition ()
+  (let ((p (aio-promise)))
+    (aio-resolve p (lambda () (signal 'file-missing '("Opening" "x"))))
+    (should (equal '(file-missing "Opening" "x")
+                   (should-error (aio-wait-for p) :type 'file-missing)))))
+
+(ert-deftest aio-listen-never-synchronous ()
+  (let ((p (aio-promise)) (calls nil))
+    (aio-listen p (lambda (vf) (push (funcall vf) calls)))
+    (aio-resolve p (lambda () :v))
+    (should-not calls)
+    ;; Listening to a resolved promise does not call back at once either.
+    (aio-listen p (lambda (vf) (push (list (funcall vf)) calls)))
+    (should-not calls)
+    (aio-test--settle)
+    (should (equal '((:v) :v) calls))))
+
+(ert-deftest aio-listen-fifo-across-promises ()
+  (let ((a (aio-promise)) (b (aio-promise)) (order nil))
+    (dotimes (i 3)
+      (aio-listen a (lambda (_) (push (list 'a i) order))))
+    (aio-listen b (lambda (_) (push 'b order)))
+    (aio-listen a (lambda (_) (push 'a-last order)))
+    ;; B becomes ready first, so its callback runs first.
+    (aio-resolve b #'ignore)
+    (aio-resolve a #'ignore)
+    (aio-listen b (lambda (_) (push 'b-late order)))
+    (aio-test--settle)
+    (should (equal '(b (a 0) (a 1) (a 2) a-last b-late) (nreverse order)))))
+
+(ert-deftest aio-queue-uses-one-timer ()
+  (let ((promises (cl-loop repeat 2000 collect (aio-promise)))
+        (count 0))
+    (dolist (p promises)
+      (aio-listen p (lambda (_) (cl-incf count))))
+    (dolist (p promises)
+      (aio-resolve p #'ignore))
+    (should (<= (cl-count #'aio--drain timer-list :key #'timer--function) 1))
+    (should (= 0 count))
+    (aio-test--settle)
+    (should (= 2000 count))))
+
+(ert-deftest aio-queue-slices-leave-room ()
+  ;; A callback that keeps requeueing itself forever must not keep the
+  ;; drain from returning: a timer still gets to run.
+  (let ((p (aio-promise)) (spins 0) (timer-ran nil) (stop nil))
+    (aio-resolve p #'ignore)
+    (cl-labels ((spin (_) (cl-incf spins) (unless stop (aio-listen p #'spin))))
+      (aio-listen p #'spin))
+    (run-at-time 0 nil (lambda () (setq timer-ran t)))
+    (with-timeout (5 (setq stop t))
+      (while (not timer-ran)
+        (accept-process-output nil 0.001)))
+    (setq stop t)
+    (aio-test--settle)
+    (should timer-ran)
+    (should (> spins 1))))
+
+(ert-deftest aio-callback-error-does-not-stop-the-queue ()
+  (let ((p (aio-promise)) (ran nil) (inhibit-message t) (debug-on-error nil))
+    (aio-listen p (lambda (_) (error "Boom")))
+    (aio-listen p (lambda (_) (setq ran t)))
+    (aio-resolve p #'ignore)
+    (aio-test--settle)
+    (should ran)))
+
+(ert-deftest aio-with-promise-value-and-error ()
+  (let ((ok (aio-promise)) (bad (aio-promise)))
+    (aio-with-promise ok (+ 1 2))
+    (aio-with-promise bad (car 1))
+    (should (= 3 (aio-wait-for ok)))
+    (should (equal '(wrong-type-argument listp 1)
+                   (should-error (aio-wait-for bad) :type 'wrong-type-argument)))))
+
+(ert-deftest aio-cancel-rejects-and-returns-non-nil ()
+  (let ((p (aio-promise)) (stopped 0))
+    (setf (aio-promise-canceller p)
+          (lambda ()
+            ;; The canceller runs after the rejection.
+            (should (aio-result p))
+            (cl-incf stopped)))
+    (should (aio-cancel p 'because))
+    (should (= 1 stopped))
+    (should-not (aio-promise-canceller p))
+    (should (equal '(aio-cancel . because)
+                   (should-error (aio-wait-for p) :type 'aio-cancel)))
+    ;; A resolved promise cannot be canceled.
+    (should-not (aio-cancel p))
+    (should (= 1 stopped))
+    (let ((done (aio-promise)))
+      (aio-resolve done (lambda () 1))
+      (should-not (aio-cancel done))
+      (should (= 1 (aio-wait-for done))))))
+
+(ert-deftest aio-cancel-canceller-errors-are-contained ()
+  (let ((p (aio-promise)) (inhibit-message t) (debug-on-error nil))
+    (setf (aio-promise-canceller p) (lambda () (error "Cannot stop")))
+    (should (aio-cancel p))
+    (should-error (aio-wait-for p) :type 'aio-cancel)))
+
+(ert-deftest aio-resolve-clears-canceller ()
+  (let ((p (aio-promise)))
+    (setf (aio-promise-canceller p) #'ignore)
+    (aio-resolve p #'ignore)
+    (should-not (aio-promise-canceller p))))
+
+(ert-deftest aio-wait-for-timeout ()
+  (let ((p (aio-promise)))
+    (should (equal '(aio-timeout . 0.01)
+                   (should-error (aio-wait-for p 0.01) :type 'aio-timeout)))
+    (should-not (aio-result p))))
+
+(ert-deftest aio-wait-for-wakes-on-emacs-timer ()
+  ;; A promise resolved by an Emacs timer ends the wait although Emacs
+  ;; does not return from `accept-process-output' for timers.
+  (let ((p (aio-promise)))
+    (run-at-time 0.01 nil (lambda () (aio-resolve p (lambda () 'ok))))
+    (should (eq 'ok (aio-wait-for p 5)))))
+
+(ert-deftest aio-promise-bad-arguments ()
+  (should (equal '(wrong-type-argument functionp 42)
+                 (should-error (aio-resolve (aio-promise) 42)
+                               :type 'wrong-type-argument)))
+  (should (equal '(wrong-type-argument aio-promise-p "x")
+                 (should-error (aio-listen "x" #'ignore)
+                               :type 'wrong-type-argument)))
+  (should-error (aio-listen (aio-promise) 7) :type 'wrong-type-argument)
+  (should-error (aio-resolve nil #'ignore) :type 'wrong-type-argument)
+  (should-error (aio-result 'p) :type 'wrong-type-argument)
+  (should-error (aio-cancel [1]) :type 'wrong-type-argument)
+  (should-error (aio-wait-for 3) :type 'wrong-type-argument)
+  (should-error (aio-wait-for (aio-promise) "1") :type 'wrong-type-argument))
+
+(ert-deftest aio-error-symbols ()
+  (should (equal "Promise was canceled" (get 'aio-cancel 'error-message)))
+  (should (equal "Timeout was reached" (get 'aio-timeout 'error-message)))
+  (should (memq 'error (get 'aio-cancel 'error-conditions)))
+  (should (memq 'error (get 'aio-timeout 'error-conditions))))
+
+(provide 'aio-promise-test)
+;;; aio-promise-test.el ends here
