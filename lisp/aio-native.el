@@ -220,11 +220,15 @@ on the promise stops the timer."
 
 (defun aio-native-stats ()
   "Return a plist of counters of the native loop.
-:running whether the loop runs; :timers-pending native timers not yet
-finished; :commands requests sent to the loop; :completions finished
-operations handed to Lisp; :wakeups bytes written to the wake pipe;
-:drains times Lisp took completions; :lisp-pending operations Lisp
-still waits for; :wake-method the value of `aio-native-wake-method'."
+:running       whether the loop runs
+:timers-pending native timers not yet finished
+:http-pending  HTTP transfers not yet finished
+:commands      requests sent to the loop
+:completions   finished operations handed to Lisp
+:wakeups       bytes written to the wake pipe
+:drains        times Lisp took completions
+:lisp-pending  operations Lisp still waits for
+:wake-method   the value of `aio-native-wake-method'"
   (append (if (fboundp 'aio-native--stats)
               (aio-native--stats)
             '(:running nil))

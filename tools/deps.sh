@@ -4,11 +4,12 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config emacs-nox libuv1-dev libcurl4-openssl-dev
-          libgtest-dev python3)
+          libgtest-dev python3 openssl)
 
 missing() {
   local cmd
-  for cmd in cmake g++ make pkg-config emacs python3; do
+  # openssl: the HTTPS tests make a throwaway self-signed certificate.
+  for cmd in cmake g++ make pkg-config emacs python3 openssl; do
     command -v "$cmd" >/dev/null 2>&1 || return 0
   done
   pkg-config --exists libuv libcurl 2>/dev/null || return 0

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <memory>
 #include <pthread.h>
 #include <stdexcept>
 #include <string>
@@ -91,6 +92,7 @@ void Loop::on_async(uv_async_t* async) {
   }
   if (stopping) {
     self->timers_.close_all();
+    self->http_.close_all();
     uv_close(reinterpret_cast<uv_handle_t*>(&self->async_), nullptr);
     return;
   }
@@ -114,9 +116,23 @@ void Loop::cancel_timer(std::uint64_t id) {
   submit([this, id] { timers_.cancel(id); });
 }
 
+void Loop::start_http(std::uint64_t id, HttpRequest request) {
+  http_.note_submitted();
+  // Shared so that the command stays copyable without copying the body.
+  auto shared = std::make_shared<HttpRequest>(std::move(request));
+  if (!submit([this, id, shared] { http_.start(id, std::move(*shared)); })) {
+    http_.note_dropped();
+  }
+}
+
+void Loop::cancel_http(std::uint64_t id) {
+  submit([this, id] { http_.cancel(id); });
+}
+
 Stats Loop::stats() const {
   Stats s;
   s.timers_pending = timers_.pending();
+  s.http_pending = http_.pending();
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.commands = commands_;

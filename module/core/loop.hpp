@@ -13,6 +13,8 @@
 
 #include <uv.h>
 
+#include "http.hpp"
+#include "http_types.hpp"
 #include "outbox.hpp"
 #include "timers.hpp"
 #include "waker.hpp"
@@ -24,6 +26,7 @@ using Command = std::function<void()>;
 
 struct Stats {
   std::int64_t timers_pending = 0;
+  std::int64_t http_pending = 0;
   std::uint64_t commands = 0;
   std::uint64_t completions = 0;
   std::uint64_t wakeups = 0;
@@ -49,6 +52,10 @@ class Loop {
   void start_timer(std::uint64_t id, double delay_ms);
   void cancel_timer(std::uint64_t id);
 
+  // Thread-safe front for the HTTP engine.
+  void start_http(std::uint64_t id, HttpRequest request);
+  void cancel_http(std::uint64_t id);
+
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }
   Stats stats() const;
@@ -62,6 +69,7 @@ class Loop {
   Waker waker_;
   Outbox outbox_{waker_};
   Timers timers_{&uv_, outbox_};
+  Http http_{&uv_, outbox_};
 
   mutable std::mutex mu_;  // guards inbox_, stopping_ and every uv_async_send
   std::vector<Command> inbox_;

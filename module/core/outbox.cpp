@@ -13,6 +13,15 @@ void Outbox::push(Completion c) {
   waker_.notify();
 }
 
+void Outbox::push_all(std::vector<Completion> batch) {
+  if (batch.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& c : batch) items_.push_back(std::move(c));
+  }
+  waker_.notify();
+}
+
 std::vector<Completion> Outbox::drain(std::size_t max) {
   // Clear first: a push that lands after this is either taken below or
   // announces itself with a new byte.

@@ -19,6 +19,8 @@ class Outbox {
   explicit Outbox(Waker& waker) : waker_(waker) {}
 
   void push(Completion c);
+  // Adds every completion of BATCH under one lock and one wake-up.
+  void push_all(std::vector<Completion> batch);
   // Takes up to MAX completions (all when MAX is 0), oldest first. When
   // some stay behind, the waker is notified again so they are not lost.
   std::vector<Completion> drain(std::size_t max = 0);

@@ -1,58 +1,169 @@
 #include "timers.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <utility>
+
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/timerfd.h>
+#endif
 
 namespace aio {
 
+namespace {
+// Below this many entries, stale ones are not worth a rebuild.
+constexpr std::size_t compact_floor = 1024;
+}  // namespace
+
+bool Timers::live(const Entry& e) const {
+  auto it = active_.find(e.id);
+  return it != active_.end() && it->second == e.seq;
+}
+
 void Timers::start(std::uint64_t id, std::uint64_t deadline_ns) {
+  if (!clock_open_ && !open_clock()) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    out_.push(Completion(id, Status::error, "cannot create a timer clock"));
+    return;
+  }
   cancel(id);
-  auto* h = new Handle{};
-  h->id = id;
-  h->owner = this;
-  uv_timer_init(loop_, &h->timer);
-  h->timer.data = h;
-  // libuv compares whole milliseconds of uv_now(), which lags the real
-  // clock by up to 1 ms: measure from uv_now() and round up so that the
-  // timer is never early.
-  const std::uint64_t base_ns = uv_now(loop_) * 1000000ULL;
-  const std::uint64_t ahead_ns = deadline_ns > base_ns ? deadline_ns - base_ns : 0;
-  const std::uint64_t timeout_ms = (ahead_ns + 999999ULL) / 1000000ULL;
-  uv_timer_start(&h->timer, &Timers::on_fire, timeout_ms, 0);
-  active_.emplace(id, h);
+  const std::uint64_t seq = next_seq_++;
+  active_[id] = seq;
+  heap_.push_back(Entry{deadline_ns, seq, id});
+  std::push_heap(heap_.begin(), heap_.end(), DueLater{});
+  if (armed_ns_ == 0 || deadline_ns < armed_ns_) arm();
 }
 
 void Timers::cancel(std::uint64_t id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
-  Handle* h = it->second;
   active_.erase(it);
-  uv_timer_stop(&h->timer);
-  finish(h, Status::cancelled);
+  pending_.fetch_sub(1, std::memory_order_relaxed);
+  out_.push(Completion(id, Status::cancelled));
+  compact_if_sparse();
+}
+
+void Timers::compact_if_sparse() {
+  if (heap_.size() < compact_floor || heap_.size() < 2 * active_.size()) return;
+  heap_.erase(std::remove_if(heap_.begin(), heap_.end(), [this](const Entry& e) { return !live(e); }),
+              heap_.end());
+  std::make_heap(heap_.begin(), heap_.end(), DueLater{});
+}
+
+void Timers::fire_due() {
+  const std::uint64_t now = uv_hrtime();
+  std::vector<Completion> due;
+  while (!heap_.empty() && heap_.front().deadline_ns <= now) {
+    std::pop_heap(heap_.begin(), heap_.end(), DueLater{});
+    const Entry e = heap_.back();
+    heap_.pop_back();
+    auto it = active_.find(e.id);
+    if (it == active_.end() || it->second != e.seq) continue;  // cancelled
+    active_.erase(it);
+    due.emplace_back(e.id, Status::ok);
+  }
+  pending_.fetch_sub(static_cast<std::int64_t>(due.size()), std::memory_order_relaxed);
+  // One lock and at most one wake-up for the whole batch.
+  out_.push_all(std::move(due));
+  armed_ns_ = 0;
+  arm();
+}
+
+void Timers::arm() {
+  // Stale entries on top would only cause empty wake-ups.
+  while (!heap_.empty() && !live(heap_.front())) {
+    std::pop_heap(heap_.begin(), heap_.end(), DueLater{});
+    heap_.pop_back();
+  }
+  if (heap_.empty()) {
+    if (armed_ns_ != 0) set_clock(0);
+    armed_ns_ = 0;
+    return;
+  }
+  armed_ns_ = std::max<std::uint64_t>(heap_.front().deadline_ns, 1);
+  set_clock(armed_ns_);
+}
+
+bool Timers::open_clock() {
+#ifdef __linux__
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (fd >= 0) {
+    if (uv_poll_init(loop_, &clock_poll_, fd) == 0) {
+      clock_poll_.data = this;
+      uv_poll_start(&clock_poll_, UV_READABLE, &Timers::on_clock_fd);
+      clock_fd_ = fd;
+      clock_open_ = true;
+      return true;
+    }
+    ::close(fd);
+  }
+#endif
+  if (uv_timer_init(loop_, &clock_timer_) != 0) return false;
+  clock_timer_.data = this;
+  clock_open_ = true;
+  return true;
+}
+
+void Timers::set_clock(std::uint64_t deadline_ns) {
+#ifdef __linux__
+  if (clock_fd_ >= 0) {
+    // uv_hrtime() reads CLOCK_MONOTONIC, so its deadlines serve as
+    // absolute times of the timerfd; zero disarms it.
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(deadline_ns / 1000000000ULL);
+    spec.it_value.tv_nsec = static_cast<long>(deadline_ns % 1000000000ULL);
+    timerfd_settime(clock_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+    return;
+  }
+#endif
+  if (deadline_ns == 0) {
+    uv_timer_stop(&clock_timer_);
+    return;
+  }
+  // libuv compares whole milliseconds of uv_now(), which lags the real
+  // clock by up to 1 ms: measure from uv_now() and round up so that the
+  // timer is never early.
+  uv_update_time(loop_);
+  const std::uint64_t base_ns = uv_now(loop_) * 1000000ULL;
+  const std::uint64_t ahead_ns = deadline_ns > base_ns ? deadline_ns - base_ns : 0;
+  uv_timer_start(&clock_timer_, &Timers::on_clock_timer, (ahead_ns + 999999ULL) / 1000000ULL, 0);
+}
+
+void Timers::on_clock_fd(uv_poll_t* poll, int status, int) {
+  auto* self = static_cast<Timers*>(poll->data);
+  if (status >= 0) {
+    std::uint64_t expirations;
+    // Nonblocking; EAGAIN after a re-arm is harmless.
+    while (::read(self->clock_fd_, &expirations, sizeof expirations) < 0 && errno == EINTR) {
+    }
+  }
+  self->fire_due();
+}
+
+void Timers::on_clock_timer(uv_timer_t* timer) { static_cast<Timers*>(timer->data)->fire_due(); }
+
+void Timers::on_clock_closed(uv_handle_t* handle) {
+  auto* self = static_cast<Timers*>(handle->data);
+  if (self->clock_fd_ >= 0) {
+    ::close(self->clock_fd_);
+    self->clock_fd_ = -1;
+  }
 }
 
 void Timers::close_all() {
-  for (auto& entry : active_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&entry.second->timer), &Timers::on_close);
-  }
+  heap_.clear();
+  heap_.shrink_to_fit();
   active_.clear();
   pending_.store(0, std::memory_order_relaxed);
+  armed_ns_ = 0;
+  if (!clock_open_) return;
+  clock_open_ = false;
+  if (clock_fd_ >= 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&clock_poll_), &Timers::on_clock_closed);
+  } else {
+    uv_close(reinterpret_cast<uv_handle_t*>(&clock_timer_), nullptr);
+  }
 }
-
-void Timers::on_fire(uv_timer_t* t) {
-  auto* h = static_cast<Handle*>(t->data);
-  h->owner->active_.erase(h->id);
-  h->owner->finish(h, Status::ok);
-}
-
-void Timers::finish(Handle* h, Status status) {
-  pending_.fetch_sub(1, std::memory_order_relaxed);
-  Completion done;
-  done.id = h->id;
-  done.status = status;
-  out_.push(std::move(done));
-  uv_close(reinterpret_cast<uv_handle_t*>(&h->timer), &Timers::on_close);
-}
-
-void Timers::on_close(uv_handle_t* handle) { delete static_cast<Handle*>(handle->data); }
 
 }  // namespace aio

@@ -58,7 +58,15 @@ emacs_value drain(Env& env, std::ptrdiff_t nargs, emacs_value* args) {
   for (const Completion& c : done) {
     raw->vec_set(raw, vec, i++, env.integer(static_cast<std::intmax_t>(c.id)));
     raw->vec_set(raw, vec, i++, env.integer(static_cast<int>(c.status)));
-    raw->vec_set(raw, vec, i++, c.payload.empty() ? env.nil() : env.unibyte(c.payload));
+    emacs_value payload;
+    if (c.http) {
+      payload = http_response_value(env, *c.http);
+    } else if (!c.error_kind.empty()) {
+      payload = env.call("cons", {env.intern(c.error_kind.c_str()), env.unibyte(c.payload)});
+    } else {
+      payload = c.payload.empty() ? env.nil() : env.unibyte(c.payload);
+    }
+    raw->vec_set(raw, vec, i++, payload);
   }
   env.check();
   return vec;
@@ -70,6 +78,7 @@ emacs_value stats(Env& env, std::ptrdiff_t, emacs_value*) {
   auto n = [&env](auto v) { return env.integer(static_cast<std::intmax_t>(v)); };
   return env.call("list", {env.intern(":running"), current_loop() ? env.t() : env.nil(),
                            env.intern(":timers-pending"), n(s.timers_pending),
+                           env.intern(":http-pending"), n(s.http_pending),
                            env.intern(":commands"), n(s.commands),
                            env.intern(":completions"), n(s.completions),
                            env.intern(":wakeups"), n(s.wakeups),
@@ -93,7 +102,11 @@ const Function functions[] = {
      "Take finished operations from the native loop, oldest first.\n"
      "Return a vector [ID STATUS PAYLOAD ...] with three slots per\n"
      "operation.  STATUS is 0 (done), 1 (cancelled) or 2 (failed; PAYLOAD\n"
-     "is then a unibyte message).  With MAX, take at most MAX operations.\n\n"
+     "is then a unibyte message, or (KIND . MESSAGE) for operations whose\n"
+     "failures have a kind, such as HTTP transfers).  A finished HTTP\n"
+     "transfer's PAYLOAD is a vector [STATUS VERSION STATUS-LINE HEADERS\n"
+     "BODY URL REDIRECTS TIMINGS DECODED].  With MAX, take at most MAX\n"
+     "operations.\n\n"
      "(fn &optional MAX)"},
     {"aio-native--stats", 0, 0, boundary<stats>,
      "Return a plist of the native loop's counters.\n\n(fn)"},

@@ -138,6 +138,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (kill-buffer (cdr result))))
 
 (ert-deftest aio-url-forbidden-redirect-is-not-followed ()
+  (skip-unless (aio-url-test--no-proxy))
   (let ((result (aio-url-test--aio (aio-http-test--url "/redirect/to?url=file:///etc/passwd"))))
     (should (equal (car result) '(:error (error http-redirect-forbidden "file:///etc/passwd"))))
     (with-current-buffer (cdr result)
@@ -149,6 +150,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
               'wrong-type-argument)))
 
 (ert-deftest aio-url-leaves-nothing-behind ()
+  (skip-unless (aio-url-test--no-proxy))
   (aio-http-test--port)
   (let ((buffers (buffer-list))
         (processes (process-list))
@@ -168,6 +170,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (should (equal (buffer-list) buffers))))
 
 (ert-deftest aio-url-cookies ()
+  (skip-unless (aio-url-test--no-proxy))
   (let ((url-cookie-storage nil)
         (url-cookie-secure-storage nil)
         (url-cookie-file (make-temp-name "/tmp/aio-url-test-cookies-")))

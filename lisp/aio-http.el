@@ -1,0 +1,326 @@
+;;; aio-http.el --- Native HTTP requests for aio  -*- lexical-binding: t; -*-
+
+;; SPDX-License-Identifier: GPL-3.0-or-later
+
+;;; Commentary:
+
+;; `aio-http-request' fetches a URL with libcurl, driven by the native
+;; loop's thread: name lookup, TLS, redirects, decompression and
+;; connection reuse all happen off Emacs's main thread, and the promise
+;; resolves to an `aio-http-response'.  A response with an error status
+;; (404, 500...) is still a response; only the failure to get any
+;; response rejects the promise, with one of the errors below, all under
+;; `aio-http-error'.  `aio-cancel' on the promise aborts the transfer.
+;;
+;; Names under the special-use domain "invalid" (RFC 6761) fail at once
+;; without asking any resolver.
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'aio-promise)
+(require 'aio-native)
+
+(declare-function aio-native--http-start "aio-native-module"
+                  (id url method headers body options))
+(declare-function aio-native--http-cancel "aio-native-module" (id))
+(declare-function aio-native--running-p "aio-native-module" ())
+
+;;; Errors
+
+;; The module defines `aio-native-error' when it loads; the parent must
+;; exist before children are defined, or they would not inherit `error'.
+(unless (get 'aio-native-error 'error-conditions)
+  (define-error 'aio-native-error "aio-native error"))
+
+(define-error 'aio-http-error "HTTP request failed" 'aio-native-error)
+(define-error 'aio-http-resolve-error "Could not resolve host" 'aio-http-error)
+(define-error 'aio-http-connect-error "Could not connect" 'aio-http-error)
+(define-error 'aio-http-tls-error "TLS failure" 'aio-http-error)
+(define-error 'aio-http-timeout "HTTP request timed out" 'aio-http-error)
+(define-error 'aio-http-too-many-redirects "Too many redirects" 'aio-http-error)
+(define-error 'aio-http-protocol-error "Protocol not allowed" 'aio-http-error)
+(define-error 'aio-http-too-large "HTTP response too large" 'aio-http-error)
+(define-error 'aio-http-transfer-error "HTTP transfer failed" 'aio-http-error)
+(define-error 'aio-http-cancelled "HTTP request cancelled"
+  '(aio-http-error aio-cancel))
+
+(defconst aio-http--error-symbols
+  '((resolve . aio-http-resolve-error)
+    (connect . aio-http-connect-error)
+    (tls . aio-http-tls-error)
+    (timeout . aio-http-timeout)
+    (too-many-redirects . aio-http-too-many-redirects)
+    (protocol . aio-http-protocol-error)
+    (too-large . aio-http-too-large)
+    (other . aio-http-transfer-error))
+  "Map from the engine's failure kinds to error symbols.")
+
+;;; Responses
+
+(cl-defstruct (aio-http-response (:constructor aio-http--make-response)
+                                 (:copier nil))
+  "The final response of an HTTP request.
+STATUS is the status code, an integer.  VERSION is the HTTP version,
+a string such as \"1.1\" or \"2\".  HEADERS is an alist of the final
+response's header fields, (NAME . VALUE), NAME lower-cased, in the
+order received; values are unibyte strings.  BODY is the body, in the
+form the request's :as asked for, with any Content-Encoding (gzip,
+br...) already undone.  URL is the final URL, after redirects.
+REDIRECTS lists the URLs redirected to, oldest first.  TIMINGS is a
+plist of seconds since the start: :namelookup, :connect, :appconnect
+\(TLS done), :starttransfer (first byte) and :total."
+  status version headers body url redirects timings)
+
+(defun aio-http-response-header (response name)
+  "Return the value of header NAME in RESPONSE, or nil.
+NAME is compared without regard to case.  With several fields of that
+name, return the first."
+  (cdr (assoc-string name (aio-http-response-headers response) t)))
+
+;;; Options
+
+(defvar aio-http-user-agent (format "aio-http (GNU Emacs %s)" emacs-version)
+  "The User-Agent header `aio-http-request' sends, or nil for none.
+A User-Agent in the request's :headers takes precedence.")
+
+(defconst aio-http--keywords
+  '(:method :headers :body :timeout :connect-timeout :follow-redirects
+    :max-redirects :verify-tls :max-size :proxy :as)
+  "Keywords `aio-http-request' accepts.")
+
+(defconst aio-http--max-seconds 1e9
+  "Longest timeout accepted, in seconds.")
+
+(defun aio-http--check-seconds (value)
+  "Signal unless VALUE is nil or a number of seconds for a timeout."
+  (when value
+    (unless (numberp value)
+      (signal 'wrong-type-argument (list 'numberp value)))
+    (unless (and (> value 0) (<= value aio-http--max-seconds))
+      (signal 'args-out-of-range (list value 0 aio-http--max-seconds)))))
+
+(defun aio-http--method (method)
+  "Return METHOD, a string or symbol, as a method string."
+  (let ((name (cond ((stringp method) method)
+                    ((and method (symbolp method)) (symbol-name method))
+                    (t (signal 'wrong-type-argument (list 'stringp method))))))
+    (unless (string-match-p "\\`[!#$%&'*+.^_`|~0-9A-Za-z-]+\\'" name)
+      (signal 'args-out-of-range (list method)))
+    name))
+
+(defun aio-http--bytes (string)
+  "Return STRING as unibyte bytes, encoding multibyte text as UTF-8."
+  (if (multibyte-string-p string)
+      (encode-coding-string string 'utf-8 t)
+    string))
+
+(defun aio-http--header-line (field)
+  "Return FIELD, a (NAME . VALUE) pair, as a \"Name: value\" line."
+  (unless (consp field)
+    (signal 'wrong-type-argument (list 'consp field)))
+  (let ((name (car field))
+        (value (cdr field)))
+    (when (and name (symbolp name))
+      (setq name (symbol-name name)))
+    (when (numberp value)
+      (setq value (number-to-string value)))
+    (unless (stringp name)
+      (signal 'wrong-type-argument (list 'stringp name)))
+    (unless (stringp value)
+      (signal 'wrong-type-argument (list 'stringp value)))
+    (unless (string-match-p "\\`[!#$%&'*+.^_`|~0-9A-Za-z-]+\\'" name)
+      (signal 'args-out-of-range (list name)))
+    ;; A CR or LF would let the value smuggle in headers of its own.
+    (when (string-match-p "[\r\n\0]" value)
+      (signal 'args-out-of-range (list value)))
+    (concat name ": " (aio-http--bytes value))))
+
+(defun aio-http--has-header (lines name)
+  "Return non-nil if header LINES set NAME (compared without case)."
+  (let ((prefix (concat (downcase name) ":")))
+    (cl-some (lambda (line) (string-prefix-p prefix (downcase line))) lines)))
+
+(defun aio-http--header-lines (headers body)
+  "Return HEADERS, an alist, as header lines for a request with BODY."
+  (unless (listp headers)
+    (signal 'wrong-type-argument (list 'listp headers)))
+  (let ((lines (mapcar #'aio-http--header-line headers)))
+    (when (and aio-http-user-agent (not (aio-http--has-header lines "User-Agent")))
+      (setq lines (append lines (list (concat "User-Agent: " aio-http-user-agent)))))
+    ;; curl would label any body as a form; say nothing unless told.
+    (when (and body (not (aio-http--has-header lines "Content-Type")))
+      (setq lines (append lines (list "Content-Type:"))))
+    lines))
+
+;;; Starting transfers
+
+(defun aio-http--condition (payload url)
+  "Return the error condition for failure PAYLOAD of a request of URL.
+PAYLOAD is (KIND . MESSAGE) from the engine."
+  (let ((symbol (or (cdr (assq (car-safe payload) aio-http--error-symbols))
+                    'aio-http-transfer-error))
+        (message (if (stringp (cdr-safe payload))
+                     (decode-coding-string (cdr payload) 'utf-8)
+                   (format "%S" payload))))
+    (list symbol message url)))
+
+(defun aio-http--start (url method headers body options)
+  "Start a native transfer and return a promise of its raw response.
+URL, METHOD, HEADERS (a list of header lines), BODY (unibyte or nil)
+and OPTIONS (a plist) are as `aio-native--http-start' takes them.  The
+promise resolves to the engine's response vector, or rejects with an
+`aio-http-error'; `aio-cancel' on it aborts the transfer."
+  (let* ((promise (aio-promise))
+         (id (aio-native--register
+              (lambda (status payload)
+                (aio-resolve
+                 promise
+                 (pcase status
+                   (0 (aio--value-fn payload))
+                   (2 (aio--error-fn (aio-http--condition payload url)))
+                   ;; The loop was shut down under the transfer.
+                   (_ (aio--error-fn (list 'aio-http-cancelled url)))))))))
+    (condition-case err
+        (aio-native--http-start id url method headers body options)
+      (error (aio-native--forget id)
+             (signal (car err) (cdr err))))
+    (setf (aio-promise-canceller promise)
+          (lambda ()
+            (aio-native--forget id)
+            (when (aio-native--running-p)
+              (aio-native--http-cancel id))))
+    promise))
+
+;;; Bodies
+
+(defun aio-http--charset (headers)
+  "Return the coding system named by the charset in HEADERS' Content-Type.
+HEADERS is a lower-cased alist.  Return nil when there is none or
+Emacs does not know it."
+  (let ((type (cdr (assoc "content-type" headers))))
+    (when (and type (string-match "charset=\"?\\([^\";[:space:]]+\\)" type))
+      (let ((coding (intern (downcase (match-string 1 type)))))
+        (and (coding-system-p coding) coding)))))
+
+(defun aio-http--body (bytes headers as)
+  "Return body BYTES in the form AS asks for, using HEADERS' charset."
+  (pcase as
+    ('string bytes)
+    ('text (decode-coding-string bytes (or (aio-http--charset headers) 'utf-8)))
+    ('buffer
+     (let ((buffer (generate-new-buffer " *aio-http*")))
+       (with-current-buffer buffer
+         (insert (decode-coding-string bytes (or (aio-http--charset headers) 'utf-8)))
+         (goto-char (point-min))
+         (set-buffer-modified-p nil))
+       buffer))))
+
+(defun aio-http--response (raw as)
+  "Return an `aio-http-response' made from RAW, the engine's vector.
+AS says which form the body takes."
+  (let ((headers (mapcar (lambda (field) (cons (downcase (car field)) (cdr field)))
+                         (aref raw 3)))
+        (timings (aref raw 7)))
+    (aio-http--make-response
+     :status (aref raw 0)
+     :version (aref raw 1)
+     :headers headers
+     :body (aio-http--body (aref raw 4) headers as)
+     :url (aref raw 5)
+     :redirects (aref raw 6)
+     :timings (list :namelookup (nth 0 timings) :connect (nth 1 timings)
+                    :appconnect (nth 2 timings) :starttransfer (nth 3 timings)
+                    :total (nth 4 timings)))))
+
+;;; The request
+
+(defun aio-http-request (url &rest args)
+  "Return a promise of the response from an HTTP request of URL.
+The promise resolves to an `aio-http-response' whatever the status
+code; it rejects with an `aio-http-error' when no response came:
+`aio-http-resolve-error', `aio-http-connect-error', `aio-http-tls-error',
+`aio-http-timeout', `aio-http-too-many-redirects',
+`aio-http-protocol-error' (only http and https are allowed, also for
+redirects), `aio-http-too-large' or `aio-http-transfer-error' (the
+connection broke, the reply made no sense...).  The error data is
+\(MESSAGE URL).  `aio-cancel' on the promise aborts the transfer.
+
+ARGS is a plist of keyword arguments:
+:method           a string or symbol; default \"GET\".
+:headers          an alist of (NAME . VALUE), strings (a symbol NAME
+                  and a number VALUE are accepted too).
+:body             a string; multibyte text is sent as UTF-8.
+:timeout          seconds for the whole transfer; default none.
+:connect-timeout  seconds to connect; default curl's (300).
+:follow-redirects non-nil (the default) to follow redirects.
+:max-redirects    how many to follow at most; default 20.
+:verify-tls       nil to accept any certificate; default t.
+:max-size         the largest body accepted, in bytes; default none.
+:proxy            a proxy URL, \"\" for none; default nil, which uses
+                  the environment's (http_proxy, no_proxy...) as curl does.
+:as               the form of the body: `string' (the default, unibyte
+                  bytes), `text' (decoded with the charset in the
+                  Content-Type, else UTF-8) or `buffer' (a new buffer
+                  with that text, which the caller must kill).
+
+\(fn URL &key METHOD HEADERS BODY TIMEOUT CONNECT-TIMEOUT FOLLOW-REDIRECTS MAX-REDIRECTS VERIFY-TLS MAX-SIZE PROXY AS)"
+  (unless (stringp url)
+    (signal 'wrong-type-argument (list 'stringp url)))
+  (let ((tail args))
+    (while tail
+      (unless (memq (car tail) aio-http--keywords)
+        (error "Unknown keyword for `aio-http-request': %S" (car tail)))
+      (unless (cdr tail)
+        (error "No value for keyword %S of `aio-http-request'" (car tail)))
+      (setq tail (cddr tail))))
+  (let* ((method (aio-http--method (or (plist-get args :method) "GET")))
+         (body (plist-get args :body))
+         (as (or (plist-get args :as) 'string))
+         (max-redirects (if (plist-member args :max-redirects)
+                            (plist-get args :max-redirects)
+                          20))
+         (max-size (plist-get args :max-size))
+         (proxy (plist-get args :proxy)))
+    (unless (or (null body) (stringp body))
+      (signal 'wrong-type-argument (list 'stringp body)))
+    (aio-http--check-seconds (plist-get args :timeout))
+    (aio-http--check-seconds (plist-get args :connect-timeout))
+    (unless (natnump max-redirects)
+      (signal 'wrong-type-argument (list 'natnump max-redirects)))
+    (unless (<= max-redirects 1000)
+      (signal 'args-out-of-range (list max-redirects 0 1000)))
+    (unless (or (null max-size) (and (fixnump max-size) (> max-size 0)))
+      (signal 'wrong-type-argument (list 'natnump max-size)))
+    (unless (or (null proxy) (stringp proxy))
+      (signal 'wrong-type-argument (list 'stringp proxy)))
+    (unless (memq as '(string text buffer))
+      (signal 'args-out-of-range (list as '(string text buffer))))
+    (let* ((bytes (and body (aio-http--bytes body)))
+           (raw (aio-http--start
+                 url method (aio-http--header-lines (plist-get args :headers) bytes) bytes
+                 (list :timeout (plist-get args :timeout)
+                       :connect-timeout (plist-get args :connect-timeout)
+                       :follow-redirects (if (plist-member args :follow-redirects)
+                                             (plist-get args :follow-redirects)
+                                           t)
+                       :max-redirects max-redirects
+                       :verify-tls (if (plist-member args :verify-tls)
+                                       (plist-get args :verify-tls)
+                                     t)
+                       :max-size max-size
+                       :proxy proxy)))
+           (promise (aio-promise)))
+      (aio-listen raw (lambda (value-function)
+                        ;; Once cancelled, make nothing (no :as buffer).
+                        (unless (aio-promise-result promise)
+                          (aio-resolve promise
+                                       (condition-case err
+                                           (aio--value-fn
+                                            (aio-http--response (funcall value-function) as))
+                                         (error (aio--error-fn err)))))))
+      (setf (aio-promise-canceller promise) (lambda () (aio-cancel raw)))
+      promise)))
+
+(provide 'aio-http)
+;;; aio-http.el ends here

@@ -1,0 +1,82 @@
+// The HTTP engine: one libcurl multi handle driven by the libuv loop.
+//
+// curl tells us which sockets to watch (socket callback: one uv_poll per
+// socket, found again through curl_multi_assign) and when to call it back
+// (timer callback: one uv_timer). Both callbacks only arrange watching;
+// curl_multi_socket_action is called from the libuv callbacks, never
+// from inside curl's, and each call is followed by reading every
+// finished transfer with curl_multi_info_read.
+//
+// Every method but note_submitted(), note_dropped() and pending() runs on
+// the loop thread.
+#pragma once
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "http_transfer.hpp"
+#include "http_types.hpp"
+#include "outbox.hpp"
+
+namespace aio {
+
+class Http {
+ public:
+  Http(uv_loop_t* loop, Outbox& out) : loop_(loop), out_(out) {}
+  ~Http();
+  Http(const Http&) = delete;
+  Http& operator=(const Http&) = delete;
+
+  // Starts transfer ID. An active transfer with the same id is cancelled
+  // first. Failures to start complete ID with Status::error.
+  void start(std::uint64_t id, HttpRequest request);
+  // Aborts transfer ID at once and completes it with Status::cancelled.
+  // An id that is not active is ignored.
+  void cancel(std::uint64_t id);
+  // Shutdown: aborts every transfer without completing it and closes
+  // every handle, so that the loop can end.
+  void close_all();
+
+  // Counted from submission (any thread) to completion, like Timers.
+  void note_submitted() { pending_.fetch_add(1, std::memory_order_relaxed); }
+  void note_dropped() { pending_.fetch_sub(1, std::memory_order_relaxed); }
+  std::int64_t pending() const { return pending_.load(std::memory_order_relaxed); }
+  // Sockets being watched right now (for tests: none once idle and closed).
+  std::size_t watched_sockets() const { return sockets_.size(); }
+
+ private:
+  struct Socket {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    Http* owner;
+  };
+
+  bool ensure_multi();
+  void complete(Completion c);
+  void act(curl_socket_t fd, int events);
+  void reap();
+  void unwatch(Socket* s);
+
+  static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp);
+  static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  static void on_poll(uv_poll_t* poll, int status, int events);
+  static void on_timeout(uv_timer_t* timer);
+  static void on_socket_closed(uv_handle_t* handle);
+
+  uv_loop_t* loop_;
+  Outbox& out_;
+  CURLM* multi_ = nullptr;  // made on first use
+  uv_timer_t timer_{};
+  bool closed_ = false;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Transfer>> active_;
+  std::unordered_set<Socket*> sockets_;
+  std::atomic<std::int64_t> pending_{0};
+};
+
+}  // namespace aio

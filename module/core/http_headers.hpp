@@ -1,0 +1,34 @@
+// Small pure helpers for the lines curl hands the header callback, and
+// for the names resolvers must refuse. Kept apart from the engine so
+// they can be tested without a network.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace aio {
+
+// LINE without its trailing CR LF (or lone LF).
+std::string_view strip_line_end(std::string_view line);
+
+// True for a status line ("HTTP/1.1 200 OK", "HTTP/2 200"): each one
+// starts a new header block (1xx, proxy CONNECT, redirect, final).
+bool is_status_line(std::string_view line);
+
+// True for an obsolete folded continuation line (starts with SP or HT).
+bool is_continuation(std::string_view line);
+
+// Splits "Name: value" into the name and the value without surrounding
+// blanks. Returns false for a line with no colon or an empty name.
+bool split_header(std::string_view line, std::pair<std::string, std::string>* out);
+
+// True for HOST under the special-use domain "invalid" (RFC 6761 6.4:
+// resolvers should answer such names negatively at once). Checked
+// before curl resolves anything, so no query for them leaves the machine.
+bool is_reserved_invalid_host(std::string_view host);
+
+// Case-insensitive ASCII equality.
+bool equal_ascii_nocase(std::string_view a, std::string_view b);
+
+}  // namespace aio

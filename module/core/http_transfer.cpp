@@ -1,0 +1,322 @@
+#include "http_transfer.hpp"
+
+#include <charconv>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "http_headers.hpp"
+
+namespace aio {
+
+namespace {
+
+// The host part of URL, or "" when curl cannot parse it (curl then
+// reports the malformed URL itself).
+std::string host_of(const std::string& url) {
+  std::string host;
+  CURLU* u = curl_url();
+  if (!u) return host;
+  char* part = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK) {
+    host = part;
+    curl_free(part);
+  }
+  curl_url_cleanup(u);
+  return host;
+}
+
+// LOCATION made absolute against BASE the way curl does when it follows
+// a redirect (same URL parser, same flags), so that the chain we report
+// ends with curl's effective URL.
+std::string resolve_location(const std::string& base, const std::string& location) {
+  std::string out = location;
+  CURLU* u = curl_url();
+  if (!u) return out;
+  char* full = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, base.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_URL, location.c_str(),
+                   CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE | CURLU_ALLOW_SPACE) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK) {
+    out = full;
+    curl_free(full);
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
+long status_of(std::string_view status_line) {
+  const auto space = status_line.find(' ');
+  if (space == std::string_view::npos) return 0;
+  std::string_view rest = status_line.substr(space + 1);
+  long code = 0;
+  std::from_chars(rest.data(), rest.data() + rest.size(), code);
+  return code;
+}
+
+const std::string* find_header(const HttpResponse& r, std::string_view name) {
+  for (const auto& field : r.headers) {
+    if (equal_ascii_nocase(field.first, name)) return &field.second;
+  }
+  return nullptr;
+}
+
+double seconds(CURL* easy, CURLINFO info) {
+  curl_off_t us = 0;
+  curl_easy_getinfo(easy, info, &us);
+  return static_cast<double>(us) / 1e6;
+}
+
+const char* version_name(long v) {
+  switch (v) {
+    case CURL_HTTP_VERSION_1_0: return "1.0";
+    case CURL_HTTP_VERSION_1_1: return "1.1";
+    case CURL_HTTP_VERSION_2_0: return "2";
+    case CURL_HTTP_VERSION_3: return "3";
+    default: return "";
+  }
+}
+
+// Bodies are never preallocated beyond this on the word of a header.
+constexpr std::uint64_t max_reserve = 256u << 20;
+
+}  // namespace
+
+HttpErrorKind http_error_kind(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return HttpErrorKind::resolve;
+    case CURLE_COULDNT_CONNECT:
+      return HttpErrorKind::connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return HttpErrorKind::timeout;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return HttpErrorKind::too_many_redirects;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return HttpErrorKind::protocol;
+    case CURLE_FILESIZE_EXCEEDED:
+      return HttpErrorKind::too_large;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return HttpErrorKind::tls;
+    default:
+      return HttpErrorKind::other;
+  }
+}
+
+Transfer::Transfer(std::uint64_t id, HttpRequest request)
+    : id_(id), request_(std::move(request)), current_url_(request_.url) {
+  easy_ = curl_easy_init();
+  if (!easy_) throw std::runtime_error("curl_easy_init failed");
+  try {
+    setup();
+  } catch (...) {
+    curl_easy_cleanup(easy_);
+    curl_slist_free_all(header_list_);
+    throw;
+  }
+  const std::string host = host_of(request_.url);
+  if (is_reserved_invalid_host(host)) {
+    refused_ = error(HttpErrorKind::resolve, "Could not resolve host: " + host);
+  }
+}
+
+Transfer::~Transfer() {
+  curl_easy_cleanup(easy_);
+  curl_slist_free_all(header_list_);
+}
+
+void Transfer::setup() {
+  auto check = [](CURLcode rc, const char* what) {
+    if (rc != CURLE_OK) throw std::runtime_error(std::string(what) + ": " + curl_easy_strerror(rc));
+  };
+  const HttpRequest& r = request_;
+  check(curl_easy_setopt(easy_, CURLOPT_URL, r.url.c_str()), "URL");
+  check(curl_easy_setopt(easy_, CURLOPT_PRIVATE, this), "PRIVATE");
+  // The loop thread has no business with signals (curl would use SIGALRM
+  // for synchronous DNS timeouts otherwise).
+  check(curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL");
+  check(curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_), "ERRORBUFFER");
+  check(curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Transfer::on_header), "HEADERFUNCTION");
+  check(curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this), "HEADERDATA");
+  check(curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Transfer::on_body), "WRITEFUNCTION");
+  check(curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this), "WRITEDATA");
+  // Nothing but HTTP, even when a server redirects to file: or ftp:.
+  check(curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR");
+  check(curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"), "REDIR_PROTOCOLS_STR");
+  // "": offer and undo every encoding this libcurl supports.
+  check(curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, ""), "ACCEPT_ENCODING");
+  check(curl_easy_setopt(easy_, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L), "SUPPRESS_CONNECT_HEADERS");
+  check(curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, r.follow_redirects ? 1L : 0L), "FOLLOWLOCATION");
+  check(curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, r.max_redirects), "MAXREDIRS");
+  if (r.connect_timeout_ms > 0) {
+    check(curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, r.connect_timeout_ms), "CONNECTTIMEOUT_MS");
+  }
+  if (r.timeout_ms > 0) check(curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, r.timeout_ms), "TIMEOUT_MS");
+  check(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L), "SSL_VERIFYPEER");
+  check(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L), "SSL_VERIFYHOST");
+  if (r.proxy) check(curl_easy_setopt(easy_, CURLOPT_PROXY, r.proxy->c_str()), "PROXY");
+  if (r.max_size > 0) {
+    // Refuses a too large Content-Length before any body arrives; on_body
+    // enforces the limit for bodies of unknown or lying length.
+    check(curl_easy_setopt(easy_, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_size)),
+          "MAXFILESIZE_LARGE");
+  }
+
+  bool has_expect = false;
+  for (const std::string& line : r.headers) {
+    std::pair<std::string, std::string> field;
+    if (split_header(line, &field) && equal_ascii_nocase(field.first, "Expect")) has_expect = true;
+    curl_slist* next = curl_slist_append(header_list_, line.c_str());
+    if (!next) throw std::bad_alloc();
+    header_list_ = next;
+  }
+  if (!has_expect) {
+    // curl adds "Expect: 100-continue" to large bodies and then waits up
+    // to a second for servers that never answer it.
+    curl_slist* next = curl_slist_append(header_list_, "Expect:");
+    if (!next) throw std::bad_alloc();
+    header_list_ = next;
+  }
+  check(curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_), "HTTPHEADER");
+
+  const std::string& m = r.method;
+  if (m == "HEAD") {
+    check(curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L), "NOBODY");
+  } else if (r.body || m == "POST") {
+    // The body lives in request_, which outlives the transfer.
+    const std::string* body = r.body ? &*r.body : nullptr;
+    check(curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE,
+                           static_cast<curl_off_t>(body ? body->size() : 0)),
+          "POSTFIELDSIZE_LARGE");
+    check(curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body ? body->data() : ""), "POSTFIELDS");
+    // POST stays a plain POST so that curl turns it into GET after a
+    // 301, 302 or 303, as browsers do.
+    if (m != "POST") check(curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, m.c_str()), "CUSTOMREQUEST");
+  } else if (m != "GET") {
+    check(curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, m.c_str()), "CUSTOMREQUEST");
+  }
+}
+
+std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t n, void* self) {
+  const std::size_t len = size * n;
+  return static_cast<Transfer*>(self)->header_line(std::string_view(data, len)) ? len : 0;
+}
+
+bool Transfer::header_line(std::string_view raw) {
+  const std::string_view line = strip_line_end(raw);
+  HttpResponse& r = *response_;
+  if (is_status_line(line)) {
+    // Each status line starts a new response (1xx, proxy CONNECT, a
+    // redirect, or the final one): only the last block is kept.
+    r.headers.clear();
+    r.body.clear();
+    r.status_line.assign(line);
+    block_status_ = status_of(line);
+    return true;
+  }
+  if (line.empty()) return end_of_block();
+  if (is_continuation(line) && !r.headers.empty()) {
+    std::pair<std::string, std::string> folded;
+    if (split_header(std::string("x:") + std::string(line), &folded) && !folded.second.empty()) {
+      r.headers.back().second += ' ';
+      r.headers.back().second += folded.second;
+    }
+    return true;
+  }
+  std::pair<std::string, std::string> field;
+  if (split_header(line, &field)) r.headers.push_back(std::move(field));
+  return true;
+}
+
+bool Transfer::end_of_block() {
+  HttpResponse& r = *response_;
+  const bool redirect = block_status_ >= 300 && block_status_ <= 399;
+  const std::string* location = redirect ? find_header(r, "Location") : nullptr;
+  if (!request_.follow_redirects || !location) {
+    // Possibly the final response: make room for a body of known length.
+    const std::string* length = find_header(r, "Content-Length");
+    std::uint64_t n = 0;
+    if (length && std::from_chars(length->data(), length->data() + length->size(), n).ec == std::errc() &&
+        n <= max_reserve && (request_.max_size == 0 || n <= request_.max_size)) {
+      r.body.reserve(n);
+    }
+    return true;
+  }
+  // curl follows any 3xx with a Location when asked to: record where to.
+  current_url_ = resolve_location(current_url_, *location);
+  r.redirects.push_back(current_url_);
+  const bool will_follow = request_.max_redirects < 0 ||
+                           r.redirects.size() <= static_cast<std::size_t>(request_.max_redirects);
+  const std::string host = host_of(current_url_);
+  if (will_follow && is_reserved_invalid_host(host)) {
+    aborted_ = error(HttpErrorKind::resolve, "Could not resolve host: " + host);
+    return false;
+  }
+  return true;
+}
+
+std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t n, void* p) {
+  auto* self = static_cast<Transfer*>(p);
+  const std::size_t len = size * n;
+  std::string& body = self->response_->body;
+  const std::uint64_t limit = self->request_.max_size;
+  if (limit > 0 && body.size() + len > limit) {
+    self->aborted_ = self->error(HttpErrorKind::too_large,
+                                 "Response body larger than " + std::to_string(limit) + " bytes");
+    return 0;
+  }
+  body.append(data, len);
+  return len;
+}
+
+Completion Transfer::error(HttpErrorKind kind, std::string message) const {
+  Completion c{id_, Status::error, std::move(message)};
+  c.error_kind = http_error_kind_name(kind);
+  return c;
+}
+
+Completion Transfer::finish(CURLcode code) {
+  if (aborted_) return std::move(*aborted_);
+  if (code != CURLE_OK) {
+    if (code == CURLE_FILESIZE_EXCEEDED && request_.max_size > 0) {
+      return error(HttpErrorKind::too_large,
+                   "Response body larger than " + std::to_string(request_.max_size) + " bytes");
+    }
+    return error(http_error_kind(code), errbuf_[0] ? std::string(errbuf_) : curl_easy_strerror(code));
+  }
+  HttpResponse& r = *response_;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &r.status);
+  long version = 0;
+  curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
+  r.version = version_name(version);
+  char* url = nullptr;
+  if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) r.url = url;
+  r.timings.namelookup = seconds(easy_, CURLINFO_NAMELOOKUP_TIME_T);
+  r.timings.connect = seconds(easy_, CURLINFO_CONNECT_TIME_T);
+  r.timings.appconnect = seconds(easy_, CURLINFO_APPCONNECT_TIME_T);
+  r.timings.starttransfer = seconds(easy_, CURLINFO_STARTTRANSFER_TIME_T);
+  r.timings.total = seconds(easy_, CURLINFO_TOTAL_TIME_T);
+  const std::string* encoding = find_header(r, "Content-Encoding");
+  r.decoded = encoding && !encoding->empty() && !equal_ascii_nocase(*encoding, "identity");
+  Completion c{id_, Status::ok, {}};
+  c.http = std::shared_ptr<const HttpResponse>(std::move(response_));
+  return c;
+}
+
+}  // namespace aio

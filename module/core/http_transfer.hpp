@@ -1,0 +1,63 @@
+// One HTTP transfer: a curl easy handle set up from an HttpRequest, and
+// the response its callbacks collect. Lives on the loop thread, owned by
+// the engine (http.hpp) from start to completion or cancellation.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "completion.hpp"
+#include "http_types.hpp"
+
+namespace aio {
+
+class Transfer {
+ public:
+  // Throws std::runtime_error when curl cannot make or set up the handle.
+  Transfer(std::uint64_t id, HttpRequest request);
+  ~Transfer();
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+  std::uint64_t id() const { return id_; }
+  CURL* easy() const { return easy_; }
+
+  // An error found before any network work (a host under .invalid), to
+  // be reported instead of starting the transfer.
+  const std::optional<Completion>& refused() const { return refused_; }
+
+  // The completion for curl's result CODE; call once, while the handle
+  // is still attached (it reads the handle's info).
+  Completion finish(CURLcode code);
+
+ private:
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self);
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self);
+  bool header_line(std::string_view line);
+  bool end_of_block();
+  Completion error(HttpErrorKind kind, std::string message) const;
+  void setup();
+
+  std::uint64_t id_;
+  HttpRequest request_;
+  CURL* easy_ = nullptr;
+  curl_slist* header_list_ = nullptr;
+  char errbuf_[CURL_ERROR_SIZE] = {};
+
+  std::unique_ptr<HttpResponse> response_ = std::make_unique<HttpResponse>();
+  long block_status_ = 0;     // status of the header block being read
+  std::string current_url_;   // the URL the block being read answers
+  std::optional<Completion> refused_;
+  // Set by a callback that aborts the transfer: it overrides curl's
+  // CURLE_WRITE_ERROR with the real reason.
+  std::optional<Completion> aborted_;
+};
+
+// The kind of failure curl's CODE stands for.
+HttpErrorKind http_error_kind(CURLcode code);
+
+}  // namespace aio

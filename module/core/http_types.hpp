@@ -1,0 +1,74 @@
+// What an HTTP request asks for and what comes back: plain data that
+// crosses threads by value. No libcurl here, so the Emacs binding can
+// build requests and read responses without knowing the engine.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aio {
+
+struct HttpRequest {
+  std::string url;
+  std::string method = "GET";
+  // Complete header lines, "Name: value", without CR or LF.
+  std::vector<std::string> headers;
+  // Request body bytes; absent means no body at all (not an empty one).
+  std::optional<std::string> body;
+  // Milliseconds; 0 means curl's default (connect: 300 s; total: none).
+  long connect_timeout_ms = 0;
+  long timeout_ms = 0;
+  bool follow_redirects = true;
+  long max_redirects = 20;
+  bool verify_tls = true;
+  // Absent: the environment's proxy settings, as curl reads them
+  // (http_proxy, https_proxy, no_proxy...). An empty string: no proxy.
+  std::optional<std::string> proxy;
+  // Largest decoded body accepted, in bytes; 0 means no limit.
+  std::uint64_t max_size = 0;
+};
+
+// Seconds from the start of the transfer, as curl measures them.
+struct HttpTimings {
+  double namelookup = 0;
+  double connect = 0;
+  double appconnect = 0;  // TLS handshake done (0 for plain http)
+  double starttransfer = 0;
+  double total = 0;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string version;      // "1.0", "1.1", "2" or "3"
+  std::string status_line;  // the final status line as received, no CRLF
+  // The final response's header fields in order, names as received.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // decoded (curl undoes gzip, br, zstd, deflate)
+  std::string url;   // the effective URL, after redirects
+  // Absolute URLs of the redirects followed, oldest first.
+  std::vector<std::string> redirects;
+  HttpTimings timings;
+  // True when curl undid a Content-Encoding: the body no longer matches
+  // that header.
+  bool decoded = false;
+};
+
+// Why a transfer produced no response. The names are part of the
+// contract with the Lisp side, which maps each to an error symbol.
+enum class HttpErrorKind {
+  resolve,
+  connect,
+  tls,
+  timeout,
+  too_many_redirects,
+  protocol,
+  too_large,
+  other,
+};
+
+const char* http_error_kind_name(HttpErrorKind kind);
+
+}  // namespace aio

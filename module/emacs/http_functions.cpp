@@ -1,0 +1,133 @@
+// Module functions for the HTTP engine, and the Lisp form of a response.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "../core/http_types.hpp"
+#include "registry.hpp"
+#include "state.hpp"
+
+namespace aio::emacs {
+
+namespace {
+
+constexpr std::intmax_t max_id = (std::intmax_t{1} << 61) - 1;
+// About 31 years, as for timers.
+constexpr double max_seconds = 1e9;
+
+bool is_string(Env& env, emacs_value v) { return !env.is_nil(env.call("stringp", {v})); }
+
+// The bytes of string V: raw bytes for a unibyte string, UTF-8 for a
+// multibyte one (Lisp encodes bodies to unibyte before calling).
+std::string bytes_of(Env& env, emacs_value v) {
+  if (!is_string(env, v)) env.wrong_type("stringp", v);
+  emacs_env* raw = env.raw();
+  std::ptrdiff_t size = 0;
+  raw->copy_string_contents(raw, v, nullptr, &size);
+  env.check();
+  std::string s(static_cast<std::size_t>(size), '\0');
+  raw->copy_string_contents(raw, v, s.data(), &size);
+  env.check();
+  s.resize(size > 0 ? static_cast<std::size_t>(size - 1) : 0);  // drop the NUL
+  return s;
+}
+
+// Like bytes_of, for text that goes to curl as a C string or a header
+// line: a NUL, CR or LF there would cut or split the request.
+std::string line_of(Env& env, emacs_value v) {
+  std::string s = bytes_of(env, v);
+  if (s.find_first_of(std::string("\0\r\n", 3)) != std::string::npos) {
+    env.signal("args-out-of-range", {v});
+  }
+  return s;
+}
+
+emacs_value option(Env& env, emacs_value plist, const char* key) {
+  return env.call("plist-get", {plist, env.intern(key)});
+}
+
+long milliseconds(Env& env, emacs_value seconds) {
+  return static_cast<long>(std::ceil(env.number_in(seconds, 0.001, max_seconds) * 1000.0));
+}
+
+emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
+  auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
+  HttpRequest r;
+  r.url = line_of(env, args[1]);
+  r.method = line_of(env, args[2]);
+  if (r.method.empty() || r.method.find_first_of(" \t") != std::string::npos) {
+    env.signal("args-out-of-range", {args[2]});
+  }
+  for (emacs_value tail = args[3]; !env.is_nil(tail); tail = env.call("cdr", {tail})) {
+    if (env.is_nil(env.call("consp", {tail}))) env.wrong_type("listp", args[3]);
+    r.headers.push_back(line_of(env, env.call("car", {tail})));
+  }
+  if (!env.is_nil(args[4])) r.body = bytes_of(env, args[4]);
+
+  emacs_value opts = args[5];
+  if (env.is_nil(env.call("listp", {opts}))) env.wrong_type("listp", opts);
+  emacs_value v = option(env, opts, ":connect-timeout");
+  if (!env.is_nil(v)) r.connect_timeout_ms = milliseconds(env, v);
+  v = option(env, opts, ":timeout");
+  if (!env.is_nil(v)) r.timeout_ms = milliseconds(env, v);
+  r.follow_redirects = !env.is_nil(option(env, opts, ":follow-redirects"));
+  v = option(env, opts, ":max-redirects");
+  if (!env.is_nil(v)) r.max_redirects = static_cast<long>(env.integer_in(v, 0, 1000));
+  r.verify_tls = !env.is_nil(option(env, opts, ":verify-tls"));
+  v = option(env, opts, ":max-size");
+  if (!env.is_nil(v)) {
+    r.max_size = static_cast<std::uint64_t>(env.integer_in(v, 1, std::numeric_limits<std::int64_t>::max()));
+  }
+  v = option(env, opts, ":proxy");
+  if (!env.is_nil(v)) r.proxy = line_of(env, v);
+
+  running_loop(env).start_http(id, std::move(r));
+  return args[0];
+}
+
+emacs_value http_cancel(Env& env, std::ptrdiff_t, emacs_value* args) {
+  auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
+  running_loop(env).cancel_http(id);
+  return env.nil();
+}
+
+const Function functions[] = {
+    {"aio-native--http-start", 6, 6, boundary<http_start>,
+     "Start HTTP transfer ID of URL with METHOD, HEADERS and BODY.\n"
+     "HEADERS is a list of \"Name: value\" strings, BODY a unibyte string or\n"
+     "nil for no body.  OPTIONS is a plist of :connect-timeout and :timeout\n"
+     "(seconds), :follow-redirects and :verify-tls (booleans), :max-redirects,\n"
+     ":max-size (bytes) and :proxy (a string; \"\" for none; nil for the\n"
+     "environment's).  The completion's payload is a response vector, see\n"
+     "`aio-native--drain'.  Return ID.\n\n"
+     "(fn ID URL METHOD HEADERS BODY OPTIONS)"},
+    {"aio-native--http-cancel", 1, 1, boundary<http_cancel>,
+     "Abort HTTP transfer ID; its completion then has status cancelled.\n"
+     "An ID that is not pending is ignored.\n\n(fn ID)"},
+};
+
+}  // namespace
+
+emacs_value http_response_value(Env& env, const HttpResponse& r) {
+  emacs_value headers = env.nil();
+  for (auto it = r.headers.rbegin(); it != r.headers.rend(); ++it) {
+    headers = env.call("cons", {env.call("cons", {env.unibyte(it->first), env.unibyte(it->second)}), headers});
+  }
+  emacs_value redirects = env.nil();
+  for (auto it = r.redirects.rbegin(); it != r.redirects.rend(); ++it) {
+    redirects = env.call("cons", {env.unibyte(*it), redirects});
+  }
+  const HttpTimings& t = r.timings;
+  emacs_value timings = env.call("list", {env.floating(t.namelookup), env.floating(t.connect),
+                                          env.floating(t.appconnect), env.floating(t.starttransfer),
+                                          env.floating(t.total)});
+  return env.call("vector", {env.integer(r.status), env.string(r.version), env.unibyte(r.status_line),
+                             headers, env.unibyte(r.body), env.unibyte(r.url), redirects, timings,
+                             r.decoded ? env.t() : env.nil()});
+}
+
+void define_http_functions(Env& env) { define_functions(env, functions); }
+
+}  // namespace aio::emacs

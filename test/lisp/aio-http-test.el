@@ -1,0 +1,316 @@
+;;; aio-http-test.el --- Tests of aio-http-request  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+
+;; Every request goes to servers on 127.0.0.1 that these tests start
+;; (test/servers/scripted_server.py) and stop when Emacs exits.  The
+;; helpers here are shared with aio-url-test.el.
+
+;;; Code:
+
+(require 'ert)
+(require 'cl-lib)
+(require 'aio)
+(require 'aio-http)
+
+(defconst aio-http-test--script
+  (expand-file-name "../servers/scripted_server.py"
+                    (file-name-directory (or load-file-name buffer-file-name)))
+  "The scriptable test server.")
+
+(defvar aio-http-test--servers nil
+  "Running test servers: an alist of (TLS . (PROCESS . PORT)).")
+
+(defun aio-http-test--stop-servers ()
+  "Stop every test server.  Closing its stdin ends it."
+  (dolist (entry aio-http-test--servers)
+    (let ((process (cadr entry)))
+      (when (process-live-p process)
+        (delete-process process))
+      (kill-buffer (process-buffer process))))
+  (setq aio-http-test--servers nil))
+
+(add-hook 'kill-emacs-hook #'aio-http-test--stop-servers)
+
+(defun aio-http-test--port (&optional tls)
+  "Return the port of the test server, HTTPS if TLS, starting it if needed."
+  (unless (executable-find "python3")
+    (ert-skip "python3 is needed for the test server"))
+  (when (and tls (not (executable-find "openssl")))
+    (ert-skip "openssl is needed for the HTTPS test server"))
+  (let ((entry (cdr (assq (and tls t) aio-http-test--servers))))
+    (if (and entry (process-live-p (car entry)))
+        (cdr entry)
+      (let* ((buffer (generate-new-buffer " *aio-http-test-server*"))
+             (process (make-process
+                       :name "aio-http-test-server" :buffer buffer
+                       :command (append (list "python3" aio-http-test--script)
+                                        (and tls (list "--tls")))
+                       :connection-type 'pipe :noquery t
+                       :stderr (get-buffer-create " *aio-http-test-server-stderr*")))
+             (deadline (+ (float-time) 10))
+             port)
+        (while (and (not port) (process-live-p process) (< (float-time) deadline))
+          (accept-process-output process 0.05)
+          (with-current-buffer buffer
+            (goto-char (point-min))
+            (when (re-search-forward "^PORT \\([0-9]+\\)\n" nil t)
+              (setq port (string-to-number (match-string 1))))))
+        (unless port
+          (delete-process process)
+          (error "The test server did not start"))
+        (push (cons (and tls t) (cons process port)) aio-http-test--servers)
+        port))))
+
+(defun aio-http-test--url (path &optional tls)
+  "Return the URL of PATH on the test server (HTTPS if TLS)."
+  (format "%s://127.0.0.1:%d%s" (if tls "https" "http") (aio-http-test--port tls) path))
+
+(defun aio-http-test--refused-url ()
+  "Return a URL on 127.0.0.1 whose port nobody listens on."
+  (let* ((server (make-network-process :name "aio-http-test-port" :server t
+                                       :host "127.0.0.1" :service t :noquery t))
+         (port (process-contact server :service)))
+    (delete-process server)
+    (format "http://127.0.0.1:%d/" port)))
+
+(defun aio-http-test--get (path &rest args)
+  "Request PATH on the test server with ARGS and wait for the response.
+Never through a proxy, whatever the environment says."
+  (aio-wait-for (apply #'aio-http-request (aio-http-test--url path) :proxy "" args)
+                30))
+
+(defun aio-http-test--failure (url &rest args)
+  "Return the condition a request of URL with ARGS is rejected with."
+  (condition-case err
+      (progn (aio-wait-for (apply #'aio-http-request url :proxy "" args) 30)
+             nil)
+    (error err)))
+
+(defun aio-http-test--stat (key)
+  "Return KEY of `aio-native-stats'."
+  (plist-get (aio-native-stats) key))
+
+(defun aio-http-test--wait-until (predicate &optional seconds)
+  "Process events until PREDICATE holds or SECONDS (5) pass; return it."
+  (let ((deadline (+ (float-time) (or seconds 5)))
+        value)
+    (while (and (not (setq value (funcall predicate)))
+                (< (float-time) deadline))
+      (accept-process-output nil 0.01))
+    value))
+
+;;; Responses
+
+(ert-deftest aio-http-simple-get ()
+  (let ((r (aio-http-test--get "/hello")))
+    (should (aio-http-response-p r))
+    (should (= (aio-http-response-status r) 200))
+    (should (equal (aio-http-response-version r) "1.1"))
+    (should (equal (aio-http-response-body r) "hello\n"))
+    (should-not (multibyte-string-p (aio-http-response-body r)))
+    (should (equal (aio-http-response-url r) (aio-http-test--url "/hello")))
+    (should-not (aio-http-response-redirects r))
+    (should (equal (aio-http-response-header r "Content-Type") "text/plain"))
+    (should (assoc "content-length" (aio-http-response-headers r)))
+    (let ((timings (aio-http-response-timings r)))
+      (dolist (key '(:namelookup :connect :appconnect :starttransfer :total))
+        (should (numberp (plist-get timings key))))
+      (should (<= (plist-get timings :connect) (plist-get timings :total))))))
+
+(ert-deftest aio-http-headers-are-lower-cased-and-kept-in-order ()
+  (let ((r (aio-http-test--get "/headers")))
+    (should (equal (cl-remove-if-not (lambda (h) (equal (car h) "set-cookie"))
+                                     (aio-http-response-headers r))
+                   '(("set-cookie" . "a=1; Path=/") ("set-cookie" . "b=2; Path=/"))))
+    (should (equal (aio-http-response-header r "x-mixed-case") "Some Value"))
+    (should (equal (aio-http-response-header r "X-Empty") ""))))
+
+(ert-deftest aio-http-chunked-and-gzip ()
+  (should (equal (aio-http-response-body (aio-http-test--get "/chunked"))
+                 "chunk-0\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n"))
+  (let ((r (aio-http-test--get "/gzip")))
+    (should (equal (aio-http-response-body r)
+                   (apply #'concat (make-list 100 "compressed hello\n"))))))
+
+(ert-deftest aio-http-only-the-final-header-block ()
+  (let ((r (aio-http-test--get "/early-hints")))
+    (should (= (aio-http-response-status r) 200))
+    (should (aio-http-response-header r "x-final"))
+    (should-not (aio-http-response-header r "link"))))
+
+(ert-deftest aio-http-body-forms ()
+  (let ((r (aio-http-test--get "/charset?cs=iso-8859-1" :as 'text)))
+    (should (equal (aio-http-response-body r) "café à la crème\n")))
+  (let ((r (aio-http-test--get "/charset?cs=utf-8" :as 'text)))
+    (should (equal (aio-http-response-body r) "café à la crème\n")))
+  (let ((r (aio-http-test--get "/charset?cs=utf-8")))
+    (should (equal (aio-http-response-body r)
+                   (encode-coding-string "café à la crème\n" 'utf-8))))
+  (let* ((r (aio-http-test--get "/charset?cs=iso-8859-1" :as 'buffer))
+         (buffer (aio-http-response-body r)))
+    (unwind-protect
+        (with-current-buffer buffer
+          (should enable-multibyte-characters)
+          (should (= (point) (point-min)))
+          (should (equal (buffer-string) "café à la crème\n")))
+      (kill-buffer buffer))))
+
+(ert-deftest aio-http-error-statuses-are-responses ()
+  (dolist (code '(404 500))
+    (let ((r (aio-http-test--get (format "/status/%d" code))))
+      (should (= (aio-http-response-status r) code))
+      (should (equal (aio-http-response-body r) (format "status %d page\n" code))))))
+
+;;; Redirects
+
+(ert-deftest aio-http-redirects ()
+  (dolist (path '("/redirect/relative" "/redirect/absolute" "/redirect/dot-relative"))
+    (let ((r (aio-http-test--get path)))
+      (should (= (aio-http-response-status r) 200))
+      (should (equal (aio-http-response-url r) (aio-http-test--url "/hello")))
+      (should (equal (aio-http-response-redirects r) (list (aio-http-test--url "/hello"))))))
+  (let ((r (aio-http-test--get "/redirect/chain/2")))
+    (should (equal (aio-http-response-redirects r)
+                   (mapcar #'aio-http-test--url
+                           '("/redirect/chain/1" "/redirect/chain/0" "/hello")))))
+  (let ((r (aio-http-test--get "/redirect/relative" :follow-redirects nil)))
+    (should (= (aio-http-response-status r) 302))
+    (should (equal (aio-http-response-header r "location") "/hello"))))
+
+(ert-deftest aio-http-redirect-loop-and-forbidden-schemes ()
+  (let ((err (aio-http-test--failure (aio-http-test--url "/redirect/loop") :max-redirects 4)))
+    (should (eq (car err) 'aio-http-too-many-redirects)))
+  (dolist (target '("ftp://127.0.0.1/x" "file:///etc/passwd"))
+    (let ((err (aio-http-test--failure
+                (aio-http-test--url (concat "/redirect/to?url=" target)))))
+      (should (eq (car err) 'aio-http-protocol-error))))
+  (should (eq (car (aio-http-test--failure "file:///etc/passwd")) 'aio-http-protocol-error)))
+
+;;; Failures
+
+(ert-deftest aio-http-failures-have-kinds ()
+  (let ((err (aio-http-test--failure (aio-http-test--refused-url))))
+    (should (eq (car err) 'aio-http-connect-error))
+    (should (stringp (nth 1 err)))
+    (dolist (parent '(aio-http-error aio-native-error error))
+      (should (memq parent (get (car err) 'error-conditions)))))
+  (let ((err (aio-http-test--failure (aio-http-test--url "/close-mid-body"))))
+    (should (eq (car err) 'aio-http-transfer-error)))
+  (let* ((start (float-time))
+         (err (aio-http-test--failure (aio-http-test--url "/never") :timeout 0.3)))
+    (should (eq (car err) 'aio-http-timeout))
+    (should (< (- (float-time) start) 3))))
+
+(ert-deftest aio-http-invalid-names-fail-at-once ()
+  (let* ((start (float-time))
+         (err (aio-http-test--failure "http://nowhere.invalid/")))
+    (should (eq (car err) 'aio-http-resolve-error))
+    (should (string-match-p "nowhere\\.invalid" (nth 1 err)))
+    (should (< (- (float-time) start) 1))))
+
+(ert-deftest aio-http-self-signed-certificate ()
+  (skip-unless (executable-find "openssl"))
+  (let ((err (aio-http-test--failure (aio-http-test--url "/hello" t))))
+    (should (eq (car err) 'aio-http-tls-error))
+    (should (string-match-p "certificate" (nth 1 err))))
+  (let ((r (aio-wait-for (aio-http-request (aio-http-test--url "/hello" t)
+                                           :proxy "" :verify-tls nil)
+                         30)))
+    (should (equal (aio-http-response-body r) "hello\n"))
+    (should (> (plist-get (aio-http-response-timings r) :appconnect) 0))))
+
+(ert-deftest aio-http-large-body-and-max-size ()
+  (let* ((n (* 50 1024 1024))
+         (r (aio-http-test--get (format "/bytes?n=%d" n))))
+    (should (= (length (aio-http-response-body r)) n))
+    (should (= (aref (aio-http-response-body r) 1000) (% 1000 256))))
+  (dolist (chunked '("0" "1"))
+    (let ((err (aio-http-test--failure
+                (aio-http-test--url (concat "/bytes?n=300000&chunked=" chunked))
+                :max-size 100000)))
+      (should (eq (car err) 'aio-http-too-large)))))
+
+;;; Requests
+
+(ert-deftest aio-http-methods-headers-and-bodies ()
+  (let* ((r (aio-http-test--get "/echo" :method "POST"
+                                :headers '(("X-One" . "1") (x-two . 2))
+                                :body "é"))
+         (body (aio-http-response-body r)))
+    (should (string-prefix-p "POST /echo\n" body))
+    (should (string-match-p "^X-One: 1$" body))
+    (should (string-match-p "^x-two: 2$" body))
+    (should (string-match-p "^Content-Length: 2$" body))
+    (should (string-match-p "^User-Agent: aio-http" body))
+    (should-not (string-match-p "^Content-Type" body))
+    (should (string-suffix-p "\n\n\303\251" body)))
+  (should (string-prefix-p "DELETE /echo\n"
+                           (aio-http-response-body
+                            (aio-http-test--get "/echo" :method 'DELETE))))
+  (let ((r (aio-http-test--get "/hello" :method "HEAD")))
+    (should (= (aio-http-response-status r) 200))
+    (should (equal (aio-http-response-body r) ""))))
+
+(ert-deftest aio-http-bad-arguments ()
+  (should-error (aio-http-request 42) :type 'wrong-type-argument)
+  (let ((err (should-error (aio-http-request "http://127.0.0.1/" :bogus 1))))
+    (should (string-match-p ":bogus" (error-message-string err))))
+  (should-error (aio-http-request "http://127.0.0.1/" :timeout) :type 'error)
+  (should-error (aio-http-request "http://127.0.0.1/" :timeout "1") :type 'wrong-type-argument)
+  (should-error (aio-http-request "http://127.0.0.1/" :timeout -1) :type 'args-out-of-range)
+  (should-error (aio-http-request "http://127.0.0.1/" :timeout 0.0e+NaN)
+                :type 'args-out-of-range)
+  (should-error (aio-http-request "http://127.0.0.1/" :max-redirects -1)
+                :type 'wrong-type-argument)
+  (should-error (aio-http-request "http://127.0.0.1/" :max-size 0) :type 'wrong-type-argument)
+  (should-error (aio-http-request "http://127.0.0.1/" :method "GET X")
+                :type 'args-out-of-range)
+  (should-error (aio-http-request "http://127.0.0.1/" :method 7) :type 'wrong-type-argument)
+  (should-error (aio-http-request "http://127.0.0.1/" :headers '(("X" . "a\nB: c")))
+                :type 'args-out-of-range)
+  (should-error (aio-http-request "http://127.0.0.1/" :headers '("X: y"))
+                :type 'wrong-type-argument)
+  (should-error (aio-http-request "http://127.0.0.1/" :body 'x) :type 'wrong-type-argument)
+  (should-error (aio-http-request "http://127.0.0.1/" :as 'json) :type 'args-out-of-range)
+  (should-error (aio-http-request "http://127.0.0.1/\n") :type 'args-out-of-range)
+  ;; Nothing was left registered by the refusals.
+  (should (= (aio-http-test--stat :http-pending) 0)))
+
+;;; Cancellation and bookkeeping
+
+(ert-deftest aio-http-cancel-aborts-the-transfer ()
+  (aio-http-test--port)
+  (let* ((before (aio-http-test--stat :http-pending))
+         (promise (aio-http-request (aio-http-test--url "/never") :proxy "")))
+    (should (= (aio-http-test--stat :http-pending) (1+ before)))
+    (accept-process-output nil 0.05)
+    (should (aio-cancel promise))
+    (should (aio-http-test--wait-until
+             (lambda () (= (aio-http-test--stat :http-pending) before))))
+    (should (eq (car (should-error (aio-wait-for promise))) 'aio-cancel))))
+
+(ert-deftest aio-http-many-concurrent-requests ()
+  (let* ((lisp-before (aio-http-test--stat :lisp-pending))
+         (promises (cl-loop for i below 100
+                            collect (aio-http-request
+                                     (aio-http-test--url (if (cl-oddp i) "/hello" "/chunked"))
+                                     :proxy ""))))
+    (dolist (p promises)
+      (should (= (aio-http-response-status (aio-wait-for p 30)) 200)))
+    (should (= (aio-http-test--stat :http-pending) 0))
+    (should (= (aio-http-test--stat :lisp-pending) lisp-before))))
+
+(ert-deftest aio-http-shutdown-rejects-with-cancelled ()
+  (aio-http-test--port)
+  (let ((promise (aio-http-request (aio-http-test--url "/never") :proxy "")))
+    (accept-process-output nil 0.05)
+    (aio-native-shutdown)
+    (let ((err (should-error (aio-wait-for promise 5))))
+      (should (eq (car err) 'aio-http-cancelled))
+      (should (memq 'aio-cancel (get (car err) 'error-conditions)))))
+  ;; The next request starts the loop again.
+  (should (= (aio-http-response-status (aio-http-test--get "/hello")) 200)))
+
+(provide 'aio-http-test)
+;;; aio-http-test.el ends here

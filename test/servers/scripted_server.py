@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""A scriptable HTTP(S) server for the HTTP tests, on 127.0.0.1 only.
+
+Starts on a free port, prints "PORT <n>" on a line of its own, and serves
+until its standard input is closed (so it never outlives the test that
+started it) or it is killed.  With --tls it makes a throwaway self-signed
+certificate with the openssl command and speaks HTTPS.
+
+Each path is one behaviour; see ROUTES below.  Python 3 standard library
+only.
+"""
+
+import gzip
+import http.server
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+
+def _query(handler):
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
+
+
+def _param(handler, name, default):
+    return _query(handler).get(name, [default])[0]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    # HTTP/1.1: keep-alive and chunked bodies.
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY,
+    # Nagle and delayed ACKs add 40 ms to many responses.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    # -- helpers ----------------------------------------------------------
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body, content_type="text/plain", headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _redirect(self, status, location):
+        self._send(status, b"redirecting\n", headers=[("Location", location)])
+
+    def _origin(self):
+        scheme = "https" if self.server.tls else "http"
+        return "%s://127.0.0.1:%d" % (scheme, self.server.server_address[1])
+
+    # -- routes -----------------------------------------------------------
+
+    def r_hello(self):
+        self._send(200, b"hello\n")
+
+    def r_echo(self):
+        """The request as the server saw it: request line, headers, body."""
+        body = self._body()
+        lines = ["%s %s" % (self.command, self.path)]
+        lines += ["%s: %s" % (k, v) for k, v in self.headers.items()]
+        text = ("\n".join(lines) + "\n\n").encode("latin-1") + body
+        self._send(200, text, "application/octet-stream")
+
+    def r_chunked(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(5):
+            data = ("chunk-%d\n" % i).encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def r_gzip(self):
+        self._send(200, gzip.compress(b"compressed hello\n" * 100), "text/plain",
+                   [("Content-Encoding", "gzip")])
+
+    def r_status(self):
+        code = int(self.path.split("?")[0].rsplit("/", 1)[1])
+        self._send(code, b"status %d page\n" % code, "text/html")
+
+    def r_headers(self):
+        self._send(200, b"headers\n", "text/plain",
+                   [("X-Mixed-Case", "Some Value"), ("Set-Cookie", "a=1; Path=/"),
+                    ("Set-Cookie", "b=2; Path=/"), ("X-Empty", "")])
+
+    def r_early_hints(self):
+        """A 103 block before the final response: only the last one counts."""
+        self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n")
+        self._send(200, b"final\n", headers=[("X-Final", "yes")])
+
+    def r_redirect(self):
+        rest = urllib.parse.urlsplit(self.path).path[len("/redirect/"):]
+        if rest == "relative":
+            self._redirect(302, "/hello")
+        elif rest == "dot-relative":
+            self._redirect(302, "../hello")
+        elif rest == "absolute":
+            self._redirect(301, self._origin() + "/hello")
+        elif rest == "see-other":
+            self._body()
+            self._redirect(303, "/echo")
+        elif rest == "loop":
+            self._redirect(302, "/redirect/loop")
+        elif rest.startswith("chain/"):
+            n = int(rest[len("chain/"):])
+            self._redirect(302, "/redirect/chain/%d" % (n - 1) if n > 0 else "/hello")
+        elif rest == "to":
+            self._redirect(302, _param(self, "url", "/hello"))
+        else:
+            self._send(404, b"no such redirect\n")
+
+    def r_close_mid_body(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"x" * 100)
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def r_never(self):
+        """Reads the request and never answers."""
+        self.server.stopping.wait(120)
+        self.close_connection = True
+
+    def r_slow(self):
+        time.sleep(float(_param(self, "delay", "0.5")))
+        self._send(200, b"slow\n")
+
+    def r_bytes(self):
+        """N bytes of a repeating pattern; chunked=1 hides the length."""
+        n = int(_param(self, "n", "0"))
+        chunked = _param(self, "chunked", "0") == "1"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(n))
+        self.end_headers()
+        block = bytes(range(256)) * 256  # 64 KiB
+        sent = 0
+        try:
+            while sent < n:
+                piece = block[: min(len(block), n - sent)]
+                if chunked:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                else:
+                    self.wfile.write(piece)
+                sent += len(piece)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True  # the client gave up
+
+    def r_charset(self):
+        charset = _param(self, "cs", "utf-8")
+        self._send(200, "caf\u00e9 \u00e0 la cr\u00e8me\n".encode(charset),
+                   "text/plain; charset=%s" % charset)
+
+    ROUTES = {
+        "/hello": r_hello, "/echo": r_echo, "/chunked": r_chunked,
+        "/gzip": r_gzip, "/headers": r_headers, "/early-hints": r_early_hints,
+        "/close-mid-body": r_close_mid_body, "/never": r_never,
+        "/slow": r_slow, "/bytes": r_bytes, "/charset": r_charset,
+    }
+
+    def _dispatch(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if path.startswith("/status/"):
+            return self.r_status()
+        if path.startswith("/redirect/"):
+            return self.r_redirect()
+        route = self.ROUTES.get(path)
+        if route is None:
+            return self._send(404, b"not found\n")
+        return route(self)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128  # the default 5 drops bursts of connections
+
+    def __init__(self, context):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.context = context
+        self.tls = context is not None
+        self.stopping = threading.Event()
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs here, in the connection's own thread, so a
+        # client that fails it cannot stall the accepting thread.
+        if self.context is not None:
+            try:
+                request = self.context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up early are part of the tests
+
+
+def self_signed_context(directory):
+    """A server context with a fresh certificate for 127.0.0.1."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def main():
+    tmp = None
+    context = None
+    if "--tls" in sys.argv[1:]:
+        tmp = tempfile.mkdtemp(prefix="aio-http-test-")
+        try:
+            context = self_signed_context(tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    server = Server(context)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print("PORT %d" % server.server_address[1], flush=True)
+    try:
+        sys.stdin.read()  # until the test closes our stdin or exits
+    except KeyboardInterrupt:
+        pass
+    server.stopping.set()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
