@@ -25,7 +25,7 @@
 (declare-function aio-native--set-wake-enabled "aio-native-module" (flag))
 (declare-function aio-native--drain "aio-native-module" (&optional max))
 (declare-function aio-native--stats "aio-native-module" ())
-(declare-function aio-native--timer-start "aio-native-module" (id milliseconds))
+(declare-function aio-native--timer-start "aio-native-module" (id seconds))
 (declare-function aio-native--timer-cancel "aio-native-module" (id))
 
 (defcustom aio-native-wake-method 'channel
@@ -60,9 +60,11 @@ taken in slices and input is read between them.")
   "The pipe process the loop writes wake bytes to, or nil.")
 
 (defvar aio-native--pending (make-hash-table :test #'eql :size 4096)
-  "Map from operation id to the function that completes its promise.
-The function is called with STATUS (0 done, 1 cancelled, 2 failed) and
-PAYLOAD.")
+  "Map from operation id to what completes it: a handler.
+A handler is a function called with STATUS (0 done, 1 cancelled,
+2 failed) and PAYLOAD, or, for a sleep, a cons (PROMISE . RESULT): a
+cons costs far less garbage than a closure, and sleeps come by the
+hundred thousand.")
 
 (defvar aio-native--last-id 0
   "The id most recently handed to the module.")
@@ -71,6 +73,16 @@ PAYLOAD.")
   "The polling timer of the `timer' wake method, while it runs.")
 
 ;;; Loop life cycle
+
+(defsubst aio-native--complete (handler status payload)
+  "Complete an operation through HANDLER with STATUS and PAYLOAD.
+See `aio-native--pending' for what HANDLER may be."
+  (cond ((functionp handler) (funcall handler status payload))
+        ((eql status 0)
+         (let ((result (cdr handler)))
+           (aio-resolve (car handler) (lambda () result))))
+        (t (aio-cancel (car handler)))))
+
 
 (defun aio-native--filter (_process _bytes)
   "Drain completions; the wake byte itself carries no information."
@@ -124,7 +136,7 @@ native operation starts the loop again."
     (maphash (lambda (_id handler) (push handler handlers)) aio-native--pending)
     (clrhash aio-native--pending)
     (dolist (handler (nreverse handlers))
-      (funcall handler 1 nil))))
+      (aio-native--complete handler 1 nil))))
 
 ;;; Wake methods
 
@@ -169,7 +181,7 @@ native operation starts the loop again."
                (handler (gethash id aio-native--pending)))
           (when handler
             (remhash id aio-native--pending)
-            (funcall handler (aref done (+ i 1)) (aref done (+ i 2)))))
+            (aio-native--complete handler (aref done (+ i 1)) (aref done (+ i 2)))))
         (setq i (+ i 3))))))
 
 (defun aio-native--register (handler)
@@ -203,12 +215,8 @@ on the promise stops the timer."
     (if (zerop seconds)
         ;; Nothing to wait for: the ready queue alone gives the delay.
         (aio-resolve promise (lambda () result))
-      (let ((id (aio-native--register
-                 (lambda (status _payload)
-                   (if (eql status 0)
-                       (aio-resolve promise (lambda () result))
-                     (aio-cancel promise))))))
-        (aio-native--timer-start id (* seconds 1000.0))
+      (let ((id (aio-native--register (cons promise result))))
+        (aio-native--timer-start id seconds)
         (setf (aio-promise-canceller promise)
               (lambda ()
                 (aio-native--forget id)

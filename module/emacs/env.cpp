@@ -59,6 +59,13 @@ double Env::number_in(emacs_value v, double min, double max) {
   double d = env_->extract_float(env_, v);
   if (env_->non_local_exit_check(env_) == emacs_funcall_exit_return && d >= min && d <= max) return d;
   env_->non_local_exit_clear(env_);
+  // Then a fixnum in range.
+  std::intmax_t n = env_->extract_integer(env_, v);
+  if (env_->non_local_exit_check(env_) == emacs_funcall_exit_return) {
+    d = static_cast<double>(n);
+    if (d >= min && d <= max) return d;
+  }
+  env_->non_local_exit_clear(env_);
   if (!is_number(v)) wrong_type("numberp", v);
   // Compared in Lisp so that bignums are refused before any conversion.
   emacs_value lo = floating(min), hi = floating(max);

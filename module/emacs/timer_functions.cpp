@@ -9,12 +9,13 @@ namespace {
 // Ids are Lisp fixnums on every 64-bit build.
 constexpr std::intmax_t max_id = (std::intmax_t{1} << 61) - 1;
 // About 31 years: anything longer is a mistake, not a sleep.
-constexpr double max_delay_ms = 1e12;
+constexpr double max_delay_seconds = 1e9;
 
 emacs_value timer_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
-  double ms = env.number_in(args[1], 0.0, max_delay_ms);
-  running_loop(env).start_timer(id, ms);
+  // Seconds, as Lisp has them: converting here spares Lisp a float.
+  double seconds = env.number_in(args[1], 0.0, max_delay_seconds);
+  running_loop(env).start_timer(id, seconds * 1000.0);
   return args[0];
 }
 
@@ -26,8 +27,8 @@ emacs_value timer_cancel(Env& env, std::ptrdiff_t, emacs_value* args) {
 
 const Function functions[] = {
     {"aio-native--timer-start", 2, 2, boundary<timer_start>,
-     "Start native timer ID, due after MILLISECONDS.\n"
-     "Its completion carries ID.  Return ID.\n\n(fn ID MILLISECONDS)"},
+     "Start native timer ID, due after SECONDS (an integer or a float).\n"
+     "Its completion carries ID.  Return ID.\n\n(fn ID SECONDS)"},
     {"aio-native--timer-cancel", 1, 1, boundary<timer_cancel>,
      "Cancel native timer ID; its completion then has status cancelled.\n"
      "An ID that is not pending is ignored.\n\n(fn ID)"},

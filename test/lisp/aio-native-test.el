@@ -114,7 +114,7 @@ Return PREDICATE's last value."
   (should-error (aio-native--set-wake-enabled) :type 'wrong-number-of-arguments))
 
 (ert-deftest aio-native-module-functions-document-their-arguments ()
-  (dolist (entry '((aio-native--timer-start . "(aio-native--timer-start ID MILLISECONDS)")
+  (dolist (entry '((aio-native--timer-start . "(aio-native--timer-start ID SECONDS)")
                    (aio-native--drain . "(aio-native--drain &optional MAX)")
                    (aio-native--init . "(aio-native--init PIPE-PROCESS)")))
     (let ((usage (help-split-fundoc (documentation (car entry)) (car entry))))
