@@ -2,6 +2,8 @@
 # make test     build, then run every test: GoogleTest (plain and with
 #               ASan+UBSan) and ERT (plain and under -module-assertions)
 # make demo     build, then run the main example
+# make bench    run the benchmarks, write bench/RESULTS.md
+#               (BENCH_QUICK=1 for a run under two minutes)
 # make deps     install missing Debian packages (as root)
 # make clean    remove build products
 
@@ -15,7 +17,7 @@ LISP_TESTS := $(wildcard test/lisp/*-test.el)
 ERT = $(EMACS) -Q --batch -L lisp -L test/lisp -l ert \
 	$(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
 
-.PHONY: all build deps test test-core test-lisp compile-lisp demo clean
+.PHONY: all build deps test test-core test-lisp test-install compile-lisp package demo bench clean
 
 all: build
 
@@ -31,6 +33,7 @@ test: deps
 	$(MAKE) test-core
 	$(MAKE) compile-lisp
 	$(MAKE) test-lisp
+	$(MAKE) test-install
 
 test-core:
 	cd $(BUILD) && ctest --output-on-failure
@@ -46,9 +49,26 @@ test-lisp:
 	$(ERT)
 	$(EMACS) -module-assertions $(wordlist 2,1000,$(ERT))
 
+# The package.el archive, laid out as MELPA would build it from
+# recipes/aio-native.
+package:
+	$(EMACS) -Q --batch -l tools/package.el -f aio-package-build
+
+# Installs the archive into an empty package-user-dir under an empty
+# HOME and lets it build its own module there.
+test-install: package
+	@home=$$(mktemp -d) && \
+	  HOME=$$home $(EMACS) -Q --batch -l test/install/install-test.el \
+	    dist/aio-native-$$(sed -n 's/^;; Version: //p' lisp/aio-native.el).tar; \
+	  status=$$?; rm -rf $$home; exit $$status
+
 demo: deps
 	$(MAKE) build
 	$(EMACS) -Q --batch -L lisp -l examples/demo.el
 
+bench:
+	@tools/deps.sh bench
+	python3 bench/run.py
+
 clean:
-	rm -rf $(BUILD) build-module lisp/aio-native-module.so lisp/*.elc
+	rm -rf $(BUILD) build-bench build-module lisp/aio-native-module.so lisp/*.elc

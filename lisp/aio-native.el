@@ -1,6 +1,15 @@
-;;; aio-native.el --- The native event loop behind aio  -*- lexical-binding: t; -*-
+;;; aio-native.el --- Async/await for Emacs Lisp on a native event loop  -*- lexical-binding: t; -*-
 
+;; Copyright (C) 2026 The aio-native authors
+
+;; Author: The aio-native authors
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "28.1"))
+;; URL: https://github.com/aio-native/aio-native
+;; Keywords: processes, lisp
 ;; SPDX-License-Identifier: GPL-3.0-or-later
+
+;; This file is not part of GNU Emacs.
 
 ;;; Commentary:
 

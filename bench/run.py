@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""`make bench`: run every workload side by side and write bench/RESULTS.md.
+
+Each run of each contender is a fresh `emacs -Q --batch` (or a C++ floor
+program) that prints one line of KEY=VALUE; the table shows the median of
+the runs and the ratio to the best contender.  BENCH_QUICK=1 runs fewer
+sizes and repetitions so that the whole thing takes under two minutes.
+AIO_REFERENCE_DIR names another implementation of the `aio' API, added
+as a contender on workloads 1 to 3.
+"""
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build-bench"
+LISP = BUILD / "lisp"
+WORKLOADS = BUILD / "workloads.elc"
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RUNS = 3 if QUICK else 5
+# Seconds: a run slower than this is stopped, and its contender skips
+# larger sizes.
+LIMIT = 15 if QUICK else 60
+EMACS = os.environ.get("EMACS", "emacs")
+PLZ_DIRS = sorted(Path("/usr/share/emacs/site-lisp/elpa").glob("plz-*"))
+REFERENCE = os.environ.get("AIO_REFERENCE_DIR")
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def check(cmd, **kw):
+    subprocess.run(cmd, check=True, **kw)
+
+
+def build():
+    """Release module, floors, byte-compiled Lisp, all under build-bench/."""
+    check(["cmake", "-S", ROOT, "-B", BUILD, "-DCMAKE_BUILD_TYPE=Release",
+           "-DAIO_BUILD_TESTS=OFF", "-DAIO_BUILD_BENCH=ON",
+           f"-DAIO_MODULE_OUTPUT_DIR={LISP}"], stdout=subprocess.DEVNULL)
+    check(["cmake", "--build", BUILD, "-j", str(os.cpu_count() or 2)],
+          stdout=subprocess.DEVNULL)
+    for old in LISP.glob("*.el*"):
+        old.unlink()
+    for src in (ROOT / "lisp").glob("*.el"):
+        shutil.copy(src, LISP)
+    check([EMACS, "-Q", "--batch", "-L", LISP, "-f", "batch-byte-compile"]
+          + sorted(str(p) for p in LISP.glob("*.el")))
+    shutil.copy(ROOT / "bench" / "workloads.el", BUILD)
+    check([EMACS, "-Q", "--batch", "-L", LISP, "-l", "aio",
+           "-f", "batch-byte-compile", BUILD / "workloads.el"])
+
+
+def parse(line):
+    out = {}
+    for pair in line.split():
+        key, _, value = pair.partition("=")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def run_once(cmd, env):
+    """Return the KEY=VALUE dict of one run, or None past LIMIT or on error."""
+    try:
+        proc = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True,
+                              text=True, timeout=LIMIT)
+    except subprocess.TimeoutExpired:
+        return None
+    lines = [l for l in proc.stdout.splitlines() if "=" in l]
+    if proc.returncode != 0 or not lines:
+        log("  failed:", " ".join(map(str, cmd)), proc.stderr[-500:])
+        return {"error": "failed"}
+    return parse(lines[-1])
+
+
+def emacs_cmd(function, lisp_dirs=None):
+    dirs = lisp_dirs if lisp_dirs is not None else [LISP]
+    cmd = [EMACS, "-Q", "--batch"]
+    for d in dirs:
+        cmd += ["-L", str(d)]
+    return cmd + ["-l", str(WORKLOADS), "-f", function]
+
+
+def measure(cmd, env, runs=RUNS):
+    """Median of RUNS runs, key by key; None if a run passed LIMIT."""
+    results = []
+    for _ in range(runs):
+        r = run_once(cmd, env)
+        if r is None:
+            return None
+        if "error" in r:
+            return r
+        if r.get("failed", 0) > 0:
+            log("  requests failed:", r["failed"])
+            return {"error": "failed"}
+        results.append(r)
+    return {k: statistics.median(r[k] for r in results)
+            for k in results[0] if isinstance(results[0][k], float)}
+
+
+def table(title, note, columns, rows, best_key, lower_is_better=True):
+    """Markdown for ROWS: (label, dict or None or str) with a ratio column."""
+    values = [r[best_key] for _, r in rows if isinstance(r, dict) and best_key in r]
+    best = (min(values) if lower_is_better else max(values)) if values else None
+    out = [f"### {title}", ""]
+    if note:
+        out += [note, ""]
+    out.append("| contender | " + " | ".join(c for c, _ in columns) + f" | ratio to best ({best_key}) |")
+    out.append("|---" * (len(columns) + 2) + "|")
+    for label, r in rows:
+        if isinstance(r, str):
+            out.append(f"| {label} | " + " | ".join([r] * len(columns)) + " | |")
+            continue
+        if r is None:
+            out.append(f"| {label} | " + " | ".join(["over %d s, skipped" % LIMIT] * len(columns)) + " | |")
+            continue
+        if "error" in r:
+            out.append(f"| {label} | " + " | ".join(["failed"] * len(columns)) + " | |")
+            continue
+        cells = [fmt % r[k] if k in r else "" for _, (k, fmt) in columns]
+        ratio = ""
+        if best and best_key in r:
+            ratio = "%.2f" % (r[best_key] / best if lower_is_better else best / r[best_key])
+        out.append(f"| {label} | " + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(out) + "\n"
+
+
+def aio_contenders():
+    yield "aio-native", [LISP]
+    if REFERENCE:
+        yield "reference (AIO_REFERENCE_DIR)", [REFERENCE]
+
+
+# -- workloads ---------------------------------------------------------------
+
+def timers(sections):
+    sizes = [1000, 10000] if QUICK else [1000, 10000, 100000, 1000000]
+    contenders = [(name, emacs_cmd("aio-bench-timers-aio", dirs)) for name, dirs in aio_contenders()]
+    contenders.append(("run-at-time, one timer per sleep", emacs_cmd("aio-bench-timers-run-at-time")))
+    contenders.append(("C++ on libuv alone (floor)", None))
+    skipped = set()
+    out = []
+    for n in sizes:
+        rows = []
+        for name, cmd in contenders:
+            if name in skipped:
+                rows.append((name, "skipped: a smaller N took over %d s" % LIMIT))
+                continue
+            log(f"timers N={n}: {name}")
+            if cmd is None:
+                r = measure([str(BUILD / "timers_floor"), str(n)], {})
+            else:
+                r = measure(cmd, {"AIO_BENCH_N": str(n)})
+            if r is None:
+                skipped.add(name)
+            rows.append((name, r))
+        out.append(table(f"N = {n:,}", None,
+                         [("create (s)", ("create_s", "%.3f")), ("total (s)", ("total_s", "%.3f")),
+                          ("late median (ms)", ("late_median_ms", "%.2f")),
+                          ("late p99 (ms)", ("late_p99_ms", "%.2f")),
+                          ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                         rows, "total_s"))
+    sections.append(("1. Timers at scale",
+                     "N concurrent sleeps with random durations in [0, 1) s, created then all "
+                     "awaited. Lateness is deadline to callback. The floor has no 10 ms probe.",
+                     out))
+
+
+def await_loops(sections):
+    rows = []
+    for name, dirs in aio_contenders():
+        log(f"await: {name}")
+        r = measure(emacs_cmd("aio-bench-await", dirs), {})
+        if isinstance(r, dict) and "value_us" in r:
+            r["ratio"] = r["resolved_us"] / r["value_us"]
+        rows.append((name, r))
+    sections.append(("2. Await round trips",
+                     "100,000 iterations of each loop inside one async function, byte-compiled.",
+                     [table("microseconds per await", None,
+                            [("resolved promise", ("resolved_us", "%.3f")),
+                             ("(aio-sleep 0)", ("sleep0_us", "%.3f")),
+                             ("non-promise value", ("value_us", "%.3f")),
+                             ("resolved / value", ("ratio", "%.2f"))],
+                            rows, "resolved_us")]))
+
+
+def fanout(sections):
+    out = []
+    for function, title in (("aio-bench-fanout", "10,000 async functions each awaiting a 10 ms sleep, joined with aio-all"),
+                            ("aio-bench-semaphore", "10,000 waiters on one semaphore, then 10,000 posts")):
+        rows = []
+        for name, dirs in aio_contenders():
+            log(f"{function}: {name}")
+            rows.append((name, measure(emacs_cmd(function, dirs), {})))
+        out.append(table(title, None, [("total (s)", ("total_s", "%.3f")),
+                                        ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                         rows, "total_s"))
+    sections.append(("3. Fan-out and fan-in", None, out))
+
+
+def exit_seconds():
+    """Seconds from `kill-emacs' to the end of an Emacs with 10,000 sleeps pending."""
+    code = ("(progn (dotimes (i 10000) (aio-sleep 3600 i)) (garbage-collect)"
+            " (princ (format \"%f\\n\" (float-time))) (kill-emacs 0))")
+    samples = []
+    for _ in range(RUNS):
+        proc = subprocess.Popen([EMACS, "-Q", "--batch", "-L", str(LISP), "-l", "aio", "--eval", code],
+                                stdout=subprocess.PIPE, text=True)
+        out, _ = proc.communicate(timeout=LIMIT)
+        end = time.time()
+        samples.append(end - float(out.strip().splitlines()[-1]))
+    return {"exit_s": statistics.median(samples)}
+
+
+def wake(sections):
+    lat, idle = [], []
+    seconds = 2 if QUICK else 10
+    for method in ("channel", "timer"):
+        log(f"wake {method}")
+        lat.append((method, measure(emacs_cmd("aio-bench-wake-latency"), {"AIO_BENCH_WAKE": method})))
+        idle.append((method, measure(emacs_cmd("aio-bench-idle"),
+                                     {"AIO_BENCH_WAKE": method, "AIO_BENCH_SECONDS": str(seconds)})))
+    sections.append(("4. Wake latency",
+                     "Deadline of a native timer to its Lisp callback, 1,000 sleeps spread over 1 s.",
+                     [table("by wake method", None, [("median (ms)", ("median_ms", "%.3f")),
+                                                     ("p99 (ms)", ("p99_ms", "%.3f"))], lat, "median_ms")]))
+    sections.append(("Exit with work pending", None,
+                     [table("kill-emacs with 10,000 hour-long sleeps pending", None,
+                            [("kill-emacs to exit (s)", ("exit_s", "%.3f"))],
+                            [("aio-native", exit_seconds())], "exit_s")]))
+    sections.append(("5. Idle cost",
+                     f"CPU seconds used by an otherwise idle Emacs over {seconds} s with 1,000 "
+                     "hour-long sleeps pending.",
+                     [table("by wake method", None, [("CPU (s)", ("cpu_s", "%.4f"))], idle, "cpu_s")]))
+
+
+NGINX_CONF = """worker_processes 1;
+daemon off;
+error_log {dir}/error.log;
+pid {dir}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  keepalive_timeout 60;
+  keepalive_requests 100000;
+  client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp;
+  fastcgi_temp_path {dir}/tmp; uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
+  server {{ listen 127.0.0.1:{port}; root {dir}/www; }}
+}}
+"""
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(sections):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        sections.append(("7. HTTP", "nginx is not installed (Debian: nginx-light); skipped.", []))
+        return
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        (d / "www").mkdir()
+        (d / "tmp").mkdir()
+        (d / "www" / "10k.bin").write_bytes(os.urandom(10 * 1024))
+        (d / "www" / "1m.bin").write_bytes(os.urandom(1024 * 1024))
+        # nginx's worker drops root's privileges and must read these.
+        for p in (d, d / "www", d / "www" / "10k.bin", d / "www" / "1m.bin"):
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        port = free_port()
+        (d / "nginx.conf").write_text(NGINX_CONF.format(dir=d, port=port))
+        server = subprocess.Popen([nginx, "-c", str(d / "nginx.conf"), "-p", str(d)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    import urllib.request
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/10k.bin", timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            out = []
+            cases = [("10k.bin", 1000, 50, "1,000 GETs of 10 KiB, 50 at a time"),
+                     ("1m.bin", 50, 10, "50 GETs of 1 MiB, 10 at a time")]
+            if QUICK:
+                cases = [("10k.bin", 200, 50, "200 GETs of 10 KiB, 50 at a time"),
+                         ("1m.bin", 20, 10, "20 GETs of 1 MiB, 10 at a time")]
+            for file, n, conc, title in cases:
+                url = f"http://127.0.0.1:{port}/{file}"
+                env = {"AIO_BENCH_URL": url, "AIO_BENCH_N": str(n), "AIO_BENCH_CONCURRENCY": str(conc),
+                       "no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"}
+                rows = []
+                for name, function, extra in (
+                        ("aio-http-request", "aio-bench-http-request", []),
+                        ("aio-url-retrieve", "aio-bench-http-aio-url-retrieve", []),
+                        ("url-retrieve", "aio-bench-http-url-retrieve", []),
+                        ("plz (curl process per request)", "aio-bench-http-plz", PLZ_DIRS)):
+                    if function == "aio-bench-http-plz" and not PLZ_DIRS:
+                        rows.append((name, "not installed (Debian: elpa-plz)"))
+                        continue
+                    log(f"http {file}: {name}")
+                    rows.append((name, measure(emacs_cmd(function, [LISP] + extra), env)))
+                log(f"http {file}: floor")
+                rows.append(("C++ on libcurl alone (floor)",
+                             measure([str(BUILD / "http_floor"), url, str(n), str(conc)], {})))
+                out.append(table(title, None, [("wall (s)", ("total_s", "%.3f")),
+                                               ("CPU (s)", ("cpu_s", "%.3f")),
+                                               ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                                 rows, "total_s"))
+            sections.append(("7. HTTP",
+                             "nginx on 127.0.0.1, one worker, keep-alive on. CPU is the whole "
+                             "process's (for aio-native that includes its loop thread; plz's curl "
+                             "processes are not counted).", out))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    emacs = subprocess.run([EMACS, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    return (f"{os.cpu_count()} cores, {model}; {platform.system()} {platform.release()}; {emacs}; "
+            f"{'quick run (BENCH_QUICK=1), ' if QUICK else ''}median of {RUNS} runs; "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+def main():
+    build()
+    sections = []
+    started = time.time()
+    timers(sections)
+    await_loops(sections)
+    fanout(sections)
+    wake(sections)
+    http(sections)
+    lines = ["# Benchmark results", "", f"Machine: {machine()}.", "",
+             "Made by `make bench` (bench/run.py). Every Emacs contender runs as its own "
+             "`emacs -Q --batch`, byte-compiled, with a Release build of the module and "
+             "Emacs's default garbage-collection settings. Ratios compare contenders "
+             "measured in the same run. Responsiveness (workload 6) is the column "
+             "\"longest 10 ms timer gap\": the longest interval seen by a 10 ms repeating "
+             "Emacs timer during the workload.", ""]
+    for title, note, tables in sections:
+        lines += [f"## {title}", ""]
+        if note:
+            lines += [note, ""]
+        lines += tables
+    lines.append(f"Whole run: {time.time() - started:.0f} s.")
+    out = ROOT / "bench" / "RESULTS.md"
+    out.write_text("\n".join(lines) + "\n")
+    log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

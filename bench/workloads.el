@@ -1,0 +1,265 @@
+;;; workloads.el --- The Emacs side of `make bench'  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+
+;; Each `aio-bench-*' command runs one workload once, in this Emacs, and
+;; prints one line of KEY=VALUE pairs; bench/run.py starts a fresh
+;; `emacs -Q --batch' per run and takes medians.  Contenders that need
+;; `aio' get it from the load path, which is this project's byte-compiled
+;; lisp/ or, for the reference contender, AIO_REFERENCE_DIR.
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'seq)
+
+(defvar aio-bench--gaps nil
+  "Longest gap, in seconds, seen by the responsiveness probe.")
+
+(defvar aio-bench--probe nil
+  "The 10 ms repeating timer that measures responsiveness.")
+
+(defun aio-bench--probe-start ()
+  "Start a 10 ms repeating timer that records the longest gap between runs."
+  (let ((last (float-time)))
+    (setq aio-bench--gaps 0.0)
+    (setq aio-bench--probe
+          (run-at-time 0.01 0.01
+                       (lambda ()
+                         (let ((now (float-time)))
+                           (setq aio-bench--gaps (max aio-bench--gaps (- now last)))
+                           (setq last now)))))))
+
+(defun aio-bench--probe-stop ()
+  "Stop the probe and return the longest gap in milliseconds."
+  (cancel-timer aio-bench--probe)
+  (* 1000 aio-bench--gaps))
+
+(defun aio-bench--percentile (values p)
+  "Return the P-th percentile (0..1) of VALUES, a vector (sorted in place)."
+  (if (zerop (length values))
+      0
+    (let ((sorted (sort values #'<)))
+      (aref sorted (min (1- (length sorted)) (floor (* p (length sorted))))))))
+
+(defun aio-bench--emit (&rest plist)
+  "Print PLIST as one KEY=VALUE line."
+  (princ (mapconcat (lambda (pair)
+                      (format "%s=%s" (substring (symbol-name (car pair)) 1)
+                              (let ((v (cadr pair)))
+                                (if (floatp v) (format "%.6f" v) v))))
+                    (seq-partition plist 2) " "))
+  (terpri))
+
+(defun aio-bench--param (name &optional default)
+  "Return the environment variable AIO_BENCH_NAME, or DEFAULT."
+  (or (getenv (concat "AIO_BENCH_" name)) default))
+
+(defun aio-bench--number (name &optional default)
+  "Return the environment variable AIO_BENCH_NAME as a number, or DEFAULT."
+  (let ((v (aio-bench--param name)))
+    (if v (string-to-number v) default)))
+
+(defun aio-bench--random-delay ()
+  "Return a random duration in [0, 1) seconds."
+  (/ (random 1000000) 1e6))
+
+(defun aio-bench--wait-until (predicate)
+  "Process events until PREDICATE returns non-nil."
+  (while (not (funcall predicate))
+    (accept-process-output nil 0.002)))
+
+;;;; 1. Timers at scale
+
+(defun aio-bench--timers (n make)
+  "Create N sleeps with MAKE (DELAY CALLBACK) and wait for all of them."
+  (let ((late (make-vector n 0.0))
+        (done 0)
+        (start (float-time))
+        created)
+    (aio-bench--probe-start)
+    (dotimes (i n)
+      (let* ((delay (aio-bench--random-delay))
+             (deadline (+ (float-time) delay)))
+        (funcall make delay (lambda (&rest _)
+                              (aset late i (- (float-time) deadline))
+                              (setq done (1+ done))))))
+    (setq created (float-time))
+    (aio-bench--wait-until (lambda () (= done n)))
+    (let ((end (float-time)))
+      (aio-bench--emit :create_s (- created start) :total_s (- end start)
+                       :late_median_ms (* 1000 (aio-bench--percentile late 0.5))
+                       :late_p99_ms (* 1000 (aio-bench--percentile late 0.99))
+                       :max_gap_ms (aio-bench--probe-stop)))))
+
+(defun aio-bench-timers-aio ()
+  "Workload 1 with `aio-sleep' (from whichever `aio' is on the load path)."
+  (require 'aio)
+  (aio-bench--timers (aio-bench--number "N" 10000)
+                     (lambda (delay callback)
+                       (aio-listen (aio-sleep delay) callback))))
+
+(defun aio-bench-timers-run-at-time ()
+  "Workload 1 with one Emacs timer per sleep."
+  (aio-bench--timers (aio-bench--number "N" 10000)
+                     (lambda (delay callback) (run-at-time delay nil callback))))
+
+;;;; 2. Await round trips
+
+(defvar aio-bench--iterations 100000)
+
+(defun aio-bench-await ()
+  "Workload 2: await loops over a resolved promise, a zero sleep, a value."
+  (require 'aio)
+  (let* ((n aio-bench--iterations)
+         (resolved (let ((p (aio-promise))) (aio-resolve p (lambda () 1)) p))
+         (loops
+          (list
+           (cons 'resolved_us (aio-lambda () (dotimes (_ n) (aio-await resolved))))
+           (cons 'sleep0_us (aio-lambda () (dotimes (_ n) (aio-await (aio-sleep 0)))))
+           (cons 'value_us (aio-lambda () (dotimes (_ n) (aio-await 1))))))
+         (out nil))
+    (aio-wait-for resolved)
+    (dolist (loop loops)
+      (garbage-collect)
+      (let ((start (float-time)))
+        (aio-wait-for (funcall (cdr loop)))
+        (push (intern (format ":%s" (car loop))) out)
+        (push (/ (* 1e6 (- (float-time) start)) n) out)))
+    (apply #'aio-bench--emit (nreverse out))))
+
+;;;; 3. Fan-out and fan-in
+
+(defun aio-bench-fanout ()
+  "Workload 3: 10,000 async functions sleeping 10 ms, joined with `aio-all'."
+  (require 'aio)
+  (let* ((n 10000)
+         (child (aio-lambda (i) (aio-await (aio-sleep 0.01)) i))
+         (start (float-time)))
+    (aio-bench--probe-start)
+    (let ((values (aio-wait-for (aio-all (cl-loop for i below n collect (funcall child i))))))
+      (cl-assert (= (length values) n)))
+    (aio-bench--emit :total_s (- (float-time) start) :max_gap_ms (aio-bench--probe-stop))))
+
+(defun aio-bench-semaphore ()
+  "Workload 3b: 10,000 waiters on one semaphore, then 10,000 posts."
+  (require 'aio)
+  (let* ((n 10000)
+         (sem (aio-sem 0))
+         (done 0)
+         (waiter (aio-lambda () (aio-await (aio-sem-wait sem)) (setq done (1+ done))))
+         (start (float-time)))
+    (aio-bench--probe-start)
+    (dotimes (_ n) (funcall waiter))
+    (dotimes (_ n) (aio-sem-post sem))
+    (aio-bench--wait-until (lambda () (= done n)))
+    (aio-bench--emit :total_s (- (float-time) start) :max_gap_ms (aio-bench--probe-stop))))
+
+;;;; 4 and 5. Wake latency and idle cost
+
+(defun aio-bench-wake-latency ()
+  "Workload 4: deadline-to-callback time of 1,000 native sleeps.
+The wake method comes from AIO_BENCH_WAKE."
+  (require 'aio)
+  (customize-set-variable 'aio-native-wake-method (intern (aio-bench--param "WAKE" "channel")))
+  (aio-wait-for (aio-sleep 0.01))
+  (let ((late (make-vector 1000 0.0)) (done 0))
+    (dotimes (i 1000)
+      (let* ((delay (+ 0.05 (aio-bench--random-delay)))
+             (deadline (+ (float-time) delay)))
+        (aio-listen (aio-sleep delay)
+                    (lambda (_)
+                      (aset late i (- (float-time) deadline))
+                      (setq done (1+ done))))))
+    (aio-bench--wait-until (lambda () (= done 1000)))
+    (aio-bench--emit :median_ms (* 1000 (aio-bench--percentile late 0.5))
+                     :p99_ms (* 1000 (aio-bench--percentile late 0.99)))))
+
+(defun aio-bench-idle ()
+  "Workload 5: CPU seconds over 10 s with 1,000 hour-long sleeps pending.
+The wake method comes from AIO_BENCH_WAKE, the seconds from AIO_BENCH_SECONDS."
+  (require 'aio)
+  (customize-set-variable 'aio-native-wake-method (intern (aio-bench--param "WAKE" "channel")))
+  (let ((seconds (aio-bench--number "SECONDS" 10)))
+    (dotimes (i 1000) (aio-sleep 3600 i))
+    (garbage-collect)
+    (let ((cpu (float-time (get-internal-run-time))))
+      (sleep-for seconds)
+      (aio-bench--emit :cpu_s (- (float-time (get-internal-run-time)) cpu)))))
+
+;;;; 7. HTTP
+
+(defun aio-bench--http-drive (fetch)
+  "Fetch AIO_BENCH_URL AIO_BENCH_N times, AIO_BENCH_CONCURRENCY at once.
+FETCH is called with the URL and a function to call when that request
+is over, with non-nil if it got a 200 response.  Prints wall time, CPU
+time, the longest gap and how many requests failed."
+  (let* ((url (aio-bench--param "URL"))
+         (n (aio-bench--number "N" 100))
+         (concurrency (aio-bench--number "CONCURRENCY" 10))
+         (started 0) (finished 0) (failed 0)
+         (start (float-time))
+         (cpu (float-time (get-internal-run-time)))
+         next)
+    (setq next (lambda (ok)
+                 (setq finished (1+ finished))
+                 (unless ok (setq failed (1+ failed)))
+                 (when (< started n)
+                   (setq started (1+ started))
+                   (funcall fetch url next))))
+    (aio-bench--probe-start)
+    (while (< started (min n concurrency))
+      (setq started (1+ started))
+      (funcall fetch url next))
+    (aio-bench--wait-until (lambda () (>= finished n)))
+    (aio-bench--emit :total_s (- (float-time) start)
+                     :cpu_s (- (float-time (get-internal-run-time)) cpu)
+                     :max_gap_ms (aio-bench--probe-stop)
+                     :failed failed)))
+
+(defun aio-bench-http-request ()
+  "Workload 7 with `aio-http-request'."
+  (require 'aio)
+  (aio-bench--http-drive
+   (lambda (url done)
+     (aio-listen (aio-http-request url :proxy "")
+                 (lambda (value)
+                   (funcall done (eql 200 (aio-http-response-status
+                                           (funcall value)))))))))
+
+(defun aio-bench-http-aio-url-retrieve ()
+  "Workload 7 with `aio-url-retrieve'."
+  (require 'aio)
+  (aio-bench--http-drive
+   (lambda (url done)
+     (aio-listen (aio-url-retrieve url t t)
+                 (lambda (value)
+                   (let ((result (funcall value)))
+                     (kill-buffer (cdr result))
+                     (funcall done (null (car result)))))))))
+
+(defun aio-bench-http-url-retrieve ()
+  "Workload 7 with url.el's `url-retrieve'."
+  (require 'url)
+  (setq url-proxy-services nil)
+  (aio-bench--http-drive
+   (lambda (url done)
+     (url-retrieve url (lambda (status)
+                         (kill-buffer (current-buffer))
+                         (funcall done (null status)))
+                   nil t t))))
+
+(declare-function plz "plz")
+(declare-function aio-http-response-status "aio-http")
+
+(defun aio-bench-http-plz ()
+  "Workload 7 with plz (one curl process per request)."
+  (require 'plz)
+  (aio-bench--http-drive
+   (lambda (url done)
+     (plz 'get url :as 'string :noquery t
+       :then (lambda (_) (funcall done t))
+       :else (lambda (_) (funcall done nil))))))
+
+(provide 'workloads)
+;;; workloads.el ends here
