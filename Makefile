@@ -17,7 +17,15 @@ LISP_TESTS := $(wildcard test/lisp/*-test.el)
 ERT = $(EMACS) -Q --batch -L lisp -L test/lisp -l ert \
 	$(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
 
-.PHONY: all build deps test test-core test-lisp test-install compile-lisp package demo bench clean
+# package-lint comes from Debian's elpa-package-lint.
+ELPA_DIR := /usr/share/emacs/site-lisp/elpa
+PACKAGE_LINT_PATH := $(addprefix -L ,$(wildcard $(ELPA_DIR)/package-lint-0* $(ELPA_DIR)/let-alist-*))
+# cppcheck's checks for the C++ sources: everything but the style ones.
+CPPCHECK_FLAGS := --enable=warning,performance,portability --std=c++17 --language=c++ \
+	--error-exitcode=1 --inline-suppr --quiet --suppress=missingIncludeSystem \
+	-I module/core -I module/emacs
+
+.PHONY: all build deps test test-core test-lisp test-install compile-lisp lint package demo bench clean
 
 all: build
 
@@ -31,7 +39,7 @@ build:
 test: deps
 	$(MAKE) build
 	$(MAKE) test-core
-	$(MAKE) compile-lisp
+	$(MAKE) lint
 	$(MAKE) test-lisp
 	$(MAKE) test-install
 
@@ -44,6 +52,11 @@ compile-lisp:
 	rm -rf $(BUILD)/elc && mkdir -p $(BUILD)/elc && cp $(LISP_SOURCES) $(BUILD)/elc/
 	$(EMACS) -Q --batch -L $(BUILD)/elc --eval '(setq byte-compile-error-on-warn t)' \
 	  -f batch-byte-compile $(BUILD)/elc/*.el
+
+# Byte-compilation without warnings, checkdoc, package-lint, cppcheck.
+lint: compile-lisp
+	$(EMACS) -Q --batch -L lisp $(PACKAGE_LINT_PATH) -l tools/lint.el -f aio-lint $(LISP_SOURCES)
+	cppcheck $(CPPCHECK_FLAGS) module/
 
 test-lisp:
 	$(ERT)
@@ -64,7 +77,7 @@ test-install: package
 
 demo: deps
 	$(MAKE) build
-	$(EMACS) -Q --batch -L lisp -l examples/demo.el
+	$(EMACS) -Q --batch -L lisp -L examples -l examples/demo.el
 
 bench:
 	@tools/deps.sh bench

@@ -118,7 +118,7 @@ or the user says yes."
       (unless (file-exists-p file)
         (if (or aio-native-always-compile-module
                 (and (not noninteractive)
-                     (y-or-n-p "aio-native needs its module built; compile it now? ")))
+                     (y-or-n-p "Build the aio-native module now? ")))
             (aio-native-compile-module)
           (signal 'aio-native-build-error
                   (list (concat "Module not built: run M-x aio-native-compile-module "

@@ -98,7 +98,7 @@ See `aio-native--pending' for what HANDLER may be."
   (aio-native--dispatch aio-native-drain-batch))
 
 (defun aio-native--sentinel (process _event)
-  "Forget PROCESS once it is gone, so the next operation makes a new one."
+  "Forget PROCESS once it is gone; the next operation will start another."
   (unless (process-live-p process)
     (when (eq process aio-native--process)
       (setq aio-native--process nil))))
@@ -194,7 +194,7 @@ native operation starts the loop again."
         (setq i (+ i 3))))))
 
 (defun aio-native--register (handler)
-  "Return a fresh operation id whose completion calls HANDLER.
+  "Return a fresh operation id to be completed through HANDLER.
 HANDLER is called with STATUS and PAYLOAD, see `aio-native--pending'."
   (aio-native-init)
   (let ((id (setq aio-native--last-id (1+ aio-native--last-id))))

@@ -8,7 +8,7 @@ bench=no
 [ "${1:-}" = bench ] && bench=yes
 
 packages=(cmake g++ make pkg-config emacs-nox libuv1-dev libcurl4-openssl-dev
-          libgtest-dev python3 openssl)
+          libgtest-dev python3 openssl elpa-package-lint cppcheck)
 
 # nginx serves the HTTP benchmark; plz is one of its contenders.
 bench_packages=(nginx-light elpa-plz)
@@ -23,10 +23,11 @@ missing() {
     compgen -G "/usr/share/emacs/site-lisp/elpa/plz-*" >/dev/null || return 0
   fi
   # openssl: the HTTPS tests make a throwaway self-signed certificate.
-  for cmd in cmake g++ make pkg-config emacs python3 openssl; do
+  for cmd in cmake g++ make pkg-config emacs python3 openssl cppcheck tar; do
     command -v "$cmd" >/dev/null 2>&1 || return 0
   done
   pkg-config --exists libuv libcurl 2>/dev/null || return 0
+  compgen -G "/usr/share/emacs/site-lisp/elpa/package-lint-*" >/dev/null || return 0
   [ -e /usr/include/gtest/gtest.h ] || return 0
   [ -e /usr/include/emacs-module.h ] \
     || [ -e "$(emacs -Q --batch --eval '(princ (expand-file-name "../include" invocation-directory))' 2>/dev/null)/emacs-module.h" ] \
