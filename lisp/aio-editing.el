@@ -35,7 +35,7 @@
 (add-to-list 'lisp-imenu-generic-expression aio--imenu-expression t)
 
 ;;;###autoload
-(defun aio--make-autoload (form file &optional _expansion)
+(defun aio-make-autoload (form file &optional _expansion)
   "Return the autoload for FORM in FILE if FORM is an `aio-defun', else nil.
 Meant as `:before-until' advice on `make-autoload'."
   (when (and (eq (car-safe form) 'aio-defun) (symbolp (nth 1 form)))
@@ -48,9 +48,10 @@ Meant as `:before-until' advice on `make-autoload'."
                         nil)
                      file))))
 
+;; Advice on a function not yet loaded waits for its definition, so this
+;; needs no `with-eval-after-load'.
 ;;;###autoload
-(with-eval-after-load 'autoload
-  (advice-add 'make-autoload :before-until #'aio--make-autoload))
+(advice-add 'make-autoload :before-until #'aio-make-autoload)
 
 (provide 'aio-editing)
 ;;; aio-editing.el ends here
