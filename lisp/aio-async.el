@@ -7,7 +7,8 @@
 ;; resumes the generator from the ready queue with the promise's value
 ;; function, which the body calls at the await point.  So a result comes
 ;; back as a value and an error is signaled right where the body awaited,
-;; and a later cancellation can be delivered the same way.
+;; and a cancellation is delivered the same way: the driver resumes the
+;; body with a value function that signals `aio-cancel'.
 ;;
 ;; Awaiting something that is not a promise does not yield at all.
 ;; Awaiting a resolved promise yields only when it has to: when the task
@@ -15,8 +16,13 @@
 ;; slice has time left, yielding would only put this task back at the
 ;; head of the queue and run it at once, so the body simply goes on.  In
 ;; every other case (first step of a task, other callbacks waiting, slice
-;; used up) it yields, which keeps the program's order FIFO, keeps deep
-;; chains of async calls off the Lisp stack, and lets Emacs breathe.
+;; used up, a cancellation pending) it yields, which keeps the program's
+;; order FIFO, keeps deep chains of async calls off the Lisp stack, and
+;; lets Emacs breathe.
+;;
+;; Each step of a body runs inside `save-current-buffer', and a resumed
+;; body continues in the buffer that was current when it paused: while
+;; it is paused, other code keeps its own current buffer.
 
 ;;; Code:
 
@@ -24,61 +30,218 @@
 (require 'generator)
 (require 'macroexp)
 (require 'aio-promise)
+(require 'aio-buffers)
+
+(define-error 'aio-buffer-killed
+  "Buffer killed while an async function was paused in it")
 
 (defvar aio--direct nil
   "Non-nil while a task resumed directly by the ready queue runs.")
 
-;;;; The driver
+;;;; Tasks
 
-;; Paused tasks live in this table, under a number, and the callback
-;; waiting on the awaited promise holds only that number.  Were it to
-;; hold the task itself, a chain of async calls N deep would be an object
-;; graph N deep (promise -> callback -> task -> its promise -> ...), and
-;; Emacs 28's garbage collector marks such a graph recursively in C: it
-;; overflows the C stack near 100,000 levels.  The price is that a task
-;; awaiting a promise nobody will ever resolve stays here for good,
-;; where it can at least be seen.
-(defvar aio--paused (make-hash-table :test #'eq)
-  "Paused tasks: a number mapped to (GENERATOR . PROMISE).")
+;; Live tasks live in this table, under a number, and the callback
+;; waiting on the awaited promise holds only that number, as does the
+;; task's promise.  Were they to hold the task itself, a chain of async
+;; calls N deep would be an object graph N deep (promise -> callback ->
+;; task -> its promise -> ...), and Emacs 28's garbage collector marks
+;; such a graph recursively in C: it overflows the C stack near 100,000
+;; levels.  The price is that a task awaiting a promise nobody will ever
+;; resolve stays here for good, where it can at least be seen.
+
+(cl-defstruct (aio--task (:constructor aio--make-task (id iter promise))
+                         (:copier nil)
+                         (:predicate nil))
+  "The state of one call of an async function.
+ID is its number in `aio--tasks', ITER its generator, PROMISE the
+promise of its value.  While it is paused, AWAITED is the promise it
+waits for, RESUMER the callback listening to AWAITED, SERIAL the
+number of its pauses so far (a resumer acts only for its own pause),
+BUFFER and BUFFER-NAME the buffer current at the pause; the name is
+nil when a killed buffer is no error.  CANCELS lists the reasons of
+the cancellations requested and not yet delivered, oldest first."
+  id iter promise
+  (awaited nil) (resumer nil) (serial 0)
+  (buffer nil) (buffer-name nil)
+  (cancels nil))
+
+(defvar aio--tasks (make-hash-table :test #'eq)
+  "Live tasks, running or paused: a number mapped to an `aio--task'.")
 
 (defvar aio--task-counter 0
-  "The number given to the most recently paused task.")
+  "The number given to the most recently started task.")
 
-(defun aio--resume (id value-function)
-  "Resume the paused task numbered ID with VALUE-FUNCTION."
-  (let ((task (gethash id aio--paused)))
-    (remhash id aio--paused)
-    (aio--step (car task) (cdr task) value-function t)))
+(defvar aio--current-task nil
+  "The task whose body is running, while it runs.")
 
-(defun aio--resumer (id)
-  "Return the callback that resumes the paused task numbered ID.
-A function of its own, so that even an interpreted closure holds ID
-and nothing else."
-  (lambda (value-function) (aio--resume id value-function)))
+(defvar aio--pending-cancels 0
+  "How many live tasks have cancellations not yet delivered.
+While it is not zero, every await of a promise pauses, so that the
+driver can deliver them.")
 
-(defun aio--step (iter promise value-function direct)
-  "Run ITER, the generator of PROMISE's task, up to its next pause.
-VALUE-FUNCTION is what the paused `aio-await' receives.  DIRECT is
-non-nil when the ready queue resumes the task."
-  (let ((aio--direct direct))
-    (condition-case err
-        (let ((awaited (iter-next iter value-function))
-              (id (setq aio--task-counter (1+ aio--task-counter))))
-          (puthash id (cons iter promise) aio--paused)
-          (aio-listen awaited (aio--resumer id)))
-      (iter-end-of-sequence
-       (aio-resolve promise (aio--value-fn (cdr err))))
-      (error
-       (aio-resolve promise (aio--error-fn err)))
-      (quit
-       (aio-resolve promise (aio--error-fn err))
-       (signal (car err) (cdr err))))))
+(defconst aio--next-turn (let ((promise (aio-promise)))
+                           (setf (aio-promise-result promise) #'ignore)
+                           promise)
+  "A resolved promise: awaiting it first thing moves a task to a later turn.")
+
+(defconst aio--detached (let ((promise (aio-promise)))
+                          (setf (aio-promise-result promise) #'ignore)
+                          promise)
+  "What a task awaits once it is let go of a promise others also await.")
+
+;;;; The driver
+
+(defun aio--resumer (id serial)
+  "Return the callback that resumes task ID after its pause number SERIAL.
+A function of its own, so that even an interpreted closure holds two
+numbers and nothing else."
+  (lambda (value-function) (aio--resume id serial value-function)))
+
+(defun aio--cancel-function (reason)
+  "Return a value function that signals (aio-cancel . REASON)."
+  (lambda () (signal 'aio-cancel reason)))
+
+(defun aio--take-cancel (task)
+  "Remove TASK's oldest pending cancellation; return its value function."
+  (let ((reason (pop (aio--task-cancels task))))
+    (unless (aio--task-cancels task)
+      (setq aio--pending-cancels (1- aio--pending-cancels)))
+    (aio--cancel-function reason)))
+
+(defun aio--resume (id serial value-function)
+  "Resume task ID, paused for the SERIALth time, with VALUE-FUNCTION.
+A pending cancellation is delivered instead of VALUE-FUNCTION."
+  (let ((task (gethash id aio--tasks)))
+    (when (and task
+               (eq serial (aio--task-serial task))
+               (aio--task-awaited task))
+      (let ((awaited (aio--task-awaited task)))
+        (setf (aio--task-awaited task) nil
+              (aio--task-resumer task) nil)
+        (when (aio--task-cancels task)
+          ;; What AWAITED handed over will not be taken.
+          (aio--abandon awaited)
+          (setq value-function (aio--take-cancel task)))
+        (aio--step task value-function t)))))
+
+(defun aio--step (task value-function direct)
+  "Run TASK up to its next pause; the paused await receives VALUE-FUNCTION.
+DIRECT is non-nil when the ready queue resumes the task."
+  (let ((aio--direct direct)
+        (aio--current-task task)
+        (awaited nil)
+        (buffer nil))
+    (when (condition-case err
+              (save-current-buffer
+                (let ((paused-in (aio--task-buffer task)))
+                  (when paused-in
+                    (cond ((eq paused-in (current-buffer)))
+                          ((buffer-live-p paused-in) (set-buffer paused-in))
+                          ((aio--task-buffer-name task)
+                           (setq value-function
+                                 (let ((name (aio--task-buffer-name task)))
+                                   (lambda ()
+                                     (signal 'aio-buffer-killed (list name)))))))))
+                (setq awaited (iter-next (aio--task-iter task) value-function)
+                      buffer (current-buffer))
+                t)
+            (iter-end-of-sequence
+             (aio--finish task (aio--value-fn (cdr err)) t)
+             nil)
+            ((error aio-cancel)
+             (aio--finish task (aio--error-fn err) nil)
+             nil)
+            (quit
+             (aio--finish task (aio--error-fn err) nil)
+             (signal (car err) (cdr err))))
+      (aio--pause task awaited buffer))))
+
+(defun aio--pause (task awaited buffer)
+  "Note that TASK paused on promise AWAITED with BUFFER current."
+  (let* ((serial (1+ (aio--task-serial task)))
+         (resumer (aio--resumer (aio--task-id task) serial)))
+    (setf (aio--task-serial task) serial
+          (aio--task-awaited task) awaited
+          (aio--task-resumer task) resumer
+          (aio--task-buffer task) buffer
+          ;; The first hop of `aio-with-async' tolerates a killed buffer.
+          (aio--task-buffer-name task) (and (not (eq awaited aio--next-turn))
+                                            (buffer-name buffer)))
+    (aio-listen awaited resumer)
+    (when (aio--task-cancels task)
+      (aio--deliver-cancel task))))
+
+(defun aio--finish (task value-function normal)
+  "End TASK, resolving its promise with VALUE-FUNCTION.
+NORMAL is non-nil if the body returned: a cancellation still pending
+then rejects the promise instead, as in asyncio."
+  (remhash (aio--task-id task) aio--tasks)
+  (let ((cancels (aio--task-cancels task)))
+    (when cancels
+      (setf (aio--task-cancels task) nil)
+      (setq aio--pending-cancels (1- aio--pending-cancels))
+      (when normal
+        (setq value-function (aio--cancel-function (car cancels))))))
+  (aio-resolve (aio--task-promise task) value-function))
 
 (defun aio--start (iter)
   "Start the task run by generator ITER and return its promise."
-  (let ((promise (aio-promise)))
-    (aio--step iter promise nil nil)
+  (let* ((promise (aio-promise))
+         (id (setq aio--task-counter (1+ aio--task-counter)))
+         (task (aio--make-task id iter promise)))
+    (setf (aio-promise-task promise) id)
+    (puthash id task aio--tasks)
+    (aio--step task nil nil)
     promise))
+
+;;;; Cancellation
+
+(defun aio--deliver-cancel (task)
+  "Arrange for paused TASK to receive its pending cancellation.
+If TASK alone waits for its awaited promise, cancel that promise: the
+task resumes when it settles, as a task awaiting a task resumes only
+once the inner one has unwound.  Otherwise let go of the promise and
+resume TASK on the ready queue."
+  (let ((awaited (aio--task-awaited task))
+        (resumer (aio--task-resumer task)))
+    (unless (aio-promise-result awaited)
+      (let ((callbacks (aio-promise-callbacks awaited)))
+        (if (and (eq (car callbacks) resumer) (null (cdr callbacks)))
+            (aio-cancel awaited (car (aio--task-cancels task)))
+          (aio--unlisten awaited resumer)
+          (setf (aio--task-awaited task) aio--detached)
+          (aio--enqueue resumer #'ignore)
+          (aio--schedule))))))
+
+(defun aio--live-task (task)
+  "Return TASK, a task or a task number, if it is live, else nil."
+  (let ((found (and task (gethash (if (integerp task) task (aio--task-id task))
+                                  aio--tasks))))
+    (and found (or (integerp task) (eq found task)) found)))
+
+(defun aio--cancel-task (task reason)
+  "Request the cancellation of TASK, a task or a task number, with REASON.
+A paused task gets it at its await; a running one at its next pause.
+Use `aio-cancel' on the task's promise, or `aio--cancel-run', rather
+than this, so that cascades are carried out iteratively."
+  (let ((task (aio--live-task task)))
+    (when task
+      (unless (aio--task-cancels task)
+        (setq aio--pending-cancels (1+ aio--pending-cancels)))
+      (setf (aio--task-cancels task)
+            (nconc (aio--task-cancels task) (list reason)))
+      (when (aio--task-awaited task)
+        (aio--deliver-cancel task)))))
+
+(defun aio--withdraw-cancel (task reason)
+  "Withdraw TASK's pending cancellation with REASON (compared with `eq')."
+  (let ((task (aio--live-task task)))
+    (when (and task (memq reason (aio--task-cancels task)))
+      (setf (aio--task-cancels task) (delq reason (aio--task-cancels task)))
+      (unless (aio--task-cancels task)
+        (setq aio--pending-cancels (1- aio--pending-cancels))))))
+
+;;;; Awaiting
 
 (defvar aio--await-var nil
   "While an async body is expanded, the variable its awaits work in.")
@@ -87,10 +250,11 @@ non-nil when the ready queue resumes the task."
   "Return non-nil if awaiting VALUE must pause the async function.
 It need not when VALUE is not a promise, nor when VALUE is resolved
 and pausing would only resume the task at once: the task was resumed
-straight from the ready queue, nothing else waits there, and the
-slice has time left."
+straight from the ready queue, nothing else waits there, the slice
+has time left, and no cancellation waits for delivery."
   (and (aio-promise-p value)
        (not (and aio--direct
+                 (eq aio--pending-cancels 0)
                  (aio-promise-result value)
                  (null aio--queue-head)
                  (aio--slice-left-p)))))
@@ -103,62 +267,182 @@ slice has time left."
 
 ;;;; Expansion of async bodies
 
+;; An async body is expanded in two passes.  `macroexpand-all' first
+;; turns every `aio-await' into a marker, (aio--await-marker EXPR), and
+;; every `save-match-data' into (aio--save-match-data BODY...).  Then
+;; a walker over the expanded code, which knows the special forms,
+;; turns each marker into the code that pauses, rewrites the forms
+;; generator.el cannot pause in (see aio-buffers.el) when they contain
+;; an await, and rejects awaits in places where no pause can work.
+;;
 ;; Every await of one body shares one variable, an argument of the
 ;; generator: generator.el turns each `let' around a yield into several
 ;; states, each a closure made anew for every call of the async function,
 ;; and their weight in memory is what garbage collection pays for.
-(defun aio--await-expansion (expr)
-  "Return the code that awaits EXPR inside an async body."
+
+(defun aio--await-marker (_value)
+  "Stand for an await while an async body is expanded; never called."
+  (error "`aio-await' used outside an async function"))
+
+(defun aio--task-marker (_macro)
+  "Stand for the running task in MACRO's expansion; never called."
+  (error "Form needing an async function used outside one"))
+
+(defun aio--save-match-data (&rest _body)
+  "Stand for `save-match-data' while an async body is expanded; never called."
+  (error "Internal marker `aio--save-match-data' was not expanded"))
+
+(defvar aio--awaits-seen 0
+  "How many awaits the walker of async bodies has expanded so far.")
+
+(defconst aio--generator-forms
+  '(and or if progn prog1 prog2 while setq setq-default catch inline throw)
+  "Special forms handled like function calls by the walker.")
+
+(defun aio--misplaced (where &optional what)
+  "Signal the expansion-time error for WHAT in WHERE.
+WHAT is the macro used there, `aio-await' by default; WHERE is as for
+`aio--walk'."
+  (let ((what (or what 'aio-await)))
+    (pcase where
+      ('nested
+       (error "`%s' inside a nested function (such as a lambda passed to \
+`mapc') cannot pause the async function around it: use it in the async \
+body itself (e.g. loop with `dolist'), or make the inner function an \
+`aio-lambda' and await the promise it returns" what))
+      ('cleanup
+       (error "`%s' in the cleanup forms of `unwind-protect' cannot pause \
+\(generator.el cannot resume there): use it in the body of the \
+`unwind-protect', or start the cleanup as a task of its own with \
+`aio-with-async'" what))
+      ('success
+       (error "`%s' inside a `condition-case' that has a `:success' handler \
+cannot pause: move it out, or handle success after the `condition-case'"
+              what))
+      (_
+       (error "`%s' inside `%s' cannot pause the async function: move it \
+out of the `%s' form" what where where)))))
+
+(defun aio--await-form (expr frames)
+  "Return the code that awaits EXPR inside the forms of FRAMES.
+FRAMES lists the rewritten forms around the await, innermost first."
   (let ((var aio--await-var))
     `(if (aio--pause-p (setq ,var ,expr))
-         (funcall (iter-yield ,var))
+         ,(if frames
+              `(progn ,@(mapcar #'aio--frame-out frames)
+                      (setq ,var (iter-yield ,var))
+                      ,@(nreverse (mapcar #'aio--frame-in frames))
+                      (funcall ,var))
+            `(funcall (iter-yield ,var)))
        (aio--now ,var))))
 
-(defun aio--check-yields (form in-function)
-  "Signal an error if FORM yields from inside a nested function.
-FORM is fully macroexpanded.  IN-FUNCTION is non-nil inside a lambda."
-  (while (consp form)
+(defun aio--walk-list (forms frames where)
+  "Walk each of FORMS; see `aio--walk' for FRAMES and WHERE."
+  (mapcar (lambda (form) (aio--walk form frames where)) forms))
+
+(defun aio--walk-frame (kind body frames where)
+  "Walk BODY of a form of KIND; rewrite the form if BODY awaits."
+  (if where
+      (aio--frame-plain kind (aio--walk-list body frames where))
+    (let* ((frame (aio--frame-make kind))
+           (before aio--awaits-seen)
+           (walked (aio--walk-list body
+                                   (if (aio--frame-swaps-p frame)
+                                       (cons frame frames)
+                                     frames)
+                                   nil)))
+      (if (= before aio--awaits-seen)
+          (aio--frame-plain kind walked)
+        (aio--frame-wrap frame walked)))))
+
+(defun aio--walk (form frames where)
+  "Return FORM, fully macroexpanded, with its await markers expanded.
+FRAMES lists the rewritten forms around FORM, innermost first.  WHERE
+is nil in the async body proper, else the place FORM is in, where an
+await cannot work: `nested' (a nested function), `cleanup' (cleanup
+forms of `unwind-protect'), `success' (a `condition-case' with a
+`:success' handler) or the name of a special form."
+  (if (atom form)
+      form
     (let ((head (car form)))
-      (cond
-       ((eq head 'quote) (setq form nil))
-       ((and (eq head 'function) (eq (car-safe (cadr form)) 'lambda))
-        (aio--check-yields (cddr (cadr form)) t)
-        (setq form nil))
-       ((and (eq head 'iter-yield) in-function)
-        (error "`aio-await' inside a nested function (such as a lambda \
-passed to `mapc') cannot pause the async function around it: await in \
-the async body itself (e.g. loop with `dolist'), or make the inner \
-function an `aio-lambda' and await the promise it returns"))
-       (t
-        (aio--check-yields head in-function)
-        (setq form (cdr form)))))))
+      (pcase head
+        ('quote form)
+        ('function
+         (let ((fn (cadr form)))
+           (if (eq (car-safe fn) 'lambda)
+               `(function (lambda ,(cadr fn)
+                            ,@(aio--walk-list (cddr fn) nil 'nested)))
+             form)))
+        ('aio--await-marker
+         (when where (aio--misplaced where))
+         (let ((expr (aio--walk (cadr form) frames where)))
+           (setq aio--awaits-seen (1+ aio--awaits-seen))
+           (aio--await-form expr frames)))
+        ('aio--task-marker
+         (when where (aio--misplaced where (cadr (cadr form))))
+         'aio--current-task)
+        ((or 'save-current-buffer 'save-excursion 'save-restriction
+             'aio--save-match-data)
+         (aio--walk-frame head (cdr form) frames where))
+        ((or 'let 'let*)
+         `(,head ,(mapcar (lambda (binding)
+                            (if (consp binding)
+                                (cons (car binding)
+                                      (aio--walk-list (cdr binding) frames where))
+                              binding))
+                          (cadr form))
+                 ,@(aio--walk-list (cddr form) frames where)))
+        ('cond
+         `(cond ,@(mapcar (lambda (clause) (aio--walk-list clause frames where))
+                          (cdr form))))
+        ('condition-case
+         (let ((where (if (and (null where) (assq :success (nthcdr 3 form)))
+                          'success
+                        where)))
+           `(condition-case ,(nth 1 form)
+                ,(aio--walk (nth 2 form) frames where)
+              ,@(mapcar (lambda (handler)
+                          (cons (car handler)
+                                (aio--walk-list (cdr handler) frames where)))
+                        (nthcdr 3 form)))))
+        ('unwind-protect
+         `(unwind-protect ,(aio--walk (nth 1 form) frames where)
+            ,@(aio--walk-list (nthcdr 2 form) frames (or where 'cleanup))))
+        ('interactive form)
+        (_
+         (cond
+          ((consp head)                 ; ((lambda ...) ARGS...)
+           (cons (aio--walk `(function ,head) frames where)
+                 (aio--walk-list (cdr form) frames where)))
+          ((and (special-form-p head) (not (memq head aio--generator-forms)))
+           (cons head (aio--walk-list (cdr form) frames (or where head))))
+          (t
+           (cons head (aio--walk-list (cdr form) frames where)))))))))
+
+(defconst aio--body-environment
+  (list (cons 'aio-await (lambda (expr) (list 'aio--await-marker expr)))
+        (cons 'save-match-data (lambda (&rest body)
+                                 (cons 'aio--save-match-data body))))
+  "Macro definitions in force while an async body is macroexpanded.")
 
 (defun aio--expand-body (body)
   "Return BODY, an async function's forms, fully macroexpanded.
 `aio-await' is expanded here, to work in `aio--await-var'; an await
 that cannot work is an error."
-  (let ((expanded (macroexpand-all
-                   (macroexp-progn body)
-                   (cons (cons 'aio-await #'aio--await-expansion)
-                         macroexpand-all-environment))))
-    (aio--check-yields expanded nil)
-    expanded))
+  (aio--walk (macroexpand-all (macroexp-progn body)
+                              (append aio--body-environment
+                                      macroexpand-all-environment))
+             nil nil))
+
+(defun aio--in-async-body-p ()
+  "Return non-nil while the body of an async function is macroexpanded."
+  aio--await-var)
 
 (defun aio--check-lexical (macro)
   "Signal an error if code using MACRO is not lexically bound."
   (unless lexical-binding
     (error "`%s' needs lexical binding: put \"-*- lexical-binding: t -*-\" \
 on the first line of the file" macro)))
-
-(defun aio--call-form (arglist)
-  "Return forms that pass the variables of ARGLIST on, and whether to apply."
-  (let (args rest)
-    (while arglist
-      (let ((arg (pop arglist)))
-        (cond ((eq arg '&optional))
-              ((eq arg '&rest) (setq rest (pop arglist)))
-              (t (push arg args)))))
-    (cons (nreverse args) rest)))
 
 (defun aio--async-body (body)
   "Return a form to start BODY as a task."
@@ -171,9 +455,21 @@ on the first line of the file" macro)))
 
 (defmacro aio-await (expr)
   "Pause the async function until EXPR's promise resolves; return its value.
-If the promise was rejected, its error is signaled here.  A value of
-EXPR that is not a promise is returned at once.  Only valid directly
-in the body of `aio-lambda', `aio-defun' or `aio-with-async'."
+If the promise was rejected, its error is signaled here; if the
+function is canceled while paused, `aio-cancel' is signaled here.  A
+value of EXPR that is not a promise is returned at once.
+
+After the pause the function goes on in the buffer that was current
+when it paused, or signals `aio-buffer-killed' if that buffer was
+killed meanwhile.  An await may stand inside `with-current-buffer',
+`with-temp-buffer', `save-current-buffer', `save-excursion',
+`save-restriction' and `save-match-data': while the function is
+paused, other code sees its own point, restriction and match data,
+and the form's come back when it resumes.
+
+Only valid in the body of `aio-lambda', `aio-defun' or
+`aio-with-async', not in a nested function nor in the cleanup forms
+of `unwind-protect'."
   (declare (debug (form)))
   (ignore expr)
   (error "`aio-await' used outside an async function: use it directly \
@@ -225,11 +521,6 @@ returns a promise of BODY's value.  BODY may use `aio-await'.
        ,(aio--async-doc doc)
        ,@decls
        ,(aio--async-body (cdr parsed)))))
-
-(defconst aio--next-turn (let ((promise (aio-promise)))
-                           (setf (aio-promise-result promise) #'ignore)
-                           promise)
-  "A resolved promise: awaiting it first thing moves a task to a later turn.")
 
 (defun aio--where (body)
   "Return a short description of where BODY, an `aio-with-async' body, is."

@@ -42,8 +42,9 @@
 (define-error 'aio-http-protocol-error "Protocol not allowed" 'aio-http-error)
 (define-error 'aio-http-too-large "HTTP response too large" 'aio-http-error)
 (define-error 'aio-http-transfer-error "HTTP transfer failed" 'aio-http-error)
-(define-error 'aio-http-cancelled "HTTP request cancelled"
-  '(aio-http-error aio-cancel))
+;; Not an `aio-http-error': a cancellation must not be caught by a plain
+;; handler of `error', and `aio-http-error' is one.
+(define-error 'aio-http-cancelled "HTTP request cancelled" 'aio-cancel)
 
 (defconst aio-http--error-symbols
   '((resolve . aio-http-resolve-error)
@@ -318,7 +319,8 @@ ARGS is a plist of keyword arguments:
                                        (condition-case err
                                            (aio--value-fn
                                             (aio-http--response (funcall value-function) as))
-                                         (error (aio--error-fn err)))))))
+                                         ;; A cancellation is no `error'.
+                                         ((error aio-cancel) (aio--error-fn err)))))))
       (setf (aio-promise-canceller promise) (lambda () (aio-cancel raw)))
       promise)))
 

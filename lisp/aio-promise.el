@@ -17,6 +17,21 @@
 ;; slices.  One timer per callback would make large fan-outs quadratic,
 ;; since Emacs keeps its timers in a sorted list.
 ;;
+;; Cancellation.  `aio-cancel' is its own root condition, not an
+;; `error': a plain (condition-case nil ... (error ...)) around an await
+;; must not swallow a cancellation.  Catch it deliberately with a
+;; handler for `aio-cancel' (or for both, as in ((error aio-cancel)
+;; ...)).  Canceling cascades: a canceller may cancel further promises,
+;; and an async function cancels what it awaits; those cancellations go
+;; through one work list, so that a chain of any depth is canceled
+;; without deep recursion.
+;;
+;; Returners.  Some promises hand over a resource when they resolve: a
+;; semaphore permit, a lock, an item of a queue.  If whoever awaited
+;; such a promise is canceled after it resolved but before it could take
+;; the value, the resource would be lost; the promise's *returner*, run
+;; by `aio--abandon', gives it back.
+;;
 ;; This file must not require `aio-native': that library requires this one.
 
 ;;; Code:
@@ -24,6 +39,8 @@
 (require 'cl-lib)
 
 (define-error 'aio-cancel "Promise was canceled")
+;; Its own root: not an `error', so that error handlers let it through.
+(put 'aio-cancel 'error-conditions '(aio-cancel))
 (define-error 'aio-timeout "Timeout was reached")
 
 (cl-defstruct (aio-promise (:constructor aio-promise ())
@@ -32,10 +49,14 @@
 RESULT is nil until the promise is resolved, then its value function.
 CALLBACKS holds, newest first, the callbacks waiting for it.
 CANCELLER is nil or a function of no arguments that stops the work
-behind the promise; `aio-cancel' calls it."
+behind the promise; `aio-cancel' calls it.  Once the promise is
+resolved, it is nil or the returner given by `aio--grant'.
+TASK is nil, or the number of the async function whose promise this
+is: `aio-cancel' then cancels the function's body instead."
   (result nil)
   (callbacks nil)
-  (canceller nil))
+  (canceller nil)
+  (task nil))
 
 (defvar aio-batch-seconds 0.005
   "Longest time, in seconds, one drain of the ready queue may run.
@@ -126,13 +147,17 @@ What is left waits for a timer on the next turn of the event loop."
     (unwind-protect
         (while (and aio--queue-head (aio--slice-left-p))
           ;; One handler for the whole slice, re-entered after an error,
-          ;; costs less than a handler per callback.
-          (condition-case-unless-debug err
-              (while (and aio--queue-head (aio--slice-left-p))
-                (let ((item (car aio--queue-head)))
-                  (setq aio--queue-head (cdr aio--queue-head))
-                  (funcall (car item) (cdr item))))
-            (error (aio--report-callback-error err))))
+          ;; costs less than a handler per callback.  A cancellation
+          ;; escaping a callback means that what the callback waited for
+          ;; was canceled: nothing to report, even when debugging.
+          (condition-case nil
+              (condition-case-unless-debug err
+                  (while (and aio--queue-head (aio--slice-left-p))
+                    (let ((item (car aio--queue-head)))
+                      (setq aio--queue-head (cdr aio--queue-head))
+                      (funcall (car item) (cdr item))))
+                (error (aio--report-callback-error err)))
+            (aio-cancel nil)))
       (setq aio--draining nil)
       (aio--schedule))))
 
@@ -165,7 +190,9 @@ WHERE is a string that says where PROMISE came from."
       (remhash promise aio--unobserved)
       (condition-case err
           (funcall (aio-promise-result promise))
-        (error (funcall aio-unhandled-error-function err where))))))
+        (error (funcall aio-unhandled-error-function err where))
+        ;; Canceling is deliberate, not a failure to report.
+        (aio-cancel nil)))))
 
 (defun aio-report-unhandled-error (error where)
   "Display a warning about ERROR, which nobody awaited.
@@ -217,27 +244,109 @@ signaling the error.  PROMISE's callbacks are queued, not called."
   nil)
 
 (defmacro aio-with-promise (promise &rest body)
-  "Evaluate BODY and resolve PROMISE with its value or error."
+  "Evaluate BODY and resolve PROMISE with its value or error.
+A cancellation signaled by BODY rejects PROMISE too."
   (declare (indent 1) (debug (form body)))
   (let ((err (make-symbol "err")))
     `(aio-resolve ,promise
                   (condition-case ,err
                       (aio--value-fn (progn ,@body))
-                    (error (aio--error-fn ,err))))))
+                    ((error aio-cancel) (aio--error-fn ,err))))))
+
+(defun aio--unlisten (promise callback)
+  "Remove one registration of CALLBACK from unresolved PROMISE."
+  (let ((callbacks (aio-promise-callbacks promise)))
+    (setf (aio-promise-callbacks promise)
+          (if (eq (car callbacks) callback)
+              (cdr callbacks)
+            ;; Rare: keep it simple, since a callback is registered once.
+            (delq callback callbacks)))))
+
+(defun aio--release (promise callback)
+  "Stop CALLBACK listening to PROMISE; cancel PROMISE if nobody else listens.
+This is how a combinator, or an async function being canceled, lets
+go of what it waited for: the work behind PROMISE stops when nothing
+else waits for its outcome."
+  (unless (aio-promise-result promise)
+    (aio--unlisten promise callback)
+    (unless (aio-promise-callbacks promise)
+      (aio-cancel promise))))
+
+;;;; Returners
+
+;; A resolved promise has no use for a canceller, since `aio-cancel'
+;; does nothing to it: its CANCELLER slot holds the returner instead.
+
+(defun aio--grant (promise value returner)
+  "Resolve PROMISE with VALUE, a resource that RETURNER gives back.
+RETURNER, a function of no arguments, is called by `aio--abandon' if
+whoever waits for PROMISE is canceled before taking VALUE."
+  (aio-resolve promise (aio--value-fn value))
+  (setf (aio-promise-canceller promise) returner))
+
+(defun aio--abandon (promise)
+  "Give back what resolved PROMISE handed over, since nobody will take it."
+  (when (aio-promise-result promise)
+    (let ((returner (aio-promise-canceller promise)))
+      (when returner
+        (setf (aio-promise-canceller promise) nil)
+        (funcall returner)))))
+
+(declare-function aio--cancel-task "aio-async" (task reason))
+
+(defvar aio--cancel-work nil
+  "While `aio-cancel' runs, the cancellations still to carry out.
+Each element is (OBJECT . REASON), OBJECT a promise or a task.")
+
+(defvar aio--canceling nil
+  "Non-nil while `aio-cancel' works through `aio--cancel-work'.")
+
+(defun aio--cancel-1 (promise reason)
+  "Cancel unresolved PROMISE with REASON; see `aio-cancel'."
+  (unless (aio-promise-result promise)
+    (let ((task (aio-promise-task promise)))
+      (if task
+          (aio--cancel-task task reason)
+        (let ((canceller (aio-promise-canceller promise)))
+          (aio-resolve promise (lambda () (signal 'aio-cancel reason)))
+          (when canceller
+            (condition-case-unless-debug err
+                (funcall canceller)
+              (error (message "aio: error while canceling: %s"
+                              (error-message-string err)))
+              (aio-cancel nil))))))))
+
+(defun aio--cancel-run (object reason)
+  "Cancel OBJECT, a promise or a task, with REASON, and what that leads to.
+Called again while a cancellation runs, just add to the work list."
+  (if aio--canceling
+      (push (cons object reason) aio--cancel-work)
+    (let ((aio--canceling t)
+          (aio--cancel-work (list (cons object reason))))
+      (while aio--cancel-work
+        (let ((item (pop aio--cancel-work)))
+          (if (aio-promise-p (car item))
+              (aio--cancel-1 (car item) (cdr item))
+            (aio--cancel-task (car item) (cdr item))))))))
 
 (defun aio-cancel (promise &optional reason)
-  "Reject PROMISE with the error (aio-cancel . REASON) if unresolved.
-Return non-nil if PROMISE was rejected by this call.  The work behind
-the promise, if it can be stopped, is then stopped."
+  "Cancel PROMISE with REASON if it is unresolved; return non-nil if so.
+A plain promise is rejected at once with the error (aio-cancel
+. REASON), and the work behind it, if it can be stopped, is stopped
+\=(a native timer, a transfer).
+
+The promise of an async function is not rejected at once: the
+condition `aio-cancel' is signaled inside its body, at the await
+where it is paused, so that its `unwind-protect' cleanups run and a
+`condition-case' may catch it; what it was awaiting is canceled too
+when nothing else waits for it.  The promise then settles as the body
+ends, normally rejected with (aio-cancel . REASON).
+
+`aio-cancel' is not an `error': catch it with a handler for
+`aio-cancel' itself."
   (aio--check-promise promise)
   (unless (aio-promise-result promise)
-    (let ((canceller (aio-promise-canceller promise)))
-      (aio-resolve promise (lambda () (signal 'aio-cancel reason)))
-      (when canceller
-        (condition-case-unless-debug err
-            (funcall canceller)
-          (error (message "aio: error while canceling: %s"
-                          (error-message-string err))))))
+    (aio--cancel-run promise reason)
     t))
 
 ;;;; Waiting synchronously
@@ -258,26 +367,53 @@ sentinel runs, so wait no longer than until the next timer is due,
     (max 0 (min limit aio--longest-wait
                 (if next (+ next 0.0005) aio--longest-wait)))))
 
+(defvar aio-wait-for-grace-seconds 1.0
+  "How long `aio-wait-for' lets a promise it canceled settle, in seconds.
+When the TIMEOUT of `aio-wait-for' expires, the promise is canceled;
+an async function then unwinds on later turns of the ready queue,
+and `aio-wait-for' keeps processing events until it has, but no
+longer than this, before it signals `aio-timeout'.")
+
+(defun aio--wait-until (promise deadline)
+  "Process events until PROMISE is resolved or DEADLINE (a time) passes."
+  (while (and (null (aio-promise-result promise))
+              (or (null deadline) (< (float-time) deadline)))
+    (if aio--queue-head
+        (progn (aio--drain)
+               (accept-process-output nil 0))
+      (accept-process-output nil (aio--wait-seconds deadline)))))
+
 (defun aio-wait-for (promise &optional timeout)
   "Block until PROMISE is resolved, then return its value or signal its error.
-Events, timers and process output are processed meanwhile.  With
-TIMEOUT, a number of seconds, signal `aio-timeout' if PROMISE is still
-unresolved by then."
+Events, timers and process output are processed meanwhile.
+
+With TIMEOUT, a non-negative number of seconds: if PROMISE is still
+unresolved by then, cancel it, as asyncio's `wait_for' does (unless
+something else also waits for it; `aio-shield' keeps it from being
+canceled), give the cancellation up to `aio-wait-for-grace-seconds'
+to run its cleanups, and signal (aio-timeout . TIMEOUT)."
   (aio--check-promise promise)
-  (unless (or (null timeout) (numberp timeout))
-    (signal 'wrong-type-argument (list 'numberp timeout)))
+  (when timeout
+    (unless (numberp timeout)
+      (signal 'wrong-type-argument (list 'numberp timeout)))
+    (unless (>= timeout 0)
+      (signal 'args-out-of-range (list timeout))))
   (aio--observe promise)
-  (let ((deadline (and timeout (+ (float-time) timeout))))
-    (while (and (null (aio-promise-result promise))
-                (or (null deadline) (< (float-time) deadline)))
-      (if aio--queue-head
-          (progn (aio--drain)
-                 (accept-process-output nil 0))
-        (accept-process-output nil (aio--wait-seconds deadline))))
-    (let ((value-function (aio-promise-result promise)))
-      (if value-function
-          (funcall value-function)
-        (signal 'aio-timeout timeout)))))
+  (let ((deadline (and timeout (+ (float-time) timeout)))
+        (listening (null (aio-promise-result promise))))
+    ;; Listening tells others that somebody waits for PROMISE.
+    (when listening
+      (push #'ignore (aio-promise-callbacks promise)))
+    (unwind-protect
+        (aio--wait-until promise deadline)
+      (when (and listening (null (aio-promise-result promise)))
+        (aio--unlisten promise #'ignore)))
+    (unless (aio-promise-result promise)
+      (unless (aio-promise-callbacks promise)
+        (aio-cancel promise)
+        (aio--wait-until promise (+ (float-time) aio-wait-for-grace-seconds)))
+      (signal 'aio-timeout timeout))
+    (funcall (aio-promise-result promise))))
 
 (provide 'aio-promise)
 ;;; aio-promise.el ends here

@@ -5,22 +5,25 @@
 ;; A select is a set of promises with a FIFO of members that have
 ;; resolved and a FIFO of waiters.  It is level-triggered: a member that
 ;; resolves while nobody waits stays queued until some `aio-select'
-;; takes it.  Every waiter is served, in the order it asked.
+;; takes it.  Every waiter is served, in the order it asked.  A
+;; waiter canceled while it waits takes no member; one canceled after a
+;; member was handed to it, before it could run, puts the member back
+;; at the head of the resolved ones.
 
 ;;; Code:
 
 (require 'cl-lib)
 (require 'aio-promise)
+(require 'aio-waiters)
 
 (cl-defstruct (aio-select (:constructor aio--make-select ())
                           (:copier nil))
   "A set of promises to wait on; see `aio-make-select'.
 PROMISES are the members, READY the resolved members nobody took yet,
-WAITERS the promises returned by `aio-select' still waiting, oldest
-first in both."
+oldest first, WAITERS the `aio-select' calls still waiting."
   (promises nil)
   (ready nil)
-  (waiters nil))
+  (waiters (aio--make-waiters)))
 
 (defun aio--check-select (object)
   "Signal `wrong-type-argument' unless OBJECT is an `aio-select'."
@@ -29,14 +32,20 @@ first in both."
 
 (defun aio--select-serve (select)
   "Hand SELECT's resolved members to its waiters, oldest first."
-  (while (and (aio-select-ready select) (aio-select-waiters select))
-    (let ((waiter (pop (aio-select-waiters select))))
-      ;; A waiter canceled meanwhile takes nothing.
-      (unless (aio-promise-result waiter)
-        (let ((member (pop (aio-select-ready select))))
-          (setf (aio-select-promises select)
-                (delq member (aio-select-promises select)))
-          (aio-resolve waiter (aio--value-fn member)))))))
+  (let (entry)
+    (while (and (aio-select-ready select)
+                (setq entry (aio--waiters-pop (aio-select-waiters select))))
+      (let ((member (pop (aio-select-ready select))))
+        (setf (aio-select-promises select)
+              (delq member (aio-select-promises select)))
+        (aio--grant (car entry) member
+                    (lambda () (aio--select-return select member)))))))
+
+(defun aio--select-return (select member)
+  "Give MEMBER back to SELECT, first in line among its resolved members."
+  (push member (aio-select-promises select))
+  (push member (aio-select-ready select))
+  (aio--select-serve select))
 
 (defun aio-make-select (&optional promises)
   "Return a new select object holding PROMISES, for `aio-select'."
@@ -79,9 +88,7 @@ that member leaves SELECT.  Members that resolved while nobody waited
 are handed out in the order they resolved; waiters are served in the
 order they called."
   (aio--check-select select)
-  (let ((waiter (aio-promise)))
-    (setf (aio-select-waiters select)
-          (nconc (aio-select-waiters select) (list waiter)))
+  (let ((waiter (aio--waiters-add (aio-select-waiters select))))
     (aio--select-serve select)
     waiter))
 

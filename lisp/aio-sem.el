@@ -2,24 +2,25 @@
 
 ;;; Commentary:
 
-;; A counting semaphore whose waiters wake in FIFO order.  Waiters are
-;; kept in a list with a pointer to its last cell, so that both posting
-;; and waiting are O(1) however many tasks wait.
+;; A counting semaphore whose waiters wake in FIFO order, both posting
+;; and waiting O(1) however many tasks wait.  Cancellation-safe: a
+;; waiter canceled while it waits takes no permit, and a waiter
+;; canceled after a post woke it, before it could run, gives its permit
+;; back (see `aio--grant').
 
 ;;; Code:
 
 (require 'cl-lib)
 (require 'aio-promise)
+(require 'aio-waiters)
 
 (cl-defstruct (aio-sem (:constructor aio--make-sem (value))
                        (:copier nil))
   "A semaphore; see `aio-sem'.
-VALUE is the count, never below zero.  WAITERS are the promises of
-the waiting `aio-sem-wait' calls, oldest first; LAST is WAITERS' last
-cell."
+VALUE is the count, never below zero.  WAITERS are the waiting
+`aio-sem-wait' calls."
   (value 0)
-  (waiters nil)
-  (last nil))
+  (waiters (aio--make-waiters)))
 
 (defun aio--check-sem (object)
   "Signal `wrong-type-argument' unless OBJECT is an `aio-sem'."
@@ -35,30 +36,21 @@ cell."
 (defun aio-sem-post (sem)
   "Increment SEM's count, or wake the oldest task waiting on SEM."
   (aio--check-sem sem)
-  (let (waiter)
-    ;; Waiters canceled meanwhile are skipped and dropped.
-    (while (and (setq waiter (pop (aio-sem-waiters sem)))
-                (aio-promise-result waiter)))
-    (if waiter
-        (aio-resolve waiter #'ignore)
+  (let ((entry (aio--waiters-pop (aio-sem-waiters sem))))
+    (if entry
+        (aio--grant (car entry) nil (lambda () (aio-sem-post sem)))
       (cl-incf (aio-sem-value sem))))
   nil)
 
 (defun aio-sem-wait (sem)
   "Decrement SEM's count, waiting while it is zero.
 Return nil when no wait is needed, so that `aio-await' goes on at
-once, and otherwise a promise that resolves when a post wakes it."
+once, and otherwise a promise that resolves when a post wakes it.
+Canceling that promise, or the task awaiting it, takes no permit."
   (aio--check-sem sem)
   (if (> (aio-sem-value sem) 0)
       (progn (cl-decf (aio-sem-value sem)) nil)
-    (let ((waiter (aio-promise))
-          (cell (list nil)))
-      (setcar cell waiter)
-      (if (aio-sem-waiters sem)
-          (setcdr (aio-sem-last sem) cell)
-        (setf (aio-sem-waiters sem) cell))
-      (setf (aio-sem-last sem) cell)
-      waiter)))
+    (aio--waiters-add (aio-sem-waiters sem))))
 
 (provide 'aio-sem)
 ;;; aio-sem.el ends here

@@ -177,7 +177,8 @@ plist built so far; USE-COOKIES as for `aio-url--header-lines'."
                             (aio-http-cancelled (signal (car err) (cdr err)))
                             (aio-http-error (cons :failed err))))))
                (when done (aio-resolve promise (aio--value-fn done))))
-           (error (aio-resolve promise (aio--error-fn err)))))))))
+           ;; A cancellation is no `error'.
+           ((error aio-cancel) (aio-resolve promise (aio--error-fn err)))))))))
 
 (defun aio-url--finish (promise request parsed status use-cookies outcome)
   "Return (STATUS . BUFFER) for OUTCOME of fetching PARSED, or follow on.

@@ -46,46 +46,71 @@ The promise must resolve to (NEXT-PROMISE . VALUE), as the promises of
          ,(funcall setter `(car ,result))
          (cdr ,result)))))
 
+(defun aio--outcome (value-function)
+  "Return (:success . VALUE) or (:error . CONDITION) from VALUE-FUNCTION."
+  (condition-case err
+      (cons :success (funcall value-function))
+    ((error aio-cancel) (cons :error err))))
+
+(defun aio--release-all (listened)
+  "Let go of the promises in LISTENED, a list of (PROMISE . CALLBACK).
+Those nobody else waits for are canceled, see `aio--release'."
+  (dolist (entry listened)
+    (aio--release (car entry) (cdr entry))))
+
 (defun aio-catch (promise)
   "Return a promise of PROMISE's outcome that is never rejected.
 It resolves to (:success . VALUE), or (:error . CONDITION) where
-CONDITION is the whole error, such as (aio-timeout . 0.5)."
+CONDITION is the whole error, such as (aio-timeout . 0.5) or, for a
+canceled promise, (aio-cancel . REASON).  Canceling the returned
+promise cancels PROMISE, unless something else waits for it."
   (aio--check-promise promise)
-  (let ((caught (aio-promise)))
-    (aio-listen promise
-                (lambda (value-function)
-                  (aio-resolve caught
-                               (aio--value-fn
-                                (condition-case err
-                                    (cons :success (funcall value-function))
-                                  (error (cons :error err)))))))
+  (let* ((caught (aio-promise))
+         (callback (lambda (value-function)
+                     (aio-resolve caught (aio--value-fn
+                                          (aio--outcome value-function))))))
+    (aio-listen promise callback)
+    (setf (aio-promise-canceller caught)
+          (lambda () (aio--release promise callback)))
     caught))
+
+(defun aio--check-list (object)
+  "Signal `wrong-type-argument' unless OBJECT is a proper list."
+  (unless (proper-list-p object)
+    (signal 'wrong-type-argument (list 'listp object))))
 
 (defun aio-all (promises)
   "Return a promise of the list of the values of PROMISES, in order.
 It is rejected with the first error among them, as soon as that one
 fails.  Elements of PROMISES that are not promises count as values.
-Usable with `aio-await' and with `aio-wait-for'."
-  (unless (proper-list-p promises)
-    (signal 'wrong-type-argument (list 'listp promises)))
+Canceling the returned promise cancels those of PROMISES still
+pending that nothing else waits for.  Usable with `aio-await' and
+with `aio-wait-for'."
+  (aio--check-list promises)
   (let* ((all (aio-promise))
          (values (copy-sequence promises))
-         (pending 0))
+         (pending 0)
+         (listened nil))
     (cl-loop for cell on values
              for item = (car cell)
              when (aio-promise-p item)
              do (cl-incf pending)
-             (let ((cell cell))
-               (aio-listen item
-                           (lambda (value-function)
-                             (condition-case err
-                                 (progn
-                                   (setcar cell (funcall value-function))
-                                   (when (zerop (cl-decf pending))
-                                     (aio-resolve all (aio--value-fn values))))
-                               (error (aio-resolve all (aio--error-fn err))))))))
-    (when (zerop pending)
-      (aio-resolve all (aio--value-fn values)))
+             (let* ((cell cell)
+                    (callback
+                     (lambda (value-function)
+                       (condition-case err
+                           (progn
+                             (setcar cell (funcall value-function))
+                             (when (zerop (cl-decf pending))
+                               (aio-resolve all (aio--value-fn values))))
+                         ((error aio-cancel)
+                          (aio-resolve all (aio--error-fn err)))))))
+               (push (cons item callback) listened)
+               (aio-listen item callback)))
+    (if (zerop pending)
+        (aio-resolve all (aio--value-fn values))
+      (setf (aio-promise-canceller all)
+            (lambda () (aio--release-all listened))))
     all))
 
 (provide 'aio-util)

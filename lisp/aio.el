@@ -1,7 +1,9 @@
 ;;; aio.el --- Async/await on promises, backed by a native event loop  -*- lexical-binding: t -*-
 
-;; Package-Requires: ((emacs "28.1"))
-;; Keywords: async, lisp
+;; SPDX-License-Identifier: GPL-3.0-or-later
+
+;; This file is part of aio-native; its package headers are in
+;; aio-native.el.
 
 ;;; Commentary:
 
@@ -20,6 +22,12 @@
 (require 'aio-select)
 (require 'aio-sem)
 (require 'aio-time)
+(require 'aio-cancel)
+(require 'aio-combinators)
+(require 'aio-group)
+(require 'aio-lock)
+(require 'aio-event)
+(require 'aio-queue)
 (require 'aio-url)
 (require 'aio-editing)
 

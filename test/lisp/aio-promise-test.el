@@ -9,6 +9,14 @@
 
 (require 'ert)
 (require 'aio)
+(require 'aio-test-helpers)
+
+(defun aio-test--cancellation (promise)
+  "Wait for PROMISE and return the `aio-cancel' condition it signals, or nil.
+`should-error' cannot do it: `aio-cancel' is not an `error'."
+  (condition-case err
+      (progn (aio-wait-for promise 10) nil)
+    (aio-cancel err)))
 
 (defun aio-test--settle ()
   "Run what the ready queue has now, and what that leads to."
@@ -111,8 +119,7 @@
     (should (aio-cancel p 'because))
     (should (= 1 stopped))
     (should-not (aio-promise-canceller p))
-    (should (equal '(aio-cancel . because)
-                   (should-error (aio-wait-for p) :type 'aio-cancel)))
+    (should (equal '(aio-cancel . because) (aio-test--cancellation p)))
     ;; A resolved promise cannot be canceled.
     (should-not (aio-cancel p))
     (should (= 1 stopped))
@@ -125,7 +132,7 @@
   (let ((p (aio-promise)) (inhibit-message t) (debug-on-error nil))
     (setf (aio-promise-canceller p) (lambda () (error "Cannot stop")))
     (should (aio-cancel p))
-    (should-error (aio-wait-for p) :type 'aio-cancel)))
+    (should (aio-test--cancellation p))))
 
 (ert-deftest aio-resolve-clears-canceller ()
   (let ((p (aio-promise)))
@@ -133,11 +140,34 @@
     (aio-resolve p #'ignore)
     (should-not (aio-promise-canceller p))))
 
-(ert-deftest aio-wait-for-timeout ()
+(ert-deftest aio-wait-for-timeout-cancels ()
+  ;; As asyncio's wait_for: on timeout, the promise is canceled...
   (let ((p (aio-promise)))
     (should (equal '(aio-timeout . 0.01)
                    (should-error (aio-wait-for p 0.01) :type 'aio-timeout)))
+    (should (equal '(aio-cancel) (aio-test--cancellation p))))
+  ;; ...unless something else waits for it...
+  (let ((p (aio-promise)) (seen nil))
+    (aio-listen p (lambda (_) (setq seen t)))
+    (should-error (aio-wait-for p 0.01) :type 'aio-timeout)
+    (should-not (aio-result p))
+    (aio-resolve p #'ignore)
+    (aio-test--settle)
+    (should seen))
+  ;; ...or it is shielded.
+  (let ((p (aio-promise)))
+    (should-error (aio-wait-for (aio-shield p) 0.01) :type 'aio-timeout)
     (should-not (aio-result p))))
+
+(aio-deftest aio-wait-for-timeout-lets-a-task-unwind ()
+  (let* ((log nil)
+         (task (funcall (aio-lambda ()
+                          (unwind-protect (aio-await (aio-sleep 60))
+                            (push 'cleanup log))))))
+    (should-error (aio-wait-for task 0.01) :type 'aio-timeout)
+    ;; The cleanup has run by the time the timeout is signaled.
+    (should (equal '(cleanup) log))
+    (should (aio-test--cancellation task))))
 
 (ert-deftest aio-wait-for-wakes-on-emacs-timer ()
   ;; A promise resolved by an Emacs timer ends the wait although Emacs
@@ -158,12 +188,19 @@
   (should-error (aio-result 'p) :type 'wrong-type-argument)
   (should-error (aio-cancel [1]) :type 'wrong-type-argument)
   (should-error (aio-wait-for 3) :type 'wrong-type-argument)
-  (should-error (aio-wait-for (aio-promise) "1") :type 'wrong-type-argument))
+  (should-error (aio-wait-for (aio-promise) "1") :type 'wrong-type-argument)
+  (should-error (aio-wait-for (aio-promise) -1) :type 'args-out-of-range))
 
 (ert-deftest aio-error-symbols ()
   (should (equal "Promise was canceled" (get 'aio-cancel 'error-message)))
   (should (equal "Timeout was reached" (get 'aio-timeout 'error-message)))
-  (should (memq 'error (get 'aio-cancel 'error-conditions)))
+  ;; A cancellation is not an error: error handlers let it through.
+  (should-not (memq 'error (get 'aio-cancel 'error-conditions)))
+  (should (eq 'caught (condition-case nil
+                          (condition-case nil
+                              (signal 'aio-cancel nil)
+                            (error 'swallowed))
+                        (aio-cancel 'caught))))
   (should (memq 'error (get 'aio-timeout 'error-conditions))))
 
 (provide 'aio-promise-test)

@@ -1,0 +1,54 @@
+;;; aio-test-helpers.el --- Shared helpers of the aio tests  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; Loaded by the test files (the Makefile puts test/lisp on the load
+;; path); not a test file itself.
+;;
+;; `aio-deftest' is `ert-deftest' followed by `aio-test-quiesce': a test
+;; that cancels native timers leaves their cancellation in flight on the
+;; loop thread, and a later test counting pending timers would
+;; otherwise see the count drop under it.
+
+;;; Code:
+
+(require 'ert)
+(require 'aio)
+
+(defun aio-test-eventually (predicate &optional seconds)
+  "Process events until PREDICATE is true, for at most SECONDS (default 5)."
+  (let ((deadline (+ (float-time) (or seconds 5))))
+    (while (and (not (funcall predicate)) (< (float-time) deadline))
+      (accept-process-output nil 0.002))
+    (funcall predicate)))
+
+(defun aio-test-quiesce ()
+  "Wait until the native loop has carried out every cancellation sent."
+  (when (plist-get (aio-native-stats) :running)
+    (aio-test-eventually
+     (lambda ()
+       (let ((stats (aio-native-stats)))
+         (= (+ (or (plist-get stats :timers-pending) 0)
+               (or (plist-get stats :http-pending) 0))
+            (plist-get stats :lisp-pending)))))))
+
+(defmacro aio-deftest (name args &rest body)
+  "Define the ERT test NAME with ARGS and BODY, then quiesce the native loop."
+  (declare (indent 2) (debug (&define name sexp def-body)))
+  `(ert-deftest ,name ,args
+     (unwind-protect (progn ,@body)
+       (aio-test-quiesce))))
+
+(defun aio-test-cancellation (promise)
+  "Wait for PROMISE; return the `aio-cancel' condition it signals, or nil.
+`should-error' cannot do it: `aio-cancel' is not an `error'."
+  (condition-case err
+      (progn (aio-wait-for promise 10) nil)
+    (aio-cancel err)))
+
+(defun aio-test-timers ()
+  "Return the number of native timers pending."
+  (plist-get (aio-native-stats) :timers-pending))
+
+(provide 'aio-test-helpers)
+;;; aio-test-helpers.el ends here
