@@ -80,7 +80,9 @@ def run_once(cmd, env):
     lines = [l for l in proc.stdout.splitlines() if "=" in l]
     if proc.returncode != 0 or not lines:
         log("  failed:", " ".join(map(str, cmd)), proc.stderr[-500:])
-        return {"error": "failed"}
+        # Emacs prints a C backtrace when it crashes (seen with plz and 50
+        # concurrent curl processes on Emacs 28.2).
+        return {"error": "Emacs crashed" if "Backtrace:" in proc.stderr else "failed"}
     return parse(lines[-1])
 
 
@@ -103,7 +105,7 @@ def measure(cmd, env, runs=RUNS):
             return r
         if r.get("failed", 0) > 0:
             log("  requests failed:", r["failed"])
-            return {"error": "failed"}
+            return {"error": "requests failed"}
         results.append(r)
     return {k: statistics.median(r[k] for r in results)
             for k in results[0] if isinstance(results[0][k], float)}
@@ -126,7 +128,7 @@ def table(title, note, columns, rows, best_key, lower_is_better=True):
             out.append(f"| {label} | " + " | ".join(["over %d s, skipped" % LIMIT] * len(columns)) + " | |")
             continue
         if "error" in r:
-            out.append(f"| {label} | " + " | ".join(["failed"] * len(columns)) + " | |")
+            out.append(f"| {label} | " + " | ".join([r["error"]] * len(columns)) + " | |")
             continue
         cells = [fmt % r[k] if k in r else "" for _, (k, fmt) in columns]
         ratio = ""
