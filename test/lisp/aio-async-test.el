@@ -10,21 +10,18 @@
 
 (require 'ert)
 (require 'aio)
+(require 'aio-test-helpers)
 (require 'help-fns)
 
 (defconst aio-async-test--fixture
   (expand-file-name "aio-fixture.el"
                     (file-name-directory (or load-file-name buffer-file-name))))
 
-(defun aio-async-test--wait (promise)
-  "Wait for PROMISE, but not forever."
-  (aio-wait-for promise 10))
-
 (ert-deftest aio-await-values ()
   (let ((resolved (aio-promise)))
     (aio-resolve resolved (lambda () 'r))
     (should (equal '(1 r s nil)
-                   (aio-async-test--wait
+                   (aio-test-wait
                     (funcall (aio-lambda ()
                                (list (aio-await 1)
                                      (aio-await resolved)
@@ -41,7 +38,7 @@
          (p (funcall f 21)))
     (should (aio-promise-p p))
     (should (equal '((start 21)) log))
-    (should (= 42 (aio-async-test--wait p)))
+    (should (= 42 (aio-test-wait p)))
     (should (equal '(after (start 21)) log))))
 
 (ert-deftest aio-await-error-survives-several-awaits ()
@@ -52,7 +49,7 @@
          (outer (aio-lambda () (aio-await (funcall middle)))))
     (define-error 'my-test-error "Test error" 'arith-error)
     (should (equal '(my-test-error 1 "two" three)
-                   (should-error (aio-async-test--wait (funcall outer))
+                   (should-error (aio-test-wait (funcall outer))
                                  :type 'my-test-error)))))
 
 (ert-deftest aio-await-condition-case-and-unwind-protect ()
@@ -64,7 +61,7 @@
                       (progn (aio-await (funcall failing)) 'not-reached)
                     (arith-error (push (car err) log) 'caught))
                 (push 'unwound log)))))
-    (should (eq 'caught (aio-async-test--wait (funcall f))))
+    (should (eq 'caught (aio-test-wait (funcall f))))
     (should (equal '(unwound arith-error) log))))
 
 (ert-deftest aio-unwind-protect-runs-on-error ()
@@ -73,7 +70,7 @@
               (unwind-protect
                   (progn (aio-await (aio-sleep 0)) (error "Fail"))
                 (push 'cleanup log)))))
-    (should-error (aio-async-test--wait (funcall f)) :type 'error)
+    (should-error (aio-test-wait (funcall f)) :type 'error)
     (should (equal '(cleanup) log))))
 
 (ert-deftest aio-tasks-resume-in-fifo-order ()
@@ -85,7 +82,7 @@
                                               (aio-await gate)
                                               (push i log)))))))
     (aio-resolve gate #'ignore)
-    (aio-async-test--wait (aio-all tasks))
+    (aio-test-wait (aio-all tasks))
     (should (equal '(0 1 2 3 4) (nreverse log)))))
 
 (ert-deftest aio-await-of-resolved-promise-keeps-order ()
@@ -99,7 +96,7 @@
                (aio-await done) (push 'a2 log)))
     (funcall (aio-lambda () (aio-await gate) (push 'b1 log)))
     (aio-resolve gate #'ignore)
-    (aio-async-test--wait (aio-sleep 0.01))
+    (aio-test-wait (aio-sleep 0.01))
     (should (equal '(a1 b1 a2) (nreverse log)))))
 
 (ert-deftest aio-await-sleep-zero-yields-to-timers ()
@@ -112,7 +109,7 @@
                             (aio-await (aio-sleep 0)))
                           spins))))
     (run-at-time 0 nil (lambda () (setq timer-ran t)))
-    (should (> (aio-async-test--wait task) 0))))
+    (should (> (aio-test-wait task) 0))))
 
 (aio-defun aio-async-test--chain (n)
   (aio-await (aio-sleep 0))
@@ -131,7 +128,7 @@
          (p (aio-with-async (setq started t) (aio-await (aio-sleep 0)) 'done)))
     (should (aio-promise-p p))
     (should-not started)
-    (should (eq 'done (aio-async-test--wait p)))
+    (should (eq 'done (aio-test-wait p)))
     (should started)))
 
 (ert-deftest aio-with-async-reports-unawaited-error-once ()
@@ -139,18 +136,18 @@
          (aio-unhandled-error-function
           (lambda (err where) (push (list err where) reports))))
     (aio-with-async (aio-await (aio-sleep 0)) (signal 'arith-error '(42)))
-    (aio-async-test--wait (aio-sleep 0.02))
+    (aio-test-wait (aio-sleep 0.02))
     (should (= 1 (length reports)))
     (should (equal '(arith-error 42) (car (car reports))))
     (should (string-match-p "aio-with-async" (cadr (car reports))))
     (should (string-match-p "aio-await" (cadr (car reports))))
     ;; Awaited errors are not reported.
     (setq reports nil)
-    (should-error (aio-async-test--wait (aio-with-async (error "Seen")))
+    (should-error (aio-test-wait (aio-with-async (error "Seen")))
                   :type 'error)
     (let ((p (aio-with-async (error "Caught"))))
-      (aio-async-test--wait (aio-catch p)))
-    (aio-async-test--wait (aio-sleep 0.02))
+      (aio-test-wait (aio-catch p)))
+    (aio-test-wait (aio-sleep 0.02))
     (should-not reports)))
 
 (ert-deftest aio-with-async-default-report-names-the-error ()
@@ -158,7 +155,7 @@
     (cl-letf (((symbol-function 'display-warning)
                (lambda (type message &rest _) (push (list type message) warnings))))
       (aio-with-async (error "Nobody listens"))
-      (aio-async-test--wait (aio-sleep 0.02)))
+      (aio-test-wait (aio-sleep 0.02)))
     (should (= 1 (length warnings)))
     (should (eq 'aio (car (car warnings))))
     (should (string-match-p "Nobody listens" (cadr (car warnings))))))
@@ -179,7 +176,7 @@
     (should (equal "Doc of F." (documentation f)))
     (should (commandp f))
     (should (equal '(a &optional b) (help-function-arglist f t)))
-    (should (equal '(1 nil) (aio-async-test--wait (funcall f 1))))))
+    (should (equal '(1 nil) (aio-test-wait (funcall f 1))))))
 
 (defun aio-async-test--check-fixture ()
   "Check the help of the functions of aio-fixture.el."
@@ -200,7 +197,7 @@
                 (with-current-buffer (help-buffer) (buffer-string)))))
     (should (string-match-p "(aio-fixture-add A B &optional C &rest MORE)" help))
     (should (string-match-p "asynchronous" help)))
-  (should (= 10 (aio-async-test--wait (aio-fixture-add 1 2 3 4)))))
+  (should (= 10 (aio-test-wait (aio-fixture-add 1 2 3 4)))))
 
 (ert-deftest aio-defun-metadata-from-source ()
   (load aio-async-test--fixture nil t)

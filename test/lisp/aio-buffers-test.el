@@ -14,10 +14,6 @@
 (require 'aio)
 (require 'aio-test-helpers)
 
-(defun aio-buffers-test--wait (promise)
-  "Wait for PROMISE, but not forever."
-  (aio-wait-for promise 10))
-
 (aio-deftest aio-await-continues-in-the-buffer-it-paused-in ()
   (let ((a (generate-new-buffer " a"))
         (other (generate-new-buffer " other")))
@@ -31,7 +27,7 @@
           (with-current-buffer other
             (should (eq other (current-buffer)))
             (aio-resolve gate #'ignore)
-            (should (eq a (aio-buffers-test--wait task)))
+            (should (eq a (aio-test-wait task)))
             (should (eq other (current-buffer)))))
       (kill-buffer a)
       (kill-buffer other))))
@@ -46,7 +42,7 @@
                                          (aio-await (aio-sleep 0))
                                          (current-buffer))
                                        (current-buffer)))))))
-          (should (equal (list inner start) (aio-buffers-test--wait task))))
+          (should (equal (list inner start) (aio-test-wait task))))
       (kill-buffer start)
       (kill-buffer inner))))
 
@@ -75,8 +71,8 @@
                              (aio-resolve gate #'ignore)
                              seen))))))
       (with-temp-buffer
-        (should (equal (list buf 8 9) (aio-buffers-test--wait a)))
-        (should (= 2 (aio-buffers-test--wait b))))
+        (should (equal (list buf 8 9) (aio-test-wait a)))
+        (should (= 2 (aio-test-wait b))))
       (should (equal "__abcdeXfghij" (buffer-string)))
       ;; The excursion restored point as B left it.
       (should (= 3 (point))))))
@@ -98,7 +94,7 @@
       (should (= 1 (point-min)))
       (should (= 11 (point-max)))
       (aio-resolve gate #'ignore)
-      (should (equal '(3 6) (aio-buffers-test--wait task)))
+      (should (equal '(3 6) (aio-test-wait task)))
       (should-not (buffer-narrowed-p)))))
 
 (aio-deftest aio-await-in-save-restriction-keeps-the-outer-narrowing ()
@@ -113,7 +109,7 @@
                                 (aio-await (aio-sleep 0))
                                 (list (point-min) (point-max))))))))
       (should (= 2 (point-min)))
-      (should (equal '(1 11) (aio-buffers-test--wait task)))
+      (should (equal '(1 11) (aio-test-wait task)))
       (should (equal '(2 9) (list (point-min) (point-max)))))))
 
 (aio-deftest aio-await-in-save-match-data ()
@@ -125,7 +121,7 @@
                             (match-beginning 0))))))
     (string-match "c" "abc")
     (aio-resolve gate #'ignore)
-    (should (= 1 (aio-buffers-test--wait task)))
+    (should (= 1 (aio-test-wait task)))
     ;; The form's match data did not leak out.
     (should (= 2 (match-beginning 0)))))
 
@@ -139,7 +135,7 @@
                             (insert " world")
                             (buffer-string))))))
     (should-not (eq temp (current-buffer)))
-    (should (equal "hello world" (aio-buffers-test--wait task)))
+    (should (equal "hello world" (aio-test-wait task)))
     (should-not (buffer-live-p temp))))
 
 (aio-deftest aio-await-in-nested-forms ()
@@ -159,7 +155,7 @@
                                     (aio-await (aio-sleep 0))
                                     (list (current-buffer) (point) (point-min)
                                           (match-beginning 0))))))))))
-      (should (equal (list buf 6 4 6) (aio-buffers-test--wait task)))
+      (should (equal (list buf 6 4 6) (aio-test-wait task)))
       ;; As without the await: narrowing moved point to 4, and
       ;; `save-restriction' does not move it back.
       (should (= 4 (point)))
@@ -174,13 +170,13 @@
                             (aio-buffer-killed (list (car err) (current-buffer))))))))
     (kill-buffer buf)
     (aio-resolve gate #'ignore)
-    (let ((result (aio-buffers-test--wait task)))
+    (let ((result (aio-test-wait task)))
       (should (eq 'aio-buffer-killed (car result)))
       (should (buffer-live-p (cadr result))))))
 
 (aio-deftest aio-with-async-tolerates-a-killed-starting-buffer ()
   (let ((task (with-temp-buffer (aio-with-async 'started))))
-    (should (eq 'started (aio-buffers-test--wait task)))))
+    (should (eq 'started (aio-test-wait task)))))
 
 (aio-deftest aio-await-without-await-keeps-the-special-forms ()
   ;; Forms with no await inside are left as they are.

@@ -12,19 +12,6 @@
 (require 'aio)
 (require 'aio-test-helpers)
 
-(defun aio-combinators-test--wait (promise)
-  "Wait for PROMISE, but not forever."
-  (aio-wait-for promise 10))
-
-(defun aio-combinators-test--settle ()
-  "Run what the ready queue has now, and what that leads to."
-  (aio-wait-for (aio-sleep 0.005) 5))
-
-(defun aio-combinators-test--canceled-p (promise)
-  "Return non-nil if PROMISE ends canceled."
-  (condition-case nil (progn (aio-combinators-test--wait promise) nil)
-    (aio-cancel t)))
-
 (defun aio-combinators-test--loser (log)
   "Return a task sleeping 60 s that pushes `canceled' on LOG's car when canceled."
   (funcall (aio-lambda ()
@@ -34,56 +21,56 @@
 (aio-deftest aio-all-settled-outcomes-in-order ()
   (should (equal '((:success . slow) (:error aio-timeout . 0.001)
                    (:success . plain) (:success . fast))
-                 (aio-combinators-test--wait
+                 (aio-test-wait
                   (aio-all-settled (list (aio-sleep 0.02 'slow)
                                          (aio-timeout 0.001)
                                          'plain
                                          (aio-sleep 0 'fast))))))
-  (should (null (aio-combinators-test--wait (aio-all-settled nil))))
+  (should (null (aio-test-wait (aio-all-settled nil))))
   (should (equal '((:success . 1))
-                 (aio-combinators-test--wait (aio-all-settled '(1))))))
+                 (aio-test-wait (aio-all-settled '(1))))))
 
 (aio-deftest aio-all-settled-canceled-cancels-its-inputs ()
   (let* ((log (list nil))
          (loser (aio-combinators-test--loser log))
          (settled (aio-all-settled (list loser))))
     (aio-cancel settled)
-    (should (aio-combinators-test--canceled-p loser))
+    (should (aio-test-canceled-p loser))
     (should (equal '(canceled) (car log)))))
 
 (aio-deftest aio-race-first-outcome-wins-and-losers-are-canceled ()
   (let* ((log (list nil))
          (loser (aio-combinators-test--loser log)))
-    (should (eq 'fast (aio-combinators-test--wait
+    (should (eq 'fast (aio-test-wait
                        (aio-race (list loser (aio-sleep 0.001 'fast))))))
-    (should (aio-combinators-test--canceled-p loser))
+    (should (aio-test-canceled-p loser))
     (should (equal '(canceled) (car log))))
   ;; An error can win too.
   (should (equal '(aio-timeout . 0.001)
-                 (should-error (aio-combinators-test--wait
+                 (should-error (aio-test-wait
                                 (aio-race (list (aio-sleep 60) (aio-timeout 0.001))))
                                :type 'aio-timeout)))
   ;; A value that is not a promise wins at once.
   (let* ((log (list nil))
          (loser (aio-combinators-test--loser log)))
-    (should (eq 'now (aio-combinators-test--wait (aio-race (list loser 'now)))))
-    (should (aio-combinators-test--canceled-p loser))))
+    (should (eq 'now (aio-test-wait (aio-race (list loser 'now)))))
+    (should (aio-test-canceled-p loser))))
 
 (aio-deftest aio-race-losers-kept-when-asked ()
   (let* ((log (list nil))
          (loser (funcall (aio-lambda () (aio-await (aio-sleep 0.02)) 'late))))
-    (should (eq 'fast (aio-combinators-test--wait
+    (should (eq 'fast (aio-test-wait
                        (aio-race (list loser (aio-sleep 0.001 'fast))
                                  :cancel-losers nil))))
-    (should (eq 'late (aio-combinators-test--wait loser)))
+    (should (eq 'late (aio-test-wait loser)))
     (should-not (car log))))
 
 (aio-deftest aio-race-leaves-losers-others-await ()
   (let* ((shared (aio-sleep 0.02 'shared))
          (watcher (funcall (aio-lambda () (aio-await shared)))))
-    (should (eq 'fast (aio-combinators-test--wait
+    (should (eq 'fast (aio-test-wait
                        (aio-race (list shared (aio-sleep 0.001 'fast))))))
-    (should (eq 'shared (aio-combinators-test--wait watcher)))))
+    (should (eq 'shared (aio-test-wait watcher)))))
 
 (aio-deftest aio-race-loser-gives-back-a-permit ()
   ;; The semaphore's waiter is served in the same turn the race is won:
@@ -92,41 +79,41 @@
          (resolved (let ((p (aio-promise))) (aio-resolve p (lambda () 'won)) p))
          (race (aio-race (list resolved (aio-sem-wait sem)))))
     (aio-sem-post sem)
-    (should (eq 'won (aio-combinators-test--wait race)))
-    (aio-combinators-test--settle)
+    (should (eq 'won (aio-test-wait race)))
+    (aio-test-settle)
     (should-not (aio-sem-wait sem))))
 
 (aio-deftest aio-any-first-success ()
   (let* ((log (list nil))
          (loser (aio-combinators-test--loser log)))
-    (should (eq 'ok (aio-combinators-test--wait
+    (should (eq 'ok (aio-test-wait
                      (aio-any (list (aio-timeout 0.001) loser
                                     (aio-sleep 0.01 'ok))))))
-    (should (aio-combinators-test--canceled-p loser))
+    (should (aio-test-canceled-p loser))
     (should (equal '(canceled) (car log))))
-  (should (eq 'plain (aio-combinators-test--wait
+  (should (eq 'plain (aio-test-wait
                       (aio-any (list (aio-sleep 60) 'plain))))))
 
 (aio-deftest aio-any-fails-only-if-all-fail ()
   (should (equal '(aio-all-failed (aio-timeout . 0.01) (error "Two"))
                  (should-error
-                  (aio-combinators-test--wait
+                  (aio-test-wait
                    (aio-any (list (aio-timeout 0.01)
                                   (funcall (aio-lambda () (error "Two"))))))
                   :type 'aio-all-failed)))
   (should (equal '(aio-all-failed)
-                 (should-error (aio-combinators-test--wait (aio-any nil))
+                 (should-error (aio-test-wait (aio-any nil))
                                :type 'aio-all-failed))))
 
 (aio-deftest aio-any-losers-kept-when-asked ()
   (let ((slow (aio-sleep 0.02 'slow)))
-    (should (eq 'fast (aio-combinators-test--wait
+    (should (eq 'fast (aio-test-wait
                        (aio-any (list slow (aio-sleep 0 'fast)) :cancel-losers nil))))
-    (should (eq 'slow (aio-combinators-test--wait slow)))))
+    (should (eq 'slow (aio-test-wait slow)))))
 
 (aio-deftest aio-combinators-inside-async-functions ()
   (should (equal '(b (:success . 1) c)
-                 (aio-combinators-test--wait
+                 (aio-test-wait
                   (funcall (aio-lambda ()
                              (list (aio-await (aio-race (list (aio-sleep 0.02 'a)
                                                               (aio-sleep 0 'b))))

@@ -11,6 +11,7 @@
 (require 'ert)
 (require 'cl-lib)
 (require 'aio)
+(require 'aio-test-helpers)
 (require 'aio-http)
 
 (defconst aio-http-test--script
@@ -90,15 +91,6 @@ Never through a proxy, whatever the environment says."
 (defun aio-http-test--stat (key)
   "Return KEY of `aio-native-stats'."
   (plist-get (aio-native-stats) key))
-
-(defun aio-http-test--wait-until (predicate &optional seconds)
-  "Process events until PREDICATE holds or SECONDS (5) pass; return it."
-  (let ((deadline (+ (float-time) (or seconds 5)))
-        value)
-    (while (and (not (setq value (funcall predicate)))
-                (< (float-time) deadline))
-      (accept-process-output nil 0.01))
-    value))
 
 ;;; Responses
 
@@ -287,7 +279,7 @@ Never through a proxy, whatever the environment says."
     (should (= (aio-http-test--stat :http-pending) (1+ before)))
     (accept-process-output nil 0.05)
     (should (aio-cancel promise))
-    (should (aio-http-test--wait-until
+    (should (aio-test-eventually
              (lambda () (= (aio-http-test--stat :http-pending) before))))
     ;; `aio-cancel' is not an `error', so `should-error' cannot catch it.
     (should (eq (condition-case condition (progn (aio-wait-for promise) nil)

@@ -10,16 +10,7 @@
 (require 'ert)
 (require 'cl-lib)
 (require 'aio)
-
-(defun aio-native-test--wait-until (predicate &optional seconds)
-  "Process events until PREDICATE returns non-nil or SECONDS (5) pass.
-Return PREDICATE's last value."
-  (let ((deadline (+ (float-time) (or seconds 5)))
-        value)
-    (while (and (not (setq value (funcall predicate)))
-                (< (float-time) deadline))
-      (accept-process-output nil 0.01))
-    value))
+(require 'aio-test-helpers)
 
 (defun aio-native-test--stat (key)
   "Return KEY of `aio-native-stats'."
@@ -55,7 +46,7 @@ Return PREDICATE's last value."
         (push promise promises)
         (aio-listen promise (lambda (value) (push (funcall value) order)))))
     (dolist (promise promises) (aio-wait-for promise))
-    (aio-native-test--wait-until (lambda () (= (length order) 4)))
+    (aio-test-eventually (lambda () (= (length order) 4)))
     (should (equal (nreverse order) '(1 2 3 4)))))
 
 (ert-deftest aio-native-sleep-sort ()
@@ -67,7 +58,7 @@ Return PREDICATE's last value."
                                p))
                            numbers)))
     (mapc #'aio-wait-for promises)
-    (aio-native-test--wait-until (lambda () (= (length sorted) 6)))
+    (aio-test-eventually (lambda () (= (length sorted) 6)))
     (should (equal (nreverse sorted) '(0 1 2 3 4 5)))))
 
 (ert-deftest aio-native-cancel-stops-the-native-timer ()
@@ -77,7 +68,7 @@ Return PREDICATE's last value."
     (should (= (aio-native-test--stat :timers-pending) (1+ before)))
     (should (aio-cancel promise))
     (should-not (aio-cancel promise))
-    (should (aio-native-test--wait-until
+    (should (aio-test-eventually
              (lambda () (= (aio-native-test--stat :timers-pending) before))))
     (should (eq (car (aio-native-test--rejection promise)) 'aio-cancel))
     (should (= (aio-native-test--stat :lisp-pending) 0))))
@@ -125,10 +116,10 @@ Return PREDICATE's last value."
     ;; Unreferenced sleeps must complete and leave nothing behind either.
     (dotimes (i 1000) (aio-sleep 0.01 i))
     (garbage-collect)
-    (aio-native-test--wait-until (lambda () (aio-result (car (last promises)))) 1)
+    (aio-test-eventually (lambda () (aio-result (car (last promises)))) 1)
     (garbage-collect)
     (should (equal (mapcar #'aio-wait-for promises) (number-sequence 0 999)))
-    (should (aio-native-test--wait-until
+    (should (aio-test-eventually
              (lambda () (= (aio-native-test--stat :lisp-pending) 0))))))
 
 (ert-deftest aio-native-stats-count-the-work ()
@@ -170,7 +161,7 @@ Return PREDICATE's last value."
   (aio-native-init)
   (let ((promise (aio-sleep 0.2 'late)))
     (delete-process aio-native--process)
-    (should (aio-native-test--wait-until (lambda () (null aio-native--process))))
+    (should (aio-test-eventually (lambda () (null aio-native--process))))
     ;; The next operation makes a new pipe; the old sleep still arrives.
     (should (eq (aio-wait-for (aio-sleep 0.01 'new)) 'new))
     (should (eq (aio-wait-for promise) 'late))))

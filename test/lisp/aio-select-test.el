@@ -9,10 +9,7 @@
 
 (require 'ert)
 (require 'aio)
-
-(defun aio-select-test--wait (promise)
-  "Wait for PROMISE, but not forever."
-  (aio-wait-for promise 10))
+(require 'aio-test-helpers)
 
 (ert-deftest aio-select-membership ()
   (let* ((a (aio-promise)) (b (aio-promise))
@@ -26,7 +23,7 @@
     ;; A removed member that resolves is not handed out.
     (aio-resolve a #'ignore)
     (aio-resolve b #'ignore)
-    (should (eq b (aio-select-test--wait (aio-select select))))
+    (should (eq b (aio-test-wait (aio-select select))))
     (should-not (aio-select-promises select))))
 
 (ert-deftest aio-select-level-triggered-in-resolution-order ()
@@ -34,10 +31,10 @@
          (select (aio-make-select (list a b c))))
     (aio-resolve c #'ignore)
     (aio-resolve a #'ignore)
-    (aio-select-test--wait (aio-sleep 0.001))
+    (aio-test-wait (aio-sleep 0.001))
     ;; Both resolved while nobody waited; they come out in that order.
-    (should (eq c (aio-select-test--wait (aio-select select))))
-    (should (eq a (aio-select-test--wait (aio-select select))))
+    (should (eq c (aio-test-wait (aio-select select))))
+    (should (eq a (aio-test-wait (aio-select select))))
     (should (equal (list b) (aio-select-promises select)))))
 
 (ert-deftest aio-select-serves-every-waiter ()
@@ -49,7 +46,7 @@
     ;; Waiters are served in the order they asked, members in the order
     ;; they resolved.
     (should (equal (reverse members)
-                   (mapcar #'aio-select-test--wait waiters)))))
+                   (mapcar #'aio-test-wait waiters)))))
 
 (ert-deftest aio-select-skips-canceled-waiter ()
   (let* ((m (aio-promise))
@@ -58,7 +55,7 @@
          (second (aio-select select)))
     (should (aio-cancel first))
     (aio-resolve m #'ignore)
-    (should (eq m (aio-select-test--wait second)))))
+    (should (eq m (aio-test-wait second)))))
 
 (ert-deftest aio-select-bad-arguments ()
   (should-error (aio-make-select 'x) :type 'wrong-type-argument)
@@ -85,10 +82,10 @@
                                               (push i log)))))))
     (aio-sem-post sem)
     (aio-sem-post sem)
-    (aio-select-test--wait (aio-sleep 0.001))
+    (aio-test-wait (aio-sleep 0.001))
     (should (equal '(0 1) (reverse log)))
     (dotimes (_ 3) (aio-sem-post sem))
-    (aio-select-test--wait (aio-all tasks))
+    (aio-test-wait (aio-all tasks))
     (should (equal '(0 1 2 3 4) (reverse log)))
     ;; No waiter left: a post raises the count again.
     (aio-sem-post sem)
@@ -104,7 +101,7 @@
                  (aio-await (aio-sleep 0.002))
                  (cl-decf running)
                  (aio-sem-post sem))))
-    (aio-select-test--wait (aio-all (cl-loop repeat 6 collect (funcall work))))
+    (aio-test-wait (aio-all (cl-loop repeat 6 collect (funcall work))))
     (should (= 2 most))))
 
 (ert-deftest aio-sem-skips-canceled-waiter ()
@@ -113,7 +110,7 @@
          (b (aio-sem-wait sem)))
     (aio-cancel a)
     (aio-sem-post sem)
-    (should-not (aio-select-test--wait b))
+    (should-not (aio-test-wait b))
     (should (aio-promise-p (aio-sem-wait sem)))))
 
 (ert-deftest aio-sem-bad-arguments ()

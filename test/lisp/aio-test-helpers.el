@@ -46,6 +46,18 @@
       (progn (aio-wait-for promise 10) nil)
     (aio-cancel err)))
 
+(defun aio-test-wait (promise)
+  "Wait for PROMISE, but not forever: give up after 10 s."
+  (aio-wait-for promise 10))
+
+(defun aio-test-settle ()
+  "Run what the ready queue has now, and what that leads to."
+  (aio-wait-for (aio-sleep 0.005) 5))
+
+(defun aio-test-canceled-p (promise)
+  "Return non-nil if PROMISE ends canceled."
+  (and (aio-test-cancellation promise) t))
+
 (defun aio-test-timers ()
   "Return the number of native timers pending."
   (plist-get (aio-native-stats) :timers-pending))

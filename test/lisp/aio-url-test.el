@@ -164,7 +164,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
          (promise (aio-url-retrieve (aio-http-test--url "/never"))))
     (accept-process-output nil 0.05)
     (should (aio-cancel promise))
-    (should (aio-http-test--wait-until
+    (should (aio-test-eventually
              (lambda () (= (aio-http-test--stat :http-pending) before))))
     (accept-process-output nil 0.05)
     (should (equal (buffer-list) buffers))))

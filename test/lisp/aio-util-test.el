@@ -11,32 +11,28 @@
 (require 'aio)
 (require 'aio-test-helpers)
 
-(defun aio-util-test--wait (promise)
-  "Wait for PROMISE, but not forever."
-  (aio-wait-for promise 10))
-
 (ert-deftest aio-make-callback-chain ()
   (cl-destructuring-bind (callback . promise) (aio-make-callback)
     (funcall callback 1 2)
     (funcall callback 3)
     (should (equal '(1 2 3)
-                   (aio-util-test--wait
+                   (aio-test-wait
                     (funcall (aio-lambda ()
                                (append (aio-chain promise) (aio-chain promise)))))))))
 
 (ert-deftest aio-make-callback-tag-and-once ()
   (cl-destructuring-bind (callback . promise) (aio-make-callback :tag 'out)
     (funcall callback "x")
-    (let ((result (aio-util-test--wait promise)))
+    (let ((result (aio-test-wait promise)))
       (should (aio-promise-p (car result)))
       (should (equal '(out "x") (cdr result)))))
   (cl-destructuring-bind (callback . promise) (aio-make-callback :once t)
     (funcall callback 1)
     (funcall callback 2)
-    (should (equal '(1) (aio-util-test--wait promise))))
+    (should (equal '(1) (aio-test-wait promise))))
   (cl-destructuring-bind (callback . promise) (aio-make-callback :tag 'done :once t)
     (funcall callback 'a)
-    (should (equal '(done a) (aio-util-test--wait promise)))))
+    (should (equal '(done a) (aio-test-wait promise)))))
 
 (ert-deftest aio-chain-process-filter-and-sentinel ()
   (let* ((filter (aio-make-callback :tag 'output))
@@ -56,7 +52,7 @@
                          (should (eq proc process))
                          (setq output (concat output text)))))
                     (list output (aio-await (cdr sentinel))))))))
-    (pcase (aio-util-test--wait task)
+    (pcase (aio-test-wait task)
       (`(,output (event ,proc ,event))
        (should (equal "one\ntwo\n" output))
        (should (eq proc process))
@@ -66,25 +62,25 @@
 (ert-deftest aio-catch-success-and-error ()
   (let ((good (aio-promise)) (bad (aio-timeout 0.001)))
     (aio-resolve good (lambda () 7))
-    (should (equal '(:success . 7) (aio-util-test--wait (aio-catch good))))
-    (should (equal '(:error aio-timeout . 0.001) (aio-util-test--wait (aio-catch bad))))
+    (should (equal '(:success . 7) (aio-test-wait (aio-catch good))))
+    (should (equal '(:error aio-timeout . 0.001) (aio-test-wait (aio-catch bad))))
     (should-error (aio-catch 'x) :type 'wrong-type-argument)))
 
 (ert-deftest aio-all-in-order-inside-and-outside ()
   (let ((promises (list (aio-sleep 0.03 'slow) (aio-sleep 0.001 'fast) 'plain)))
-    (should (equal '(slow fast plain) (aio-util-test--wait (aio-all promises)))))
+    (should (equal '(slow fast plain) (aio-test-wait (aio-all promises)))))
   (should (equal '(a b)
-                 (aio-util-test--wait
+                 (aio-test-wait
                   (funcall (aio-lambda ()
                              (aio-await (aio-all (list (aio-sleep 0.01 'a)
                                                        (aio-sleep 0 'b)))))))))
-  (should (null (aio-util-test--wait (aio-all nil))))
+  (should (null (aio-test-wait (aio-all nil))))
   (should-error (aio-all 'x) :type 'wrong-type-argument))
 
 (ert-deftest aio-all-rejects-with-first-error ()
   (let ((never (aio-promise)))
     (should (equal '(aio-timeout . 0.01)
-                   (should-error (aio-util-test--wait
+                   (should-error (aio-test-wait
                                   (aio-all (list never (aio-timeout 0.01))))
                                  :type 'aio-timeout)))))
 
@@ -96,11 +92,11 @@
              (cl-loop repeat (length promises)
                       for next = (aio-await (aio-select select))
                       collect (aio-await next))))))
-    (should (equal '(1 2 3 5 8) (aio-util-test--wait (funcall sleep-sort '(5 1 8 3 2)))))))
+    (should (equal '(1 2 3 5 8) (aio-test-wait (funcall sleep-sort '(5 1 8 3 2)))))))
 
 (ert-deftest aio-timeout-rejects-with-seconds ()
   (should (equal '(aio-timeout . 0.01)
-                 (should-error (aio-util-test--wait (aio-timeout 0.01))
+                 (should-error (aio-test-wait (aio-timeout 0.01))
                                :type 'aio-timeout)))
   (should-error (aio-timeout "1") :type 'wrong-type-argument))
 
@@ -108,7 +104,7 @@
   (let ((p (aio-timeout 60)))
     (should (aio-cancel p))
     (should (eq 'aio-cancel
-                (condition-case err (aio-util-test--wait p)
+                (condition-case err (aio-test-wait p)
                   (aio-cancel (car err)))))))
 
 (ert-deftest aio-idle-on-idle-timer ()
@@ -120,7 +116,7 @@
     (should (equal 0.5 (float-time (timer--time (car new)))))
     (should-not (aio-result p))
     (timer-event-handler (car new))
-    (should (eq 'rested (aio-util-test--wait p))))
+    (should (eq 'rested (aio-test-wait p))))
   (let* ((before (length timer-idle-list))
          (p (aio-idle 30)))
     (should (= (1+ before) (length timer-idle-list)))
