@@ -23,6 +23,12 @@
 ;; Each step of a body runs inside `save-current-buffer', and a resumed
 ;; body continues in the buffer that was current when it paused: while
 ;; it is paused, other code keeps its own current buffer.
+;;
+;; For `aio-list-tasks' and `aio-trace-mode', a task carries a name (its
+;; `aio-defun', or where its `aio-lambda' or `aio-with-async' body is),
+;; and a pause notes when it happened and which await it was.  Tracing
+;; costs one test of a variable per pause, resume and end while it is
+;; off; awaits that do not pause cost nothing more.
 
 ;;; Code:
 
@@ -49,20 +55,27 @@
 ;; levels.  The price is that a task awaiting a promise nobody will ever
 ;; resolve stays here for good, where it can at least be seen.
 
-(cl-defstruct (aio--task (:constructor aio--make-task (id iter promise))
+(cl-defstruct (aio--task (:constructor aio--make-task (id iter promise name))
                          (:copier nil)
                          (:predicate nil))
   "The state of one call of an async function.
 ID is its number in `aio--tasks', ITER its generator, PROMISE the
-promise of its value.  While it is paused, AWAITED is the promise it
-waits for, RESUMER the callback listening to AWAITED, SERIAL the
-number of its pauses so far (a resumer acts only for its own pause),
-BUFFER and BUFFER-NAME the buffer current at the pause; the name is
-nil when a killed buffer is no error.  CANCELS lists the reasons of
-the cancellations requested and not yet delivered, oldest first."
-  id iter promise
+promise of its value, NAME what it is called in `aio-list-tasks' and
+`aio-trace-mode': the symbol an `aio-defun' defines, or a string
+saying where an `aio-lambda' or `aio-with-async' body is, or nil.
+While it is paused, AWAITED is the promise it waits for, RESUMER the
+callback listening to AWAITED, SERIAL the number of its pauses so far
+\(a resumer acts only for its own pause), BUFFER and BUFFER-NAME the
+buffer current at the pause; the name is nil when a killed buffer is
+no error.  PAUSED-AT is the time of its latest pause, in whole
+seconds since the epoch, SITE the await it paused at, as
+`aio--await-site' describes it.  CANCELS
+lists the reasons of the cancellations requested and not yet
+delivered, oldest first."
+  id iter promise name
   (awaited nil) (resumer nil) (serial 0)
   (buffer nil) (buffer-name nil)
+  (paused-at nil) (site nil)
   (cancels nil))
 
 (defvar aio--tasks (make-hash-table :test #'eq)
@@ -73,6 +86,20 @@ the cancellations requested and not yet delivered, oldest first."
 
 (defvar aio--current-task nil
   "The task whose body is running, while it runs.")
+
+(defvar aio--await-site nil
+  "The await an async body pauses at, set as it pauses; only for display.
+The function the awaited form calls, such as `aio-sem-wait', or nil
+when that form is no plain function call.  See `aio-list-tasks'.")
+
+(defvar aio--trace-function nil
+  "Nil, or a function told of each pause, resume and end of a task.
+It is called with EVENT, TASK and VALUE-FUNCTION.  EVENT `pause':
+TASK just paused, VALUE-FUNCTION is nil.  EVENT `resume': TASK is
+about to resume, still as it was while paused; VALUE-FUNCTION is what
+its await receives, unless TASK has a cancellation pending.  EVENT
+`finish': TASK has ended and its promise is about to be resolved with
+VALUE-FUNCTION.  `aio-trace-mode' sets it.")
 
 (defvar aio--pending-cancels 0
   "How many live tasks have cancellations not yet delivered.
@@ -116,6 +143,8 @@ A pending cancellation is delivered instead of VALUE-FUNCTION."
                (eq serial (aio--task-serial task))
                (aio--task-awaited task))
       (let ((awaited (aio--task-awaited task)))
+        (when aio--trace-function
+          (funcall aio--trace-function 'resume task value-function))
         (setf (aio--task-awaited task) nil
               (aio--task-resumer task) nil)
         (when (aio--task-cancels task)
@@ -130,7 +159,8 @@ DIRECT is non-nil when the ready queue resumes the task."
   (let ((aio--direct direct)
         (aio--current-task task)
         (awaited nil)
-        (buffer nil))
+        (buffer nil)
+        (site nil))
     (when (condition-case err
               (save-current-buffer
                 (let ((paused-in (aio--task-buffer task)))
@@ -143,7 +173,8 @@ DIRECT is non-nil when the ready queue resumes the task."
                                    (lambda ()
                                      (signal 'aio-buffer-killed (list name)))))))))
                 (setq awaited (iter-next (aio--task-iter task) value-function)
-                      buffer (current-buffer))
+                      buffer (current-buffer)
+                      site aio--await-site)
                 t)
             (iter-end-of-sequence
              (aio--finish task (aio--value-fn (cdr err)) t)
@@ -154,10 +185,11 @@ DIRECT is non-nil when the ready queue resumes the task."
             (quit
              (aio--finish task (aio--error-fn err) nil)
              (signal (car err) (cdr err))))
-      (aio--pause task awaited buffer))))
+      (aio--pause task awaited buffer site))))
 
-(defun aio--pause (task awaited buffer)
-  "Note that TASK paused on promise AWAITED with BUFFER current."
+(defun aio--pause (task awaited buffer site)
+  "Note that TASK paused on promise AWAITED with BUFFER current.
+SITE is the await it paused at; see `aio--await-site'."
   (let* ((serial (1+ (aio--task-serial task)))
          (resumer (aio--resumer (aio--task-id task) serial)))
     (setf (aio--task-serial task) serial
@@ -166,7 +198,12 @@ DIRECT is non-nil when the ready queue resumes the task."
           (aio--task-buffer task) buffer
           ;; The first hop of `aio-with-async' tolerates a killed buffer.
           (aio--task-buffer-name task) (and (not (eq awaited aio--next-turn))
-                                            (buffer-name buffer)))
+                                            (buffer-name buffer))
+          ;; Unlike `float-time', this allocates nothing.
+          (aio--task-paused-at task) (time-convert nil 'integer)
+          (aio--task-site task) site)
+    (when aio--trace-function
+      (funcall aio--trace-function 'pause task nil))
     (aio-listen awaited resumer)
     (when (aio--task-cancels task)
       (aio--deliver-cancel task))))
@@ -182,13 +219,16 @@ then rejects the promise instead, as in asyncio."
       (setq aio--pending-cancels (1- aio--pending-cancels))
       (when normal
         (setq value-function (aio--cancel-function (car cancels))))))
+  (when aio--trace-function
+    (funcall aio--trace-function 'finish task value-function))
   (aio-resolve (aio--task-promise task) value-function))
 
-(defun aio--start (iter)
-  "Start the task run by generator ITER and return its promise."
+(defun aio--start (iter &optional name)
+  "Start the task run by generator ITER and return its promise.
+NAME names the task; see `aio--task'."
   (let* ((promise (aio-promise))
          (id (setq aio--task-counter (1+ aio--task-counter)))
-         (task (aio--make-task id iter promise)))
+         (task (aio--make-task id iter promise name)))
     (setf (aio-promise-task promise) id)
     (puthash id task aio--tasks)
     (aio--step task nil nil)
@@ -246,18 +286,20 @@ than this, so that cascades are carried out iteratively."
 (defvar aio--await-var nil
   "While an async body is expanded, the variable its awaits work in.")
 
-(defun aio--pause-p (value)
+(defun aio--pause-p (value &optional site)
   "Return non-nil if awaiting VALUE must pause the async function.
 It need not when VALUE is not a promise, nor when VALUE is resolved
 and pausing would only resume the task at once: the task was resumed
 straight from the ready queue, nothing else waits there, the slice
-has time left, and no cancellation waits for delivery."
+has time left, and no cancellation waits for delivery.  When it must,
+note SITE, the await's, in `aio--await-site'."
   (and (aio-promise-p value)
        (not (and aio--direct
                  (eq aio--pending-cancels 0)
                  (aio-promise-result value)
                  (null aio--queue-head)
-                 (aio--slice-left-p)))))
+                 (aio--slice-left-p)))
+       (progn (setq aio--await-site site) t)))
 
 (defun aio--now (value)
   "Return the value of awaiting VALUE, which needs no pause."
@@ -323,11 +365,24 @@ cannot pause: move it out, or handle success after the `condition-case'"
        (error "`%s' inside `%s' cannot pause the async function: move it \
 out of the `%s' form" what where where)))))
 
+(defun aio--site (expr)
+  "Return the function called by EXPR, an expanded awaited form, or nil.
+Nil also for a special form or `funcall', whose name the compiled
+code would have to hold for that purpose alone."
+  (let ((head (car-safe expr)))
+    (and head (symbolp head)
+         (not (special-form-p head))
+         (not (memq head '(funcall apply)))
+         head)))
+
 (defun aio--await-form (expr frames)
   "Return the code that awaits EXPR inside the forms of FRAMES.
-FRAMES lists the rewritten forms around the await, innermost first."
-  (let ((var aio--await-var))
-    `(if (aio--pause-p (setq ,var ,expr))
+FRAMES lists the rewritten forms around the await, innermost first.
+The function EXPR calls is noted as the site of the await: quoted in
+the same state of the generator as the call, it costs no storage."
+  (let ((var aio--await-var)
+        (site (aio--site expr)))
+    `(if (aio--pause-p (setq ,var ,expr) ,@(and site `(',site)))
          ,(if frames
               `(progn ,@(mapcar #'aio--frame-out frames)
                       (setq ,var (iter-yield ,var))
@@ -444,12 +499,24 @@ that cannot work is an error."
     (error "`%s' needs lexical binding: put \"-*- lexical-binding: t -*-\" \
 on the first line of the file" macro)))
 
-(defun aio--async-body (body)
-  "Return a form to start BODY as a task."
+(defun aio--async-body (body &optional name)
+  "Return a form to start BODY as a task named NAME (see `aio--task')."
   (let ((aio--await-var (make-symbol "awaited")))
     `(aio--start (funcall (iter-lambda (,aio--await-var)
                             ,(aio--expand-body body))
-                          nil))))
+                          nil)
+                 ,@(and name (list (macroexp-quote name))))))
+
+(defun aio--site-name (macro arglist body)
+  "Return a name for a task of MACRO's BODY, with ARGLIST.
+It says which macro, shows BODY's first form and, when known, the file."
+  (let ((file (macroexp-file-name))
+        (form (let ((print-length 3) (print-level 2) (print-escape-newlines t))
+                (prin1-to-string (car body)))))
+    (format "%s%s %s%s" macro
+            (if (eq arglist 'none) "" (format " %S" arglist))
+            (truncate-string-to-width form 40 nil nil "...")
+            (if file (format " (in %s)" (file-name-nondirectory file)) ""))))
 
 ;;;; Public macros
 
@@ -487,7 +554,9 @@ a promise of BODY's value.  BODY may start with a docstring and an
            (debug (&define lambda-list lambda-doc &rest sexp)))
   (aio--check-lexical 'aio-lambda)
   (let ((parsed (macroexp-parse-body body)))
-    `(lambda ,arglist ,@(car parsed) ,(aio--async-body (cdr parsed)))))
+    `(lambda ,arglist ,@(car parsed)
+       ,(aio--async-body (cdr parsed)
+                         (aio--site-name 'aio-lambda arglist (cdr parsed))))))
 
 (defconst aio--async-note
   "This function is asynchronous: it returns an `aio-promise' of its value."
@@ -520,7 +589,7 @@ returns a promise of BODY's value.  BODY may use `aio-await'.
     `(defun ,name ,arglist
        ,(aio--async-doc doc)
        ,@decls
-       ,(aio--async-body (cdr parsed)))))
+       ,(aio--async-body (cdr parsed) name))))
 
 (defun aio--where (body)
   "Return a short description of where BODY, an `aio-with-async' body, is."
@@ -538,7 +607,8 @@ nobody listens to the promise, the error is reported through
 `aio-unhandled-error-function'."
   (declare (indent 0) (debug (&rest sexp)))
   (aio--check-lexical 'aio-with-async)
-  `(aio--watch ,(aio--async-body `((aio-await aio--next-turn) ,@body))
+  `(aio--watch ,(aio--async-body `((aio-await aio--next-turn) ,@body)
+                                 (aio--site-name 'aio-with-async 'none body))
                ,(aio--where body)))
 
 (provide 'aio-async)

@@ -166,12 +166,14 @@ PAYLOAD is (KIND . MESSAGE) from the engine."
                    (format "%S" payload))))
     (list symbol message url)))
 
-(defun aio-http--start (url method headers body options)
+(defun aio-http--start (url method headers body options &optional owner)
   "Start a native transfer and return a promise of its raw response.
 URL, METHOD, HEADERS (a list of header lines), BODY (unibyte or nil)
 and OPTIONS (a plist) are as `aio-native--http-start' takes them.  The
 promise resolves to the engine's response vector, or rejects with an
-`aio-http-error'; `aio-cancel' on it aborts the transfer."
+`aio-http-error'; `aio-cancel' on it aborts the transfer.  OWNER, if
+non-nil, is the promise the caller hands out for the transfer, which
+`aio-list-tasks' shows and cancels instead."
   (let* ((promise (aio-promise))
          (id (aio-native--register
               (lambda (status payload)
@@ -181,7 +183,9 @@ promise resolves to the engine's response vector, or rejects with an
                    (0 (aio--value-fn payload))
                    (2 (aio--error-fn (aio-http--condition payload url)))
                    ;; The loop was shut down under the transfer.
-                   (_ (aio--error-fn (list 'aio-http-cancelled url)))))))))
+                   (_ (aio--error-fn (list 'aio-http-cancelled url))))))
+              (format "HTTP %s %s" method url)
+              (or owner promise))))
     (condition-case err
         (aio-native--http-start id url method headers body options)
       (error (aio-native--forget id)
@@ -276,6 +280,7 @@ ARGS is a plist of keyword arguments:
         (error "No value for keyword %S of `aio-http-request'" (car tail)))
       (setq tail (cddr tail))))
   (let* ((method (aio-http--method (or (plist-get args :method) "GET")))
+         (promise (aio-promise))
          (body (plist-get args :body))
          (as (or (plist-get args :as) 'string))
          (max-redirects (if (plist-member args :max-redirects)
@@ -310,8 +315,8 @@ ARGS is a plist of keyword arguments:
                                        (plist-get args :verify-tls)
                                      t)
                        :max-size max-size
-                       :proxy proxy)))
-           (promise (aio-promise)))
+                       :proxy proxy)
+                 promise)))
       (aio-listen raw (lambda (value-function)
                         ;; Once cancelled, make nothing (no :as buffer).
                         (unless (aio-promise-result promise)

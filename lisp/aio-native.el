@@ -75,6 +75,22 @@ A handler is a function called with STATUS (0 done, 1 cancelled,
 cons costs far less garbage than a closure, and sleeps come by the
 hundred thousand.")
 
+(defvar aio-native--info (make-hash-table :test #'eql)
+  "Map from operation id to what is known of it, for display.
+Each value is a list (START DESCRIPTION PROMISE): the `float-time' at
+which it started, a string saying what it is (or nil), and the
+promise it completes (or nil).  Only operations registered with a
+description, or while `aio-native--trackers' is non-nil, are here:
+sleeps cost nothing extra when nobody looks.")
+
+(defvar aio-native--by-promise (make-hash-table :test #'eq :weakness 'key)
+  "Map from the promise of an operation in `aio-native--info' to its id.")
+
+(defvar aio-native--trackers nil
+  "Who wants every native operation described, a list of symbols.
+While it is non-nil, each operation's start and description are
+recorded in `aio-native--info'.  See `aio-native--track'.")
+
 (defvar aio-native--last-id 0
   "The id most recently handed to the module.")
 
@@ -144,6 +160,8 @@ native operation starts the loop again."
   (let ((handlers nil))
     (maphash (lambda (_id handler) (push handler handlers)) aio-native--pending)
     (clrhash aio-native--pending)
+    (clrhash aio-native--info)
+    (clrhash aio-native--by-promise)
     (dolist (handler (nreverse handlers))
       (aio-native--complete handler 1 nil))))
 
@@ -190,21 +208,80 @@ native operation starts the loop again."
                (handler (gethash id aio-native--pending)))
           (when handler
             (remhash id aio-native--pending)
+            (unless (zerop (hash-table-count aio-native--info))
+              (aio-native--forget-info id))
             (aio-native--complete handler (aref done (+ i 1)) (aref done (+ i 2)))))
         (setq i (+ i 3))))))
 
-(defun aio-native--register (handler)
+(defun aio-native--register (handler &optional description promise)
   "Return a fresh operation id to be completed through HANDLER.
-HANDLER is called with STATUS and PAYLOAD, see `aio-native--pending'."
+HANDLER is called with STATUS and PAYLOAD, see `aio-native--pending'.
+DESCRIPTION, a string such as \"HTTP GET https://example.org/\", says
+what the operation is, and PROMISE is the promise it settles (for a
+sleep, the car of HANDLER); with a DESCRIPTION, or while
+`aio-native--trackers' is non-nil, both are recorded, with the time,
+for `aio-list-tasks' and `aio-trace-mode'."
   (aio-native-init)
   (let ((id (setq aio-native--last-id (1+ aio-native--last-id))))
     (puthash id handler aio-native--pending)
+    (when (or description aio-native--trackers)
+      (let ((promise (or promise (car-safe handler))))
+        (puthash id (list (float-time) description promise) aio-native--info)
+        (when promise
+          (puthash promise id aio-native--by-promise))))
     (aio-native--maybe-poll)
     id))
 
+(defun aio-native--forget-info (id)
+  "Drop what `aio-native--info' knows of operation ID."
+  (let ((info (gethash id aio-native--info)))
+    (when info
+      (remhash id aio-native--info)
+      (when (nth 2 info)
+        (remhash (nth 2 info) aio-native--by-promise)))))
+
 (defun aio-native--forget (id)
   "Drop operation ID: its completion, if it comes, is ignored."
-  (remhash id aio-native--pending))
+  (remhash id aio-native--pending)
+  (unless (zerop (hash-table-count aio-native--info))
+    (aio-native--forget-info id)))
+
+(defun aio-native--track (who on)
+  "Record every native operation's start and description if ON, for WHO.
+WHO is a symbol; with ON nil, WHO no longer asks for it.  Operations
+are recorded while anybody asks."
+  (setq aio-native--trackers (if on
+                                 (if (memq who aio-native--trackers)
+                                     aio-native--trackers
+                                   (cons who aio-native--trackers))
+                               (delq who aio-native--trackers))))
+
+(defun aio-native--operation (id)
+  "Return what is known of pending operation ID, or nil if it is not pending.
+The value is a list (ID DESCRIPTION START PROMISE): DESCRIPTION a
+string, START the `float-time' it started at or nil if unknown,
+PROMISE the promise it settles or nil if unknown."
+  (let ((handler (gethash id aio-native--pending)))
+    (when handler
+      (let ((info (gethash id aio-native--info)))
+        (list id
+              (or (nth 1 info)
+                  (if (consp handler) "sleep" "native operation"))
+              (car info)
+              (or (nth 2 info) (car-safe handler)))))))
+
+(defun aio-native--operations ()
+  "Return the pending native operations, oldest first.
+Each is described as `aio-native--operation' does."
+  (let ((ids nil))
+    (maphash (lambda (id _) (push id ids)) aio-native--pending)
+    (mapcar #'aio-native--operation (sort ids #'<))))
+
+(defun aio-native--promise-operation (promise)
+  "Return the id of the pending operation that settles PROMISE, or nil.
+Only operations recorded in `aio-native--info' are found."
+  (let ((id (gethash promise aio-native--by-promise)))
+    (and id (gethash id aio-native--pending) id)))
 
 (defun aio-native--check-seconds (seconds)
   "Signal unless SECONDS is a number of seconds a native timer accepts."
@@ -224,7 +301,9 @@ on the promise stops the timer."
     (if (zerop seconds)
         ;; Nothing to wait for: the ready queue alone gives the delay.
         (aio-resolve promise (lambda () result))
-      (let ((id (aio-native--register (cons promise result))))
+      (let ((id (aio-native--register
+                 (cons promise result)
+                 (and aio-native--trackers (format "sleep %ss" seconds)))))
         (aio-native--timer-start id seconds)
         (setf (aio-promise-canceller promise)
               (lambda ()

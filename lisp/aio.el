@@ -30,6 +30,8 @@
 (require 'aio-queue)
 (require 'aio-url)
 (require 'aio-editing)
+(require 'aio-tasks)
+(require 'aio-trace)
 
 ;;;###autoload (autoload 'aio-defun "aio" nil nil 'macro)
 ;;;###autoload (autoload 'aio-lambda "aio" nil nil 'macro)
