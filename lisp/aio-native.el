@@ -106,6 +106,10 @@ See `aio-native--pending' for what HANDLER may be."
         ((eql status 0)
          (let ((result (cdr handler)))
            (aio-resolve (car handler) (lambda () result))))
+        ((eql status 2)
+         (let ((message (if (stringp payload) payload "native timer failed")))
+           (aio-resolve (car handler)
+                        (lambda () (signal 'aio-native-error (list message))))))
         (t (aio-cancel (car handler)))))
 
 
@@ -207,9 +211,7 @@ native operation starts the loop again."
         (let* ((id (aref done i))
                (handler (gethash id aio-native--pending)))
           (when handler
-            (remhash id aio-native--pending)
-            (unless (zerop (hash-table-count aio-native--info))
-              (aio-native--forget-info id))
+            (aio-native--forget id)
             (aio-native--complete handler (aref done (+ i 1)) (aref done (+ i 2)))))
         (setq i (+ i 3))))))
 
