@@ -37,6 +37,7 @@
 (require 'macroexp)
 (require 'aio-promise)
 (require 'aio-buffers)
+(require 'aio-coroutine)
 
 (define-error 'aio-buffer-killed
   "Buffer killed while an async function was paused in it")
@@ -501,10 +502,10 @@ on the first line of the file" macro)))
 
 (defun aio--async-body (body &optional name)
   "Return a form to start BODY as a task named NAME (see `aio--task')."
-  (let ((aio--await-var (make-symbol "awaited")))
-    `(aio--start (funcall (iter-lambda (,aio--await-var)
-                            ,(aio--expand-body body))
-                          nil)
+  (let* ((aio--await-var (make-symbol "awaited"))
+         (expanded (aio--expand-body body)))
+    `(aio--start ,(or (aio--coroutine aio--await-var expanded)
+                      `(funcall (iter-lambda (,aio--await-var) ,expanded) nil))
                  ,@(and name (list (macroexp-quote name))))))
 
 (defun aio--site-name (macro arglist body)

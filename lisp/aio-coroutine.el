@@ -1,0 +1,517 @@
+;;; aio-coroutine.el --- Lean generators for async bodies  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; generator.el turns a body into one closure per state and makes all
+;; of them each time the generator is called: about 900 bytes before
+;; the body runs at all.  With ten thousand short tasks that is what
+;; garbage collection spends its time on.  This file lowers the same
+;; kind of body (fully macroexpanded, pausing at `iter-yield') into a
+;; single closure, a state machine over numbered blocks, with the
+;; variables that live across a pause hoisted into the closure: a call
+;; then allocates that closure and one cons per hoisted variable.  It
+;; keeps generator.el's protocol (`iter-next', `iter-end-of-sequence'),
+;; so the driver of async functions does not know which one it runs.
+;;
+;; A `let' around a pause gets its variables renamed and hoisted, as
+;; in generator.el: a closure made inside such a `let' in a loop shares
+;; the variable with the other iterations.  `condition-case',
+;; `unwind-protect' and `catch' around a pause are not kept as forms;
+;; each block inside one is wrapped in it again when it runs, so a
+;; resumed block is protected by the forms that enclosed its await.
+;; Whatever is not handled here (a dynamic binding around a pause, for
+;; one) makes `aio--coroutine' return nil, and the caller falls back on
+;; generator.el.
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'macroexp)
+(require 'subr-x)
+
+(defvar aio--lean-coroutines t
+  "Non-nil to compile async bodies with `aio--coroutine' when it can.
+Nil to always use generator.el; the tests compare the two.")
+
+;;;; Lowering state, bound by `aio--coroutine'
+
+(defvar aio--co-names nil
+  "The symbols of the generated code: (STATE RUN RESULT VALUE).")
+(defvar aio--co-blocks nil "Finished blocks, (LABEL . FORM), newest first.")
+(defvar aio--co-labels 0 "How many labels have been handed out.")
+(defvar aio--co-label nil "The label of the open block, or nil.")
+(defvar aio--co-forms nil "The forms of the open block, newest first.")
+(defvar aio--co-block-regions nil "The regions around the open block.")
+(defvar aio--co-regions nil
+  "The regions around the code being lowered, innermost first.
+A region is (unwind CLEANUP-FORMS), (condition-case VAR HANDLERS)
+with HANDLERS a list of (CONDITIONS . LABEL), or (catch TAG-VAR
+TARGET LABEL).")
+(defvar aio--co-env nil "Renamed variables: an alist (NAME . HOISTED).")
+(defvar aio--co-hoisted nil "The variables of the closure, newest first.")
+(defvar aio--co-temps nil "Temporaries by depth, a list of symbols.")
+(defvar aio--co-depth 0 "The depth of the first free temporary.")
+
+(defun aio--co-unsupported ()
+  "Give up on lowering: the caller falls back on generator.el."
+  (throw 'aio--co-unsupported nil))
+
+(defmacro aio--co-with-names (&rest body)
+  "Run BODY with STATE, RUN, RESULT and VALUE bound to the generated names."
+  (declare (indent 0) (debug t))
+  `(cl-destructuring-bind (state run result value) aio--co-names
+     (ignore state run result value)
+     ,@body))
+
+;;;; Which forms pause
+
+(defun aio--co-yields-list-p (forms)
+  "Return non-nil if any of FORMS may pause."
+  (cl-some #'aio--co-yields-p forms))
+
+(defun aio--co-yields-p (form)
+  "Return non-nil if FORM, fully macroexpanded, may pause."
+  (and (consp form)
+       (pcase (car form)
+         ((or 'quote 'function) nil)
+         ('iter-yield t)
+         ((or 'let 'let*)
+          (or (cl-some (lambda (b) (and (consp b) (aio--co-yields-list-p (cdr b))))
+                       (cadr form))
+              (aio--co-yields-list-p (cddr form))))
+         ('cond (cl-some #'aio--co-yields-list-p (cdr form)))
+         ('condition-case
+          (or (aio--co-yields-p (nth 2 form))
+              (cl-some (lambda (h) (aio--co-yields-list-p (cdr h))) (nthcdr 3 form))))
+         (head (or (and (consp head) (aio--co-yields-p head))
+                   (aio--co-yields-list-p (cdr form)))))))
+
+;;;; Renaming hoisted variables in code that does not pause
+
+(defun aio--co-unbind (env vars)
+  "Return ENV without the variables VARS, which a form binds anew."
+  (if (cl-some (lambda (v) (assq v env)) vars)
+      (cl-remove-if (lambda (cell) (memq (car cell) vars)) env)
+    env))
+
+(defun aio--co-subst-list (forms env)
+  "Rename the variables of ENV in each of FORMS."
+  (mapcar (lambda (form) (aio--co-subst form env)) forms))
+
+(defun aio--co-subst-let* (bindings body env)
+  "Rename ENV's variables in a `let*' of BINDINGS and BODY."
+  (let ((out nil))
+    (dolist (b bindings)
+      (push (if (consp b) (cons (car b) (aio--co-subst-list (cdr b) env)) b) out)
+      (setq env (aio--co-unbind env (list (if (consp b) (car b) b)))))
+    `(let* ,(nreverse out) ,@(aio--co-subst-list body env))))
+
+(defun aio--co-subst (form env)
+  "Return FORM, fully macroexpanded, with the variables of ENV renamed."
+  (cond
+   ((null env) form)
+   ((symbolp form) (let ((cell (assq form env))) (if cell (cdr cell) form)))
+   ((atom form) form)
+   (t
+    (let ((head (car form)))
+      (pcase head
+        ((or 'quote 'interactive) form)
+        ('function
+         (let ((fn (cadr form)))
+           (if (eq (car-safe fn) 'lambda)
+               `(function (lambda ,(cadr fn)
+                            ,@(aio--co-subst-list
+                               (cddr fn)
+                               (aio--co-unbind env (remq '&optional
+                                                         (remq '&rest (cadr fn)))))))
+             form)))
+        ('let
+         (let ((bindings (cadr form)))
+           `(let ,(mapcar (lambda (b)
+                            (if (consp b) (cons (car b) (aio--co-subst-list (cdr b) env)) b))
+                          bindings)
+              ,@(aio--co-subst-list
+                 (cddr form)
+                 (aio--co-unbind env (mapcar (lambda (b) (if (consp b) (car b) b))
+                                             bindings))))))
+        ('let* (aio--co-subst-let* (cadr form) (cddr form) env))
+        ('condition-case
+         (let ((var (nth 1 form)))
+           `(condition-case ,var ,(aio--co-subst (nth 2 form) env)
+              ,@(mapcar (lambda (h)
+                          (cons (car h)
+                                (aio--co-subst-list
+                                 (cdr h) (if var (aio--co-unbind env (list var)) env))))
+                        (nthcdr 3 form)))))
+        ('cond `(cond ,@(mapcar (lambda (c) (aio--co-subst-list c env)) (cdr form))))
+        ((or 'setq-default 'defvar 'defconst)
+         ;; Their symbols name global variables, not lexical ones.
+         (let ((i -1))
+           (cons head (mapcar (lambda (x)
+                                (setq i (1+ i))
+                                (if (cl-evenp i) x (aio--co-subst x env)))
+                              (cdr form)))))
+        (_ (cons (if (consp head) (aio--co-subst head env) head)
+                 (aio--co-subst-list (cdr form) env))))))))
+
+(defun aio--co-rename (form)
+  "Return FORM with the hoisted variables in scope renamed."
+  (aio--co-subst form aio--co-env))
+
+;;;; Blocks
+
+(defun aio--co-new-label ()
+  "Return a new label: the number of a block."
+  (prog1 aio--co-labels (setq aio--co-labels (1+ aio--co-labels))))
+
+(defun aio--co-emit (form)
+  "Append FORM to the open block (to a new, unreachable one if none is)."
+  (unless aio--co-label
+    (aio--co-open (aio--co-new-label)))
+  (push form aio--co-forms))
+
+(defun aio--co-wrap (regions code)
+  "Return CODE wrapped in the forms of REGIONS, innermost first."
+  (aio--co-with-names
+    (dolist (region regions code)
+      (setq code
+            (pcase region
+              (`(unwind ,cleanup)
+               (let ((ok (make-symbol "ok")))
+                 `(let ((,ok nil))
+                    (unwind-protect (progn ,code (setq ,ok t))
+                      (unless ,ok ,@cleanup)))))
+              (`(condition-case ,var ,handlers)
+               (let ((err (and var (make-symbol "err"))))
+                 `(condition-case ,err ,code
+                    ,@(mapcar (lambda (h)
+                                `(,(car h) (setq ,@(and var (list var err))
+                                                 ,state ,(cdr h))))
+                              handlers))))
+              (`(catch ,tag ,target ,label)
+               (let ((ok (make-symbol "ok")) (thrown (make-symbol "thrown")))
+                 `(let* ((,ok nil)
+                         (,thrown (catch ,tag ,code (setq ,ok t))))
+                    (unless ,ok
+                      (setq ,@(and target (list target thrown)) ,state ,label))))))))))
+
+(defun aio--co-close ()
+  "Finish the open block, if any."
+  (when aio--co-label
+    (push (cons aio--co-label
+                (aio--co-wrap aio--co-block-regions
+                              (macroexp-progn (nreverse aio--co-forms))))
+          aio--co-blocks)
+    (setq aio--co-label nil aio--co-forms nil)))
+
+(defun aio--co-jump (label)
+  "End the open block with a jump to LABEL."
+  (aio--co-with-names
+    (aio--co-emit `(setq ,state ,label))
+    (aio--co-close)))
+
+(defun aio--co-open (label)
+  "Start block LABEL in the current regions; the open block falls into it."
+  (when aio--co-label
+    (aio--co-jump label))
+  (setq aio--co-label label
+        aio--co-forms nil
+        aio--co-block-regions aio--co-regions))
+
+(defun aio--co-temp (depth)
+  "Return the temporary variable of DEPTH."
+  (while (<= (length aio--co-temps) depth)
+    (let ((temp (make-symbol (format "temp%d" (length aio--co-temps)))))
+      (setq aio--co-temps (append aio--co-temps (list temp)))
+      (push temp aio--co-hoisted)))
+  (nth depth aio--co-temps))
+
+(defun aio--co-hoist (name)
+  "Return a new variable of the closure, for NAME.
+A leading underscore is dropped: the new variable is always assigned,
+and the byte compiler warns when an underscored variable is."
+  (let ((var (make-symbol (let ((bare (string-trim-left (symbol-name name) "_+")))
+                            (if (equal bare "") "ignored" bare)))))
+    (push var aio--co-hoisted)
+    var))
+
+(defun aio--co-special-p (var)
+  "Return non-nil if binding VAR is dynamic, which the lowering cannot do."
+  (or (not (symbolp var))
+      (special-variable-p var)
+      (and (boundp 'byte-compile-bound-variables)
+           (memq var (symbol-value 'byte-compile-bound-variables)))))
+
+;;;; Lowering
+
+(defun aio--co-store (target code)
+  "Emit CODE, storing its value in TARGET unless TARGET is nil."
+  (aio--co-emit (if target `(setq ,target ,code) code)))
+
+(defun aio--co-operand (form)
+  "Emit what FORM needs before its value; return an expression for it.
+The expression is FORM itself if FORM cannot pause, so it must be
+used before any other code runs."
+  (cond ((not (aio--co-yields-p form)) (aio--co-rename form))
+        ((eq (car form) 'iter-yield)
+         (aio--co-yield (cadr form) nil)
+         (nth 3 aio--co-names))
+        (t (let ((temp (aio--co-temp aio--co-depth)))
+             (let ((aio--co-depth (1+ aio--co-depth)))
+               (aio--co-into form temp))
+             temp))))
+
+(defun aio--co-operands (forms)
+  "Emit FORMS for their values in order; return expressions for them.
+FORMS before the last that may pause are put in temporaries first."
+  (let ((last (cl-position-if #'aio--co-yields-p forms :from-end t))
+        (depth aio--co-depth)
+        (i 0)
+        (out nil))
+    (dolist (form forms)
+      (push (cond ((null last) (aio--co-rename form))
+                  ((< i last)
+                   (let ((temp (aio--co-temp depth)))
+                     (let ((aio--co-depth (1+ depth)))
+                       (aio--co-into form temp))
+                     (setq depth (1+ depth))
+                     temp))
+                  ((= i last)
+                   (let ((aio--co-depth depth))
+                     (aio--co-operand form)))
+                  (t (aio--co-rename form)))
+            out)
+      (setq i (1+ i)))
+    (nreverse out)))
+
+(defun aio--co-yield (form target)
+  "Emit a pause handing out FORM's value; store what resumes it in TARGET."
+  (aio--co-with-names
+    (let ((operand (aio--co-operand form))
+          (next (aio--co-new-label)))
+      (aio--co-emit `(setq ,result ,operand ,state ,next ,run nil))
+      (aio--co-close)
+      (aio--co-open next)
+      (when target
+        (aio--co-emit `(setq ,target ,value))))))
+
+(defun aio--co-progn (forms target)
+  "Emit FORMS in order, storing the last one's value in TARGET."
+  (if (null forms)
+      (when target (aio--co-emit `(setq ,target nil)))
+    (while (cdr forms)
+      (aio--co-into (pop forms) nil))
+    (aio--co-into (car forms) target)))
+
+(defun aio--co-branch (test then else target)
+  "Emit (if TEST THEN ELSE...), ELSE a list, storing its value in TARGET."
+  (aio--co-with-names
+    (let ((operand (aio--co-operand test))
+          (then-label (aio--co-new-label))
+          (else-label (aio--co-new-label))
+          (end (aio--co-new-label)))
+      (aio--co-emit `(setq ,state (if ,operand ,then-label ,else-label)))
+      (aio--co-close)
+      (aio--co-open then-label)
+      (aio--co-into then target)
+      (aio--co-jump end)
+      (aio--co-open else-label)
+      (aio--co-progn else target)
+      (aio--co-jump end)
+      (aio--co-open end))))
+
+(defun aio--co-or (forms target)
+  "Emit (or FORMS...), storing its value in TARGET."
+  (aio--co-with-names
+    (if (null (cdr forms))
+        (aio--co-into (car forms) target)
+      (let* ((temp (aio--co-temp aio--co-depth))
+             (rest (aio--co-new-label))
+             (end (aio--co-new-label))
+             (aio--co-depth (1+ aio--co-depth)))
+        (aio--co-into (car forms) temp)
+        (aio--co-emit `(if ,temp
+                           (setq ,@(and target (list target temp)) ,state ,end)
+                         (setq ,state ,rest)))
+        (aio--co-close)
+        (aio--co-open rest)
+        (aio--co-or (cdr forms) target)
+        (aio--co-jump end)
+        (aio--co-open end)))))
+
+(defun aio--co-cond (clauses)
+  "Return the `if' and `or' forms equivalent to (cond CLAUSES...)."
+  (when clauses
+    (let ((clause (car clauses)))
+      (if (cdr clause)
+          `(if ,(car clause) (progn ,@(cdr clause)) ,(aio--co-cond (cdr clauses)))
+        `(or ,(car clause) ,(aio--co-cond (cdr clauses)))))))
+
+(defun aio--co-while (test body target)
+  "Emit (while TEST BODY...), storing nil in TARGET."
+  (aio--co-with-names
+    (let ((top (aio--co-new-label))
+          (loop (aio--co-new-label))
+          (end (aio--co-new-label)))
+      (aio--co-open top)
+      (aio--co-emit `(setq ,state (if ,(aio--co-operand test) ,loop ,end)))
+      (aio--co-close)
+      (aio--co-open loop)
+      (aio--co-progn body nil)
+      (aio--co-jump top)
+      (aio--co-open end)
+      (when target (aio--co-emit `(setq ,target nil))))))
+
+(defun aio--co-let (bindings body target)
+  "Emit (let BINDINGS BODY...), storing its value in TARGET."
+  (let ((vars (mapcar (lambda (b) (if (consp b) (car b) b)) bindings))
+        (inits (mapcar (lambda (b) (and (consp b) (cadr b))) bindings)))
+    (if (not (aio--co-yields-list-p body))
+        ;; Only the values pause: bind them as usual around BODY.
+        (let ((operands (aio--co-operands inits)))
+          (aio--co-store target
+                         `(let ,(cl-mapcar #'list vars operands)
+                            ,@(aio--co-subst-list
+                               body (aio--co-unbind aio--co-env vars)))))
+      (when (cl-some #'aio--co-special-p vars)
+        (aio--co-unsupported))
+      (let ((hoisted (mapcar #'aio--co-hoist vars)))
+        (cl-mapc #'aio--co-into inits hoisted)
+        (let ((aio--co-env (append (cl-mapcar #'cons vars hoisted) aio--co-env)))
+          (aio--co-progn body target))))))
+
+(defun aio--co-let* (bindings body target)
+  "Emit (let* BINDINGS BODY...), storing its value in TARGET."
+  (if (null bindings)
+      (aio--co-progn body target)
+    (aio--co-let (list (car bindings))
+                 (list `(let* ,(cdr bindings) ,@body))
+                 target)))
+
+(defun aio--co-unwind-protect (body cleanup target)
+  "Emit (unwind-protect BODY CLEANUP...), storing BODY's value in TARGET."
+  (let* ((cleanup (mapcar #'aio--co-rename cleanup))
+         (temp (and target (aio--co-temp aio--co-depth)))
+         (after (aio--co-new-label)))
+    (let ((aio--co-regions (cons `(unwind ,cleanup) aio--co-regions))
+          (aio--co-depth (1+ aio--co-depth)))
+      (aio--co-open (aio--co-new-label))
+      (aio--co-into body temp)
+      (aio--co-jump after))
+    (aio--co-open after)
+    (mapc #'aio--co-emit cleanup)
+    (when target (aio--co-emit `(setq ,target ,temp)))))
+
+(defun aio--co-condition-case (var body handlers target)
+  "Emit (condition-case VAR BODY HANDLERS...), storing its value in TARGET."
+  (when (or (assq :success handlers) (and var (aio--co-special-p var)))
+    (aio--co-unsupported))
+  (let* ((hoisted (and var (aio--co-hoist var)))
+         (labels (mapcar (lambda (_) (aio--co-new-label)) handlers))
+         (end (aio--co-new-label)))
+    (let ((aio--co-regions
+           (cons `(condition-case ,hoisted
+                      ,(cl-mapcar (lambda (h label) (cons (car h) label)) handlers labels))
+                 aio--co-regions)))
+      (aio--co-open (aio--co-new-label))
+      (aio--co-into body target)
+      (aio--co-jump end))
+    (let ((aio--co-env (if var (cons (cons var hoisted) aio--co-env) aio--co-env)))
+      (cl-mapc (lambda (h label)
+                 (aio--co-open label)
+                 (aio--co-progn (cdr h) target)
+                 (aio--co-jump end))
+               handlers labels))
+    (aio--co-open end)))
+
+(defun aio--co-catch (tag body target)
+  "Emit (catch TAG BODY...), storing its value in TARGET."
+  (let ((tag-var (aio--co-hoist 'tag))
+        (end (aio--co-new-label)))
+    (aio--co-into tag tag-var)
+    (let ((aio--co-regions (cons `(catch ,tag-var ,target ,end) aio--co-regions)))
+      (aio--co-open (aio--co-new-label))
+      (aio--co-progn body target)
+      (aio--co-jump end))
+    (aio--co-open end)))
+
+(defun aio--co-into (form target)
+  "Emit code evaluating FORM, fully macroexpanded; store its value in TARGET.
+TARGET is a variable, or nil when the value is not needed."
+  (if (not (aio--co-yields-p form))
+      (aio--co-store target (aio--co-rename form))
+    (let ((args (cdr form)))
+      (pcase (car form)
+        ('iter-yield (aio--co-yield (car args) target))
+        ('progn (aio--co-progn args target))
+        ('prog1
+         (if (null target)
+             (aio--co-progn args nil)
+           (let ((temp (aio--co-temp aio--co-depth)))
+             (let ((aio--co-depth (1+ aio--co-depth)))
+               (aio--co-into (car args) temp)
+               (aio--co-progn (cdr args) nil))
+             (aio--co-emit `(setq ,target ,temp)))))
+        ('setq
+         (let ((last nil))
+           (while args
+             (setq last (aio--co-rename (pop args)))
+             (aio--co-into (pop args) last))
+           (aio--co-store target last)))
+        ('if (aio--co-branch (car args) (cadr args) (cddr args) target))
+        ('cond (aio--co-into (aio--co-cond args) target))
+        ('and (aio--co-into (cond ((null args) t)
+                                  ((null (cdr args)) (car args))
+                                  (t `(if ,(car args) (and ,@(cdr args)) nil)))
+                            target))
+        ('or (aio--co-or args target))
+        ('while (aio--co-while (car args) (cdr args) target))
+        ('let (aio--co-let (car args) (cdr args) target))
+        ('let* (aio--co-let* (car args) (cdr args) target))
+        ('unwind-protect (aio--co-unwind-protect (car args) (cdr args) target))
+        ('condition-case
+         (aio--co-condition-case (car args) (cadr args) (cddr args) target))
+        ('catch (aio--co-catch (car args) (cdr args) target))
+        (head
+         (when (or (consp head) (special-form-p head) (macrop head))
+           (aio--co-unsupported))
+         (aio--co-store target `(,head ,@(aio--co-operands args))))))))
+
+(defun aio--coroutine (var body)
+  "Return a form making a generator of BODY, or nil if it cannot.
+BODY is fully macroexpanded and pauses with `iter-yield'; VAR is a
+variable of the generator, nil at first, that BODY may use.  The
+generator follows generator.el's protocol: `iter-next' runs it to
+its next `iter-yield' and returns the value yielded, and the value
+passed to `iter-next' is what that `iter-yield' returns; when BODY
+ends, `iter-end-of-sequence' is signaled with its value."
+  (when aio--lean-coroutines
+    (catch 'aio--co-unsupported
+      (let* ((pauses (aio--co-yields-p body))
+             (aio--co-names (list (make-symbol "state") (make-symbol "run")
+                                  (make-symbol "result")
+                                  (make-symbol (if pauses "value" "_value"))))
+             (aio--co-blocks nil) (aio--co-labels 0)
+             (aio--co-label nil) (aio--co-forms nil) (aio--co-block-regions nil)
+             (aio--co-regions nil) (aio--co-env nil)
+             (aio--co-hoisted (list var)) (aio--co-temps nil) (aio--co-depth 0)
+             (op (make-symbol "op")))
+        (aio--co-with-names
+          (aio--co-open (aio--co-new-label))
+          (let ((final (aio--co-operand body)))
+            (aio--co-emit `(setq ,state nil))
+            (aio--co-emit `(signal 'iter-end-of-sequence ,final)))
+          (aio--co-close)
+          `(let ((,state 0) ,@(reverse aio--co-hoisted))
+             (lambda (,op ,value)
+               (if (eq ,op :close)
+                   (setq ,state nil)
+                 (let ((,run t) (,result nil))
+                   (while ,run
+                     (cond ,@(mapcar (lambda (b) `((eq ,state ,(car b)) ,(cdr b)))
+                                     (reverse aio--co-blocks))
+                           (t (signal 'iter-end-of-sequence nil))))
+                   ,result)))))))))
+
+(provide 'aio-coroutine)
+;;; aio-coroutine.el ends here

@@ -1,0 +1,225 @@
+;;; aio-coroutine-test.el --- Tests of the lean generators  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; Each body here runs as an `aio-lambda' four ways: lowered by
+;; aio-coroutine.el and by generator.el, each interpreted and
+;; byte-compiled.  The four must agree on the value or error and on
+;; the order of the side effects, logged in `log'; and the value is
+;; also checked against what the body means.
+
+;;; Code:
+
+(require 'ert)
+(require 'aio)
+(require 'aio-test-helpers)
+
+(defvar aio-coroutine-test--special 'global
+  "A dynamic variable, which the lean lowering leaves to generator.el.")
+
+(defun aio-coroutine-test--run (body lean compiled)
+  "Run BODY in an `aio-lambda', LEAN or with generator.el, maybe COMPILED.
+Return (value VALUE LOG) or (error CONDITION LOG)."
+  (let* ((aio--lean-coroutines lean)
+         (form `(lambda ()
+                  (let ((log nil))
+                    (condition-case err
+                        (list 'value
+                              (aio-wait-for (funcall (aio-lambda () ,@body)) 10)
+                              (reverse log))
+                      (error (list 'error err (reverse log)))))))
+         (fn (if compiled
+                 (byte-compile form)
+               (eval form t))))
+    (funcall fn)))
+
+(defun aio-coroutine-test--check (expected body &optional lean-only)
+  "Check that BODY gives EXPECTED, (value ...) or (error ...), four ways.
+With LEAN-ONLY, only the two ways of aio-coroutine.el: for bodies that
+generator.el gets wrong."
+  (dolist (lean (if lean-only '(t) '(t nil)))
+    (dolist (compiled '(nil t))
+      (should (equal (list lean compiled expected)
+                     (list lean compiled
+                           (aio-coroutine-test--run body lean compiled)))))))
+
+(ert-deftest aio-coroutine-let-shadowing-and-order ()
+  (aio-coroutine-test--check
+   '(value (1 2 1) (inner outer))
+   '((let ((x 1) (r nil))
+       (let ((x 2))
+         (aio-await (aio-sleep 0))
+         (push 'inner log)
+         (push x r))
+       (push 'outer log)
+       (push x r)
+       (list x (cadr r) (car r)))))
+  (aio-coroutine-test--check
+   '(value (1 3 5) nil)
+   '((let* ((a (aio-await (aio-sleep 0 1)))
+            (b (+ a (aio-await (aio-sleep 0 2))))
+            (a (+ b (aio-await (aio-sleep 0 2)))))
+       (list (- a 4) b a)))))
+
+(ert-deftest aio-coroutine-argument-order ()
+  ;; Arguments before an await are taken before it runs.  generator.el
+  ;; takes X after the await: (2 2 2).
+  (aio-coroutine-test--check
+   '(value (1 2 2) (a b))
+   '((let ((x 1))
+       (list x
+             (progn (setq x 2) (push 'a log) (aio-await (aio-sleep 0 x)))
+             (progn (push 'b log) x))))
+   'lean-only)
+  ;; generator.el sets B from the A of before the await.
+  (aio-coroutine-test--check
+   '(value (1 2) nil)
+   '((let (a b)
+       (setq a (aio-await (aio-sleep 0 1)) b (1+ a))
+       (list a b)))
+   'lean-only))
+
+(ert-deftest aio-coroutine-and-or-cond-prog1-setq ()
+  (aio-coroutine-test--check
+   '(value (3 2 5 1 (1 2)) nil)
+   '((let ((x 1) a b)
+       (list (or nil (aio-await (aio-sleep 0 nil)) 3)
+             (and 1 (aio-await (aio-sleep 0 2)))
+             (cond ((aio-await (aio-sleep 0 nil)) 'no)
+                   ((aio-await (aio-sleep 0 5)))
+                   (t 'no))
+             (setq x (prog1 x (setq x (aio-await (aio-sleep 0 9)))))
+             (progn (setq a (aio-await (aio-sleep 0 1)))
+                    (setq b (1+ a))
+                    (list a b)))))))
+
+(ert-deftest aio-coroutine-if-and-while ()
+  (aio-coroutine-test--check
+   '(value else (e))
+   '((if (aio-await (aio-sleep 0 nil))
+         'then
+       (push 'e log)
+       (aio-await (aio-sleep 0 'else)))))
+  ;; A `let' without an await in a loop binds afresh each time.
+  (aio-coroutine-test--check
+   '(value (2 1 0) (0 1 2))
+   '((let ((i 0) fns)
+       (while (< i 3)
+         (push (aio-await (aio-sleep 0 i)) log)
+         (let ((j i)) (push (lambda () j) fns))
+         (setq i (1+ i)))
+       (mapcar #'funcall fns))))
+  (aio-coroutine-test--check
+   '(value 3 nil)
+   '((let ((n 0))
+       (dotimes (_ 3) (aio-await (aio-sleep 0)) (setq n (1+ n)))
+       n))))
+
+(ert-deftest aio-coroutine-condition-case ()
+  (aio-coroutine-test--check
+   '(value (caught ignored outer) (body handler))
+   '((let ((err 'outer))
+       (list (condition-case err
+                 (progn (push 'body log)
+                        (aio-await (aio-sleep 0))
+                        (signal 'arith-error '(1)))
+               (arith-error (push 'handler log)
+                            (aio-await (aio-sleep 0 'caught))))
+             (condition-case err
+                 (aio-await (aio-sleep 0 'ignored))
+               (error err))
+             err))))
+  ;; The error of an awaited promise is caught where it was awaited.
+  (aio-coroutine-test--check
+   '(value (wrong-type-argument x) nil)
+   '((condition-case e
+         (aio-await (aio-with-async (signal 'wrong-type-argument '(x))))
+       (wrong-type-argument e))))
+  ;; An error no handler takes ends the function.
+  (aio-coroutine-test--check
+   '(error (void-function no-such-function) (before))
+   '((condition-case nil
+         (progn (push 'before log)
+                (aio-await (aio-sleep 0))
+                (no-such-function)
+                (push 'after log))
+       (arith-error 'wrong-handler)))))
+
+(ert-deftest aio-coroutine-unwind-protect ()
+  (aio-coroutine-test--check
+   '(value 7 (body cleanup))
+   '((unwind-protect (progn (push 'body log) (aio-await (aio-sleep 0 7)))
+       (push 'cleanup log))))
+  (aio-coroutine-test--check
+   '(value "x" (body cleanup handler))
+   '((condition-case e
+         (unwind-protect
+             (progn (push 'body log) (aio-await (aio-sleep 0)) (error "x"))
+           (push 'cleanup log))
+       (error (push 'handler log) (cadr e)))))
+  ;; The cleanup runs before the value is stored.
+  (aio-coroutine-test--check
+   '(value (1 1) nil)
+   '((let ((x 0))
+       (list (setq x (unwind-protect (aio-await (aio-sleep 0 1)) (setq x 5)))
+             x)))))
+
+(ert-deftest aio-coroutine-catch-and-throw ()
+  (aio-coroutine-test--check
+   '(value 3 (0 1 2 3))
+   '((catch 'done
+       (dotimes (i 10)
+         (push (aio-await (aio-sleep 0 i)) log)
+         (when (= i 3) (throw 'done i))))))
+  (aio-coroutine-test--check
+   '(value (4 finished) nil)
+   '((list (cl-loop for i from 0
+                    when (>= (aio-await (aio-sleep 0 i)) 4) return i)
+           (catch 'never (aio-await (aio-sleep 0)) 'finished)))))
+
+(ert-deftest aio-coroutine-closures-and-dynamic-bindings ()
+  ;; A lambda's own argument is not the hoisted variable.
+  (aio-coroutine-test--check
+   '(value (5 1 2) nil)
+   '((let ((x 1))
+       (aio-await (aio-sleep 0))
+       (let ((f (lambda (x) x))
+             (g (lambda () (setq x (1+ x)))))
+         (list (funcall f 5) x (funcall g))))))
+  ;; A dynamic binding around an await holds in the body each time.
+  (aio-coroutine-test--check
+   '(value ((mine mine) global) nil)
+   '((list (let ((aio-coroutine-test--special 'mine))
+             (let ((before aio-coroutine-test--special))
+               (aio-await (aio-sleep 0))
+               (list before aio-coroutine-test--special)))
+           aio-coroutine-test--special)))
+  (aio-coroutine-test--check
+   '(value (a . b) nil)
+   '((with-temp-buffer
+       (insert "a")
+       (let ((a (buffer-string)))
+         (aio-await (aio-sleep 0))
+         (erase-buffer)
+         (insert "b")
+         (cons (intern a) (intern (buffer-string))))))))
+
+(ert-deftest aio-coroutine-which-bodies-are-lowered ()
+  (let ((var (make-symbol "v")))
+    (should (functionp (eval (aio--coroutine var '(list (iter-yield 1) 2)) t)))
+    ;; A dynamic binding around a pause falls back on generator.el.
+    (should-not (aio--coroutine
+                 var '(let ((aio-coroutine-test--special 1)) (iter-yield 1) 2)))
+    (let ((aio--lean-coroutines nil))
+      (should-not (aio--coroutine var '(iter-yield 1))))
+    ;; The protocol of generator.el: values out, values in, end signal.
+    (let ((iter (eval (aio--coroutine var '(list (iter-yield 1) (iter-yield 2))) t)))
+      (should (equal 1 (iter-next iter)))
+      (should (equal 2 (iter-next iter 'a)))
+      (should (equal '(a b) (condition-case end (iter-next iter 'b)
+                              (iter-end-of-sequence (cdr end)))))
+      (should (equal '(end) (condition-case nil (iter-next iter)
+                              (iter-end-of-sequence '(end))))))))
+
+(provide 'aio-coroutine-test)
+;;; aio-coroutine-test.el ends here
