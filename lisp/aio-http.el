@@ -166,26 +166,33 @@ PAYLOAD is (KIND . MESSAGE) from the engine."
                    (format "%S" payload))))
     (list symbol message url)))
 
-(defun aio-http--start (url method headers body options &optional owner)
-  "Start a native transfer and return a promise of its raw response.
+(defun aio-http--start (url method headers body options &optional promise as)
+  "Start a native transfer and return a promise of its response.
 URL, METHOD, HEADERS (a list of header lines), BODY (unibyte or nil)
-and OPTIONS (a plist) are as `aio-native--http-start' takes them.  The
-promise resolves to the engine's response vector, or rejects with an
-`aio-http-error'; `aio-cancel' on it aborts the transfer.  OWNER, if
-non-nil, is the promise the caller hands out for the transfer, which
-`aio-list-tasks' shows and cancels instead."
-  (let* ((promise (aio-promise))
+and OPTIONS (a plist) are as `aio-native--http-start' takes them.
+The promise is PROMISE, or a new one if that is nil.  It resolves to
+the engine's response vector, or with AS non-nil to the
+`aio-http-response' made from it with that body form; it rejects with
+an `aio-http-error'.  `aio-cancel' on it aborts the transfer."
+  (let* ((promise (or promise (aio-promise)))
          (id (aio-native--register
               (lambda (status payload)
-                (aio-resolve
-                 promise
-                 (pcase status
-                   (0 (aio--value-fn payload))
-                   (2 (aio--error-fn (aio-http--condition payload url)))
-                   ;; The loop was shut down under the transfer.
-                   (_ (aio--error-fn (list 'aio-http-cancelled url))))))
+                ;; Once cancelled, make nothing (no :as buffer).
+                (unless (aio-promise-result promise)
+                  (aio-resolve
+                   promise
+                   (pcase status
+                     (0 (if as
+                            (condition-case err
+                                (aio--value-fn (aio-http--response payload as))
+                              ;; A cancellation is no `error'.
+                              ((error aio-cancel) (aio--error-fn err)))
+                          (aio--value-fn payload)))
+                     (2 (aio--error-fn (aio-http--condition payload url)))
+                     ;; The loop was shut down under the transfer.
+                     (_ (aio--error-fn (list 'aio-http-cancelled url)))))))
               (format "HTTP %s %s" method url)
-              (or owner promise))))
+              promise)))
     (condition-case err
         (aio-native--http-start id url method headers body options)
       (error (aio-native--forget id)
@@ -224,9 +231,11 @@ Emacs does not know it."
 (defun aio-http--response (raw as)
   "Return an `aio-http-response' made from RAW, the engine's vector.
 AS says which form the body takes."
-  (let ((headers (mapcar (lambda (field) (cons (downcase (car field)) (cdr field)))
-                         (aref raw 3)))
+  (let ((headers (aref raw 3))
         (timings (aref raw 7)))
+    ;; RAW is this response's alone: lower-case its header names in place.
+    (dolist (field headers)
+      (setcar field (downcase (car field))))
     (aio-http--make-response
      :status (aref raw 0)
      :version (aref raw 1)
@@ -302,32 +311,21 @@ ARGS is a plist of keyword arguments:
       (signal 'wrong-type-argument (list 'stringp proxy)))
     (unless (memq as '(string text buffer))
       (signal 'args-out-of-range (list as '(string text buffer))))
-    (let* ((bytes (and body (aio-http--bytes body)))
-           (raw (aio-http--start
-                 url method (aio-http--header-lines (plist-get args :headers) bytes) bytes
-                 (list :timeout (plist-get args :timeout)
-                       :connect-timeout (plist-get args :connect-timeout)
-                       :follow-redirects (if (plist-member args :follow-redirects)
-                                             (plist-get args :follow-redirects)
-                                           t)
-                       :max-redirects max-redirects
-                       :verify-tls (if (plist-member args :verify-tls)
-                                       (plist-get args :verify-tls)
-                                     t)
-                       :max-size max-size
-                       :proxy proxy)
-                 promise)))
-      (aio-listen raw (lambda (value-function)
-                        ;; Once cancelled, make nothing (no :as buffer).
-                        (unless (aio-promise-result promise)
-                          (aio-resolve promise
-                                       (condition-case err
-                                           (aio--value-fn
-                                            (aio-http--response (funcall value-function) as))
-                                         ;; A cancellation is no `error'.
-                                         ((error aio-cancel) (aio--error-fn err)))))))
-      (setf (aio-promise-canceller promise) (lambda () (aio-cancel raw)))
-      promise)))
+    (let ((bytes (and body (aio-http--bytes body))))
+      (aio-http--start
+       url method (aio-http--header-lines (plist-get args :headers) bytes) bytes
+       (list :timeout (plist-get args :timeout)
+             :connect-timeout (plist-get args :connect-timeout)
+             :follow-redirects (if (plist-member args :follow-redirects)
+                                   (plist-get args :follow-redirects)
+                                 t)
+             :max-redirects max-redirects
+             :verify-tls (if (plist-member args :verify-tls)
+                             (plist-get args :verify-tls)
+                           t)
+             :max-size max-size
+             :proxy proxy)
+       promise as))))
 
 (provide 'aio-http)
 ;;; aio-http.el ends here
