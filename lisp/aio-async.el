@@ -119,11 +119,11 @@ driver can deliver them.")
 
 ;;;; The driver
 
-(defun aio--resumer (id serial)
+(defsubst aio--resumer (id serial)
   "Return the callback that resumes task ID after its pause number SERIAL.
-A function of its own, so that even an interpreted closure holds two
-numbers and nothing else."
-  (lambda (value-function) (aio--resume id serial value-function)))
+Not a closure but the cons (ID . SERIAL), which the ready queue knows
+to pass to `aio--resume': a closure would weigh five times as much."
+  (cons id serial))
 
 (defun aio--cancel-function (reason)
   "Return a value function that signals (aio-cancel . REASON)."
@@ -205,7 +205,7 @@ SITE is the await it paused at; see `aio--await-site'."
           (aio--task-site task) site)
     (when aio--trace-function
       (funcall aio--trace-function 'pause task nil))
-    (aio-listen awaited resumer)
+    (aio--listen awaited resumer)
     (when (aio--task-cancels task)
       (aio--deliver-cancel task))))
 

@@ -153,9 +153,12 @@ What is left waits for a timer on the next turn of the event loop."
           (condition-case nil
               (condition-case-unless-debug err
                   (while (and aio--queue-head (aio--slice-left-p))
-                    (let ((item (car aio--queue-head)))
+                    (let* ((item (car aio--queue-head))
+                           (callback (car item)))
                       (setq aio--queue-head (cdr aio--queue-head))
-                      (funcall (car item) (cdr item))))
+                      (if (fixnump (car-safe callback))
+                          (aio--resume (car callback) (cdr callback) (cdr item))
+                        (funcall callback (cdr item)))))
                 (error (aio--report-callback-error err)))
             (aio-cancel nil)))
       (setq aio--draining nil)
@@ -216,6 +219,12 @@ callbacks run later, from the ready queue, in the order in which they
 became ready."
   (aio--check-promise promise)
   (aio--check-function callback)
+  (aio--listen promise callback))
+
+(defun aio--listen (promise callback)
+  "Do what `aio-listen' does, without checking PROMISE and CALLBACK.
+CALLBACK may also be a resumer of a paused task, (ID . SERIAL): see
+`aio--resume'."
   (aio--observe promise)
   (let ((value-function (aio-promise-result promise)))
     (if value-function
@@ -293,6 +302,7 @@ whoever waits for PROMISE is canceled before taking VALUE."
         (funcall returner)))))
 
 (declare-function aio--cancel-task "aio-async" (task reason))
+(declare-function aio--resume "aio-async" (id serial value-function))
 
 (defvar aio--cancel-work nil
   "While `aio-cancel' runs, the cancellations still to carry out.
