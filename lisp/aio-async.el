@@ -60,7 +60,8 @@
                          (:copier nil)
                          (:predicate nil))
   "The state of one call of an async function.
-ID is its number in `aio--tasks', ITER its generator, PROMISE the
+ID is its number in `aio--tasks', ITER its generator (a frame, see
+`aio--coroutine', or a generator of generator.el), PROMISE the
 promise of its value, NAME what it is called in `aio-list-tasks' and
 `aio-trace-mode': the symbol an `aio-defun' defines, or a string
 saying where an `aio-lambda' or `aio-with-async' body is, or nil.
@@ -161,7 +162,8 @@ DIRECT is non-nil when the ready queue resumes the task."
         (aio--current-task task)
         (awaited nil)
         (buffer nil)
-        (site nil))
+        (site nil)
+        (ended nil))
     (when (condition-case err
               (save-current-buffer
                 (let ((paused-in (aio--task-buffer task)))
@@ -173,20 +175,25 @@ DIRECT is non-nil when the ready queue resumes the task."
                                  (let ((name (aio--task-buffer-name task)))
                                    (lambda ()
                                      (signal 'aio-buffer-killed (list name)))))))))
-                (setq awaited (iter-next (aio--task-iter task) value-function)
-                      buffer (current-buffer)
+                (let ((iter (aio--task-iter task)))
+                  (if (vectorp iter)
+                      (setq awaited (aio--step-frame iter value-function)
+                            ended (null (aref iter aio--co-state-slot)))
+                    (setq awaited (iter-next iter value-function))))
+                (setq buffer (current-buffer)
                       site aio--await-site)
                 t)
             (iter-end-of-sequence
-             (aio--finish task (aio--value-fn (cdr err)) t)
-             nil)
+             (setq awaited (cdr err) ended t))
             ((error aio-cancel)
              (aio--finish task (aio--error-fn err) nil)
              nil)
             (quit
              (aio--finish task (aio--error-fn err) nil)
              (signal (car err) (cdr err))))
-      (aio--pause task awaited buffer site))))
+      (if ended
+          (aio--finish task (aio--value-fn awaited) t)
+        (aio--pause task awaited buffer site)))))
 
 (defun aio--pause (task awaited buffer site)
   "Note that TASK paused on promise AWAITED with BUFFER current.
@@ -225,7 +232,8 @@ then rejects the promise instead, as in asyncio."
   (aio-resolve (aio--task-promise task) value-function))
 
 (defun aio--start (iter &optional name)
-  "Start the task run by generator ITER and return its promise.
+  "Start the task run by ITER and return its promise.
+ITER is a frame (see `aio--coroutine') or a generator of generator.el.
 NAME names the task; see `aio--task'."
   (let* ((promise (aio-promise))
          (id (setq aio--task-counter (1+ aio--task-counter)))
@@ -287,26 +295,36 @@ than this, so that cascades are carried out iteratively."
 (defvar aio--await-var nil
   "While an async body is expanded, the variable its awaits work in.")
 
-(defun aio--pause-p (value &optional site)
-  "Return non-nil if awaiting VALUE must pause the async function.
+(defmacro aio--result-of (promise)
+  "Read the result slot of PROMISE, known to be an `aio-promise'.
+The accessor would check PROMISE's type again: an await of a resolved
+promise reads the slot twice and its type is checked once before."
+  `(aref ,promise ,(cl-struct-slot-offset 'aio-promise 'result)))
+
+(defsubst aio--await-now-p (value)
+  "Return non-nil if awaiting VALUE need not pause the async function.
 It need not when VALUE is not a promise, nor when VALUE is resolved
 and pausing would only resume the task at once: the task was resumed
 straight from the ready queue, nothing else waits there, the slice
-has time left, and no cancellation waits for delivery.  When it must,
-note SITE, the await's, in `aio--await-site'."
-  (and (aio-promise-p value)
-       (not (and aio--direct
-                 (eq aio--pending-cancels 0)
-                 (aio-promise-result value)
-                 (null aio--queue-head)
-                 (aio--slice-left-p)))
-       (progn (setq aio--await-site site) t)))
+has time left, and no cancellation waits for delivery."
+  (or (not (aio-promise-p value))
+      (and aio--direct
+           (eq aio--pending-cancels 0)
+           (null aio--queue-head)
+           (aio--result-of value)
+           (aio--slice-left-p))))
 
-(defun aio--now (value)
+(defsubst aio--now (value)
   "Return the value of awaiting VALUE, which needs no pause."
   (if (aio-promise-p value)
-      (funcall (aio-promise-result value))
+      (funcall (aio--result-of value))
     value))
+
+(defun aio--pause-p (value &optional site)
+  "Return non-nil if awaiting VALUE must pause; then note SITE.
+What code compiled by aio-native 0.1.0 calls; see `aio--await-now-p'."
+  (and (not (aio--await-now-p value))
+       (progn (setq aio--await-site site) t)))
 
 ;;;; Expansion of async bodies
 
@@ -383,14 +401,15 @@ The function EXPR calls is noted as the site of the await: quoted in
 the same state of the generator as the call, it costs no storage."
   (let ((var aio--await-var)
         (site (aio--site expr)))
-    `(if (aio--pause-p (setq ,var ,expr) ,@(and site `(',site)))
-         ,(if frames
-              `(progn ,@(mapcar #'aio--frame-out frames)
-                      (setq ,var (iter-yield ,var))
-                      ,@(nreverse (mapcar #'aio--frame-in frames))
-                      (funcall ,var))
-            `(funcall (iter-yield ,var)))
-       (aio--now ,var))))
+    `(if (aio--await-now-p (setq ,var ,expr))
+         (aio--now ,var)
+       (setq aio--await-site ',site)
+       ,@(if frames
+             `(,@(mapcar #'aio--frame-out frames)
+               (setq ,var (iter-yield ,var))
+               ,@(nreverse (mapcar #'aio--frame-in frames))
+               (funcall ,var))
+           `((funcall (iter-yield ,var)))))))
 
 (defun aio--walk-list (forms frames where)
   "Walk each of FORMS; see `aio--walk' for FRAMES and WHERE."
@@ -500,13 +519,26 @@ that cannot work is an error."
     (error "`%s' needs lexical binding: put \"-*- lexical-binding: t -*-\" \
 on the first line of the file" macro)))
 
-(defun aio--async-body (body &optional name)
-  "Return a form to start BODY as a task named NAME (see `aio--task')."
+(defun aio--async-body (body arglist &optional name step-var)
+  "Return the code to start BODY as a task named NAME (see `aio--task').
+ARGLIST is the lambda list of the function whose body BODY is.  The
+value is a list (BINDINGS FORM): FORM starts the task where ARGLIST's
+variables are bound.  If STEP-VAR is non-nil, BINDINGS may bind it,
+around the function, to code FORM uses: see `aio--coroutine'."
   (let* ((aio--await-var (make-symbol "awaited"))
-         (expanded (aio--expand-body body)))
-    `(aio--start ,(or (aio--coroutine aio--await-var expanded)
-                      `(funcall (iter-lambda (,aio--await-var) ,expanded) nil))
-                 ,@(and name (list (macroexp-quote name))))))
+         (expanded (aio--expand-body body))
+         (lowered (aio--coroutine aio--await-var arglist expanded))
+         (name (and name (list (macroexp-quote name)))))
+    (cond
+     ((null lowered)
+      (list nil `(aio--start (funcall (iter-lambda (,aio--await-var) ,expanded) nil)
+                             ,@name)))
+     (step-var
+      (list `((,step-var (function ,(car lowered))))
+            `(aio--start (vector ,step-var ,@(cdr lowered)) ,@name)))
+     (t
+      (list nil `(aio--start (vector (function ,(car lowered)) ,@(cdr lowered))
+                             ,@name))))))
 
 (defun aio--site-name (macro arglist body)
   "Return a name for a task of MACRO's BODY, with ARGLIST.
@@ -554,10 +586,14 @@ a promise of BODY's value.  BODY may start with a docstring and an
   (declare (indent defun) (doc-string 2)
            (debug (&define lambda-list lambda-doc &rest sexp)))
   (aio--check-lexical 'aio-lambda)
-  (let ((parsed (macroexp-parse-body body)))
-    `(lambda ,arglist ,@(car parsed)
-       ,(aio--async-body (cdr parsed)
-                         (aio--site-name 'aio-lambda arglist (cdr parsed))))))
+  (let* ((parsed (macroexp-parse-body body))
+         (step (make-symbol "step"))
+         (code (aio--async-body (cdr parsed) arglist
+                                (aio--site-name 'aio-lambda arglist (cdr parsed))
+                                step))
+         (fn `(lambda ,arglist ,@(car parsed) ,(cadr code))))
+    ;; The step function is made once, here, not at each call.
+    (if (car code) `(let ,(car code) ,fn) fn)))
 
 (defconst aio--async-note
   "This function is asynchronous: it returns an `aio-promise' of its value."
@@ -590,7 +626,7 @@ returns a promise of BODY's value.  BODY may use `aio-await'.
     `(defun ,name ,arglist
        ,(aio--async-doc doc)
        ,@decls
-       ,(aio--async-body (cdr parsed) name))))
+       ,(cadr (aio--async-body (cdr parsed) arglist name)))))
 
 (defun aio--where (body)
   "Return a short description of where BODY, an `aio-with-async' body, is."
@@ -608,8 +644,8 @@ nobody listens to the promise, the error is reported through
 `aio-unhandled-error-function'."
   (declare (indent 0) (debug (&rest sexp)))
   (aio--check-lexical 'aio-with-async)
-  `(aio--watch ,(aio--async-body `((aio-await aio--next-turn) ,@body)
-                                 (aio--site-name 'aio-with-async 'none body))
+  `(aio--watch ,(cadr (aio--async-body `((aio-await aio--next-turn) ,@body) nil
+                                       (aio--site-name 'aio-with-async 'none body)))
                ,(aio--where body)))
 
 (provide 'aio-async)

@@ -7,21 +7,21 @@
 ;; the body runs at all.  With ten thousand short tasks that is what
 ;; garbage collection spends its time on.  This file lowers the same
 ;; kind of body (fully macroexpanded, pausing at `iter-yield') into a
-;; single closure, a state machine over numbered blocks, with the
-;; variables that live across a pause hoisted into the closure: a call
-;; then allocates that closure and one cons per hoisted variable.  It
-;; keeps generator.el's protocol (`iter-next', `iter-end-of-sequence'),
-;; so the driver of async functions does not know which one it runs.
+;; step function, a state machine over numbered blocks, and a frame: a
+;; vector holding the step function, the state, the arguments and the
+;; variables that live across a pause.  The step function is made once,
+;; where the async function is defined; a call makes only the frame.
 ;;
-;; A `let' around a pause gets its variables renamed and hoisted, as
-;; in generator.el: a closure made inside such a `let' in a loop shares
-;; the variable with the other iterations.  `condition-case',
-;; `unwind-protect' and `catch' around a pause are not kept as forms;
-;; each block inside one is wrapped in it again when it runs, so a
-;; resumed block is protected by the forms that enclosed its await.
-;; Whatever is not handled here (a dynamic binding around a pause, for
-;; one) makes `aio--coroutine' return nil, and the caller falls back on
-;; generator.el.
+;; `aio--step-frame' runs a frame to its next pause or its end.  A
+;; `let' around a pause gets its variables moved into the frame, as
+;; generator.el hoists them: a closure made inside such a `let' in a
+;; loop shares the variable with the other iterations.
+;; `condition-case', `unwind-protect' and `catch' around a pause are
+;; not kept as forms; each block inside one is wrapped in it again when
+;; it runs, so a resumed block is protected by the forms that enclosed
+;; its await.  Whatever is not handled here (a dynamic binding around a
+;; pause, for one) makes `aio--coroutine' return nil, and the caller
+;; falls back on generator.el.
 
 ;;; Code:
 
@@ -36,7 +36,7 @@ Nil to always use generator.el; the tests compare the two.")
 ;;;; Lowering state, bound by `aio--coroutine'
 
 (defvar aio--co-names nil
-  "The symbols of the generated code: (STATE RUN RESULT VALUE).")
+  "The symbols of the step function: (FRAME STATE RUN RESULT VALUE).")
 (defvar aio--co-blocks nil "Finished blocks, (LABEL . FORM), newest first.")
 (defvar aio--co-labels 0 "How many labels have been handed out.")
 (defvar aio--co-label nil "The label of the open block, or nil.")
@@ -44,24 +44,42 @@ Nil to always use generator.el; the tests compare the two.")
 (defvar aio--co-block-regions nil "The regions around the open block.")
 (defvar aio--co-regions nil
   "The regions around the code being lowered, innermost first.
-A region is (unwind CLEANUP-FORMS), (condition-case VAR HANDLERS)
-with HANDLERS a list of (CONDITIONS . LABEL), or (catch TAG-VAR
+A region is (unwind CLEANUP-FORMS), (condition-case SLOT HANDLERS)
+with HANDLERS a list of (CONDITIONS . LABEL), or (catch TAG-SLOT
 TARGET LABEL).")
-(defvar aio--co-env nil "Renamed variables: an alist (NAME . HOISTED).")
-(defvar aio--co-hoisted nil "The variables of the closure, newest first.")
-(defvar aio--co-temps nil "Temporaries by depth, a list of symbols.")
+(defvar aio--co-env nil "Variables living in the frame: an alist (NAME . SLOT).")
+(defvar aio--co-slots 0 "How many slots the frame has so far.")
+(defvar aio--co-temps nil "Slots of the temporaries, by depth.")
 (defvar aio--co-depth 0 "The depth of the first free temporary.")
+
+;; The frame's first slots.
+(defconst aio--co-step-slot 0 "The slot of a frame holding its step function.")
+(defconst aio--co-state-slot 1 "The slot of a frame holding its state.")
 
 (defun aio--co-unsupported ()
   "Give up on lowering: the caller falls back on generator.el."
   (throw 'aio--co-unsupported nil))
 
 (defmacro aio--co-with-names (&rest body)
-  "Run BODY with STATE, RUN, RESULT and VALUE bound to the generated names."
+  "Run BODY with FRAME, STATE, RUN, RESULT and VALUE bound to the names."
   (declare (indent 0) (debug t))
-  `(cl-destructuring-bind (state run result value) aio--co-names
-     (ignore state run result value)
+  `(cl-destructuring-bind (frame state run result value) aio--co-names
+     (ignore frame state run result value)
      ,@body))
+
+(defun aio--co-ref (slot)
+  "Return the expression reading SLOT of the frame."
+  `(aref ,(car aio--co-names) ,slot))
+
+(defun aio--co-read (target)
+  "Return the expression reading TARGET, a slot or a variable."
+  (if (integerp target) (aio--co-ref target) target))
+
+(defun aio--co-set (target code)
+  "Return the expression storing CODE's value in TARGET, a slot or a variable."
+  (if (integerp target)
+      `(aset ,(car aio--co-names) ,target ,code)
+    `(setq ,target ,code)))
 
 ;;;; Which forms pause
 
@@ -86,7 +104,7 @@ TARGET LABEL).")
          (head (or (and (consp head) (aio--co-yields-p head))
                    (aio--co-yields-list-p (cdr form)))))))
 
-;;;; Renaming hoisted variables in code that does not pause
+;;;; Variables in the frame, in code that does not pause
 
 (defun aio--co-unbind (env vars)
   "Return ENV without the variables VARS, which a form binds anew."
@@ -94,23 +112,37 @@ TARGET LABEL).")
       (cl-remove-if (lambda (cell) (memq (car cell) vars)) env)
     env))
 
+(defun aio--co-arg-names (arglist)
+  "Return the variables of ARGLIST, a lambda list."
+  (remq '&optional (remq '&rest arglist)))
+
 (defun aio--co-subst-list (forms env)
-  "Rename the variables of ENV in each of FORMS."
+  "Rewrite the variables of ENV in each of FORMS."
   (mapcar (lambda (form) (aio--co-subst form env)) forms))
 
 (defun aio--co-subst-let* (bindings body env)
-  "Rename ENV's variables in a `let*' of BINDINGS and BODY."
+  "Rewrite ENV's variables in a `let*' of BINDINGS and BODY."
   (let ((out nil))
     (dolist (b bindings)
       (push (if (consp b) (cons (car b) (aio--co-subst-list (cdr b) env)) b) out)
       (setq env (aio--co-unbind env (list (if (consp b) (car b) b)))))
     `(let* ,(nreverse out) ,@(aio--co-subst-list body env))))
 
+(defun aio--co-subst-setq (pairs env)
+  "Rewrite (setq PAIRS...) for the variables of ENV."
+  (let ((out nil))
+    (while pairs
+      (let* ((var (pop pairs))
+             (code (aio--co-subst (pop pairs) env))
+             (cell (assq var env)))
+        (push (if cell (aio--co-set (cdr cell) code) `(setq ,var ,code)) out)))
+    (macroexp-progn (nreverse out))))
+
 (defun aio--co-subst (form env)
-  "Return FORM, fully macroexpanded, with the variables of ENV renamed."
+  "Return FORM, fully macroexpanded, with the variables of ENV in the frame."
   (cond
    ((null env) form)
-   ((symbolp form) (let ((cell (assq form env))) (if cell (cdr cell) form)))
+   ((symbolp form) (let ((cell (assq form env))) (if cell (aio--co-ref (cdr cell)) form)))
    ((atom form) form)
    (t
     (let ((head (car form)))
@@ -122,8 +154,7 @@ TARGET LABEL).")
                `(function (lambda ,(cadr fn)
                             ,@(aio--co-subst-list
                                (cddr fn)
-                               (aio--co-unbind env (remq '&optional
-                                                         (remq '&rest (cadr fn)))))))
+                               (aio--co-unbind env (aio--co-arg-names (cadr fn))))))
              form)))
         ('let
          (let ((bindings (cadr form)))
@@ -135,6 +166,7 @@ TARGET LABEL).")
                  (aio--co-unbind env (mapcar (lambda (b) (if (consp b) (car b) b))
                                              bindings))))))
         ('let* (aio--co-subst-let* (cadr form) (cddr form) env))
+        ('setq (aio--co-subst-setq (cdr form) env))
         ('condition-case
          (let ((var (nth 1 form)))
            `(condition-case ,var ,(aio--co-subst (nth 2 form) env)
@@ -155,8 +187,25 @@ TARGET LABEL).")
                  (aio--co-subst-list (cdr form) env))))))))
 
 (defun aio--co-rename (form)
-  "Return FORM with the hoisted variables in scope renamed."
+  "Return FORM with the variables in the frame rewritten."
   (aio--co-subst form aio--co-env))
+
+(defun aio--co-slot ()
+  "Return a new slot of the frame."
+  (prog1 aio--co-slots (setq aio--co-slots (1+ aio--co-slots))))
+
+(defun aio--co-temp (depth)
+  "Return the slot of the temporary of DEPTH."
+  (while (<= (length aio--co-temps) depth)
+    (setq aio--co-temps (append aio--co-temps (list (aio--co-slot)))))
+  (nth depth aio--co-temps))
+
+(defun aio--co-special-p (var)
+  "Return non-nil if binding VAR is dynamic, which the lowering cannot do."
+  (or (not (symbolp var))
+      (special-variable-p var)
+      (and (boundp 'byte-compile-bound-variables)
+           (memq var (symbol-value 'byte-compile-bound-variables)))))
 
 ;;;; Blocks
 
@@ -181,19 +230,20 @@ TARGET LABEL).")
                  `(let ((,ok nil))
                     (unwind-protect (progn ,code (setq ,ok t))
                       (unless ,ok ,@cleanup)))))
-              (`(condition-case ,var ,handlers)
-               (let ((err (and var (make-symbol "err"))))
+              (`(condition-case ,slot ,handlers)
+               (let ((err (and slot (make-symbol "err"))))
                  `(condition-case ,err ,code
                     ,@(mapcar (lambda (h)
-                                `(,(car h) (setq ,@(and var (list var err))
-                                                 ,state ,(cdr h))))
+                                `(,(car h) ,@(and slot (list (aio--co-set slot err)))
+                                  (setq ,state ,(cdr h))))
                               handlers))))
               (`(catch ,tag ,target ,label)
                (let ((ok (make-symbol "ok")) (thrown (make-symbol "thrown")))
                  `(let* ((,ok nil)
-                         (,thrown (catch ,tag ,code (setq ,ok t))))
+                         (,thrown (catch ,(aio--co-ref tag) ,code (setq ,ok t))))
                     (unless ,ok
-                      (setq ,@(and target (list target thrown)) ,state ,label))))))))))
+                      ,@(and target (list (aio--co-set target thrown)))
+                      (setq ,state ,label))))))))))
 
 (defun aio--co-close ()
   "Finish the open block, if any."
@@ -218,35 +268,11 @@ TARGET LABEL).")
         aio--co-forms nil
         aio--co-block-regions aio--co-regions))
 
-(defun aio--co-temp (depth)
-  "Return the temporary variable of DEPTH."
-  (while (<= (length aio--co-temps) depth)
-    (let ((temp (make-symbol (format "temp%d" (length aio--co-temps)))))
-      (setq aio--co-temps (append aio--co-temps (list temp)))
-      (push temp aio--co-hoisted)))
-  (nth depth aio--co-temps))
-
-(defun aio--co-hoist (name)
-  "Return a new variable of the closure, for NAME.
-A leading underscore is dropped: the new variable is always assigned,
-and the byte compiler warns when an underscored variable is."
-  (let ((var (make-symbol (let ((bare (string-trim-left (symbol-name name) "_+")))
-                            (if (equal bare "") "ignored" bare)))))
-    (push var aio--co-hoisted)
-    var))
-
-(defun aio--co-special-p (var)
-  "Return non-nil if binding VAR is dynamic, which the lowering cannot do."
-  (or (not (symbolp var))
-      (special-variable-p var)
-      (and (boundp 'byte-compile-bound-variables)
-           (memq var (symbol-value 'byte-compile-bound-variables)))))
-
 ;;;; Lowering
 
 (defun aio--co-store (target code)
   "Emit CODE, storing its value in TARGET unless TARGET is nil."
-  (aio--co-emit (if target `(setq ,target ,code) code)))
+  (aio--co-emit (aio--co-set-or-run target code)))
 
 (defun aio--co-operand (form)
   "Emit what FORM needs before its value; return an expression for it.
@@ -255,11 +281,11 @@ used before any other code runs."
   (cond ((not (aio--co-yields-p form)) (aio--co-rename form))
         ((eq (car form) 'iter-yield)
          (aio--co-yield (cadr form) nil)
-         (nth 3 aio--co-names))
+         (nth 4 aio--co-names))
         (t (let ((temp (aio--co-temp aio--co-depth)))
              (let ((aio--co-depth (1+ aio--co-depth)))
                (aio--co-into form temp))
-             temp))))
+             (aio--co-ref temp)))))
 
 (defun aio--co-operands (forms)
   "Emit FORMS for their values in order; return expressions for them.
@@ -269,17 +295,15 @@ FORMS before the last that may pause are put in temporaries first."
         (i 0)
         (out nil))
     (dolist (form forms)
-      (push (cond ((null last) (aio--co-rename form))
+      (push (cond ((or (null last) (> i last)) (aio--co-rename form))
                   ((< i last)
                    (let ((temp (aio--co-temp depth)))
                      (let ((aio--co-depth (1+ depth)))
                        (aio--co-into form temp))
                      (setq depth (1+ depth))
-                     temp))
-                  ((= i last)
-                   (let ((aio--co-depth depth))
-                     (aio--co-operand form)))
-                  (t (aio--co-rename form)))
+                     (aio--co-ref temp)))
+                  (t (let ((aio--co-depth depth))
+                       (aio--co-operand form))))
             out)
       (setq i (1+ i)))
     (nreverse out)))
@@ -293,12 +317,12 @@ FORMS before the last that may pause are put in temporaries first."
       (aio--co-close)
       (aio--co-open next)
       (when target
-        (aio--co-emit `(setq ,target ,value))))))
+        (aio--co-emit (aio--co-set target value))))))
 
 (defun aio--co-progn (forms target)
   "Emit FORMS in order, storing the last one's value in TARGET."
   (if (null forms)
-      (when target (aio--co-emit `(setq ,target nil)))
+      (aio--co-store target nil)
     (while (cdr forms)
       (aio--co-into (pop forms) nil))
     (aio--co-into (car forms) target)))
@@ -310,15 +334,33 @@ FORMS before the last that may pause are put in temporaries first."
           (then-label (aio--co-new-label))
           (else-label (aio--co-new-label))
           (end (aio--co-new-label)))
-      (aio--co-emit `(setq ,state (if ,operand ,then-label ,else-label)))
-      (aio--co-close)
-      (aio--co-open then-label)
-      (aio--co-into then target)
-      (aio--co-jump end)
-      (aio--co-open else-label)
-      (aio--co-progn else target)
-      (aio--co-jump end)
+      ;; A branch that cannot pause runs in the block of the test.
+      (let ((then-pauses (aio--co-yields-p then))
+            (else-pauses (aio--co-yields-list-p else)))
+        (aio--co-emit
+         `(if ,operand
+              ,(if then-pauses
+                   `(setq ,state ,then-label)
+                 `(progn ,(aio--co-set-or-run target (aio--co-rename then))
+                         (setq ,state ,end)))
+            ,@(cond (else-pauses `((setq ,state ,else-label)))
+                    (target `(,(aio--co-set target (aio--co-rename (macroexp-progn else)))
+                              (setq ,state ,end)))
+                    (t `(,@(mapcar #'aio--co-rename else) (setq ,state ,end))))))
+        (aio--co-close)
+        (when then-pauses
+          (aio--co-open then-label)
+          (aio--co-into then target)
+          (aio--co-jump end))
+        (when else-pauses
+          (aio--co-open else-label)
+          (aio--co-progn else target)
+          (aio--co-jump end)))
       (aio--co-open end))))
+
+(defun aio--co-set-or-run (target code)
+  "Return CODE, storing its value in TARGET unless TARGET is nil."
+  (if target (aio--co-set target code) code))
 
 (defun aio--co-or (forms target)
   "Emit (or FORMS...), storing its value in TARGET."
@@ -330,8 +372,9 @@ FORMS before the last that may pause are put in temporaries first."
              (end (aio--co-new-label))
              (aio--co-depth (1+ aio--co-depth)))
         (aio--co-into (car forms) temp)
-        (aio--co-emit `(if ,temp
-                           (setq ,@(and target (list target temp)) ,state ,end)
+        (aio--co-emit `(if ,(aio--co-ref temp)
+                           (progn ,@(and target (list (aio--co-set target (aio--co-ref temp))))
+                                  (setq ,state ,end))
                          (setq ,state ,rest)))
         (aio--co-close)
         (aio--co-open rest)
@@ -360,7 +403,7 @@ FORMS before the last that may pause are put in temporaries first."
       (aio--co-progn body nil)
       (aio--co-jump top)
       (aio--co-open end)
-      (when target (aio--co-emit `(setq ,target nil))))))
+      (aio--co-store target nil))))
 
 (defun aio--co-let (bindings body target)
   "Emit (let BINDINGS BODY...), storing its value in TARGET."
@@ -375,9 +418,9 @@ FORMS before the last that may pause are put in temporaries first."
                                body (aio--co-unbind aio--co-env vars)))))
       (when (cl-some #'aio--co-special-p vars)
         (aio--co-unsupported))
-      (let ((hoisted (mapcar #'aio--co-hoist vars)))
-        (cl-mapc #'aio--co-into inits hoisted)
-        (let ((aio--co-env (append (cl-mapcar #'cons vars hoisted) aio--co-env)))
+      (let ((slots (mapcar (lambda (_) (aio--co-slot)) vars)))
+        (cl-mapc #'aio--co-into inits slots)
+        (let ((aio--co-env (append (cl-mapcar #'cons vars slots) aio--co-env)))
           (aio--co-progn body target))))))
 
 (defun aio--co-let* (bindings body target)
@@ -400,23 +443,23 @@ FORMS before the last that may pause are put in temporaries first."
       (aio--co-jump after))
     (aio--co-open after)
     (mapc #'aio--co-emit cleanup)
-    (when target (aio--co-emit `(setq ,target ,temp)))))
+    (when target (aio--co-store target (aio--co-ref temp)))))
 
 (defun aio--co-condition-case (var body handlers target)
   "Emit (condition-case VAR BODY HANDLERS...), storing its value in TARGET."
   (when (or (assq :success handlers) (and var (aio--co-special-p var)))
     (aio--co-unsupported))
-  (let* ((hoisted (and var (aio--co-hoist var)))
+  (let* ((slot (and var (aio--co-slot)))
          (labels (mapcar (lambda (_) (aio--co-new-label)) handlers))
          (end (aio--co-new-label)))
     (let ((aio--co-regions
-           (cons `(condition-case ,hoisted
+           (cons `(condition-case ,slot
                       ,(cl-mapcar (lambda (h label) (cons (car h) label)) handlers labels))
                  aio--co-regions)))
       (aio--co-open (aio--co-new-label))
       (aio--co-into body target)
       (aio--co-jump end))
-    (let ((aio--co-env (if var (cons (cons var hoisted) aio--co-env) aio--co-env)))
+    (let ((aio--co-env (if var (cons (cons var slot) aio--co-env) aio--co-env)))
       (cl-mapc (lambda (h label)
                  (aio--co-open label)
                  (aio--co-progn (cdr h) target)
@@ -426,18 +469,28 @@ FORMS before the last that may pause are put in temporaries first."
 
 (defun aio--co-catch (tag body target)
   "Emit (catch TAG BODY...), storing its value in TARGET."
-  (let ((tag-var (aio--co-hoist 'tag))
+  (let ((slot (aio--co-slot))
         (end (aio--co-new-label)))
-    (aio--co-into tag tag-var)
-    (let ((aio--co-regions (cons `(catch ,tag-var ,target ,end) aio--co-regions)))
+    (aio--co-into tag slot)
+    (let ((aio--co-regions (cons `(catch ,slot ,target ,end) aio--co-regions)))
       (aio--co-open (aio--co-new-label))
       (aio--co-progn body target)
       (aio--co-jump end))
     (aio--co-open end)))
 
+(defun aio--co-setq (pairs target)
+  "Emit (setq PAIRS...), storing the last value in TARGET."
+  (let ((last nil))
+    (while pairs
+      (let ((var (pop pairs)))
+        (setq last (or (cdr (assq var aio--co-env)) var))
+        (aio--co-into (pop pairs) last)))
+    (aio--co-store target (aio--co-read last))))
+
 (defun aio--co-into (form target)
   "Emit code evaluating FORM, fully macroexpanded; store its value in TARGET.
-TARGET is a variable, or nil when the value is not needed."
+TARGET is a slot of the frame, a variable, or nil when the value is
+not needed."
   (if (not (aio--co-yields-p form))
       (aio--co-store target (aio--co-rename form))
     (let ((args (cdr form)))
@@ -451,13 +504,8 @@ TARGET is a variable, or nil when the value is not needed."
              (let ((aio--co-depth (1+ aio--co-depth)))
                (aio--co-into (car args) temp)
                (aio--co-progn (cdr args) nil))
-             (aio--co-emit `(setq ,target ,temp)))))
-        ('setq
-         (let ((last nil))
-           (while args
-             (setq last (aio--co-rename (pop args)))
-             (aio--co-into (pop args) last))
-           (aio--co-store target last)))
+             (aio--co-store target (aio--co-ref temp)))))
+        ('setq (aio--co-setq args target))
         ('if (aio--co-branch (car args) (cadr args) (cddr args) target))
         ('cond (aio--co-into (aio--co-cond args) target))
         ('and (aio--co-into (cond ((null args) t)
@@ -477,41 +525,56 @@ TARGET is a variable, or nil when the value is not needed."
            (aio--co-unsupported))
          (aio--co-store target `(,head ,@(aio--co-operands args))))))))
 
-(defun aio--coroutine (var body)
-  "Return a form making a generator of BODY, or nil if it cannot.
-BODY is fully macroexpanded and pauses with `iter-yield'; VAR is a
-variable of the generator, nil at first, that BODY may use.  The
-generator follows generator.el's protocol: `iter-next' runs it to
-its next `iter-yield' and returns the value yielded, and the value
-passed to `iter-next' is what that `iter-yield' returns; when BODY
-ends, `iter-end-of-sequence' is signaled with its value."
+;;;; The step function and the frame
+
+(defun aio--coroutine (var arglist body)
+  "Lower BODY, an async function's, into a step function and a frame.
+BODY is fully macroexpanded and pauses with `iter-yield'.  ARGLIST is
+the lambda list of the function whose body it is, and VAR a variable,
+nil at first, that BODY may use.  Return nil if BODY cannot be
+lowered, else (STEP . SLOTS): STEP is the form of the step function,
+which refers to none of ARGLIST's variables, and SLOTS the forms of
+the frame's slots after the first; the frame is the vector of the
+step function and the values of SLOTS, made anew for each call.  See
+`aio--step-frame'."
   (when aio--lean-coroutines
     (catch 'aio--co-unsupported
       (let* ((pauses (aio--co-yields-p body))
-             (aio--co-names (list (make-symbol "state") (make-symbol "run")
-                                  (make-symbol "result")
+             (aio--co-names (list (make-symbol "frame") (make-symbol "state")
+                                  (make-symbol "run") (make-symbol "result")
                                   (make-symbol (if pauses "value" "_value"))))
              (aio--co-blocks nil) (aio--co-labels 0)
              (aio--co-label nil) (aio--co-forms nil) (aio--co-block-regions nil)
-             (aio--co-regions nil) (aio--co-env nil)
-             (aio--co-hoisted (list var)) (aio--co-temps nil) (aio--co-depth 0)
-             (op (make-symbol "op")))
+             (aio--co-regions nil) (aio--co-temps nil) (aio--co-depth 0)
+             (args (aio--co-arg-names arglist))
+             (aio--co-slots (1+ aio--co-state-slot))
+             (aio--co-env (mapcar (lambda (v) (cons v (aio--co-slot)))
+                                  (cons var args))))
+        (when (cl-some #'aio--co-special-p args)
+          (aio--co-unsupported))
         (aio--co-with-names
           (aio--co-open (aio--co-new-label))
-          (let ((final (aio--co-operand body)))
-            (aio--co-emit `(setq ,state nil))
-            (aio--co-emit `(signal 'iter-end-of-sequence ,final)))
+          ;; No pause comes between storing the value and the end.
+          (aio--co-into body result)
+          (aio--co-emit `(setq ,state nil ,run nil))
           (aio--co-close)
-          `(let ((,state 0) ,@(reverse aio--co-hoisted))
-             (lambda (,op ,value)
-               (if (eq ,op :close)
-                   (setq ,state nil)
-                 (let ((,run t) (,result nil))
-                   (while ,run
-                     (cond ,@(mapcar (lambda (b) `((eq ,state ,(car b)) ,(cdr b)))
-                                     (reverse aio--co-blocks))
-                           (t (signal 'iter-end-of-sequence nil))))
-                   ,result)))))))))
+          (cons `(lambda (,frame ,value)
+                   (let ((,state (aref ,frame ,aio--co-state-slot))
+                         (,run t)
+                         (,result nil))
+                     (while ,run
+                       (cond ,@(mapcar (lambda (b) `((eq ,state ,(car b)) ,(cdr b)))
+                                       (reverse aio--co-blocks))
+                             (t (error "Async function resumed after its end"))))
+                     (aset ,frame ,aio--co-state-slot ,state)
+                     ,result))
+                `(0 nil ,@args
+                    ,@(make-list (- aio--co-slots (+ 3 (length args))) nil))))))))
+
+(defsubst aio--step-frame (frame value-function)
+  "Run FRAME to its next pause, which receives VALUE-FUNCTION.
+Return what it awaits; or its value, once the frame's state is nil."
+  (funcall (aref frame aio--co-step-slot) frame value-function))
 
 (provide 'aio-coroutine)
 ;;; aio-coroutine.el ends here

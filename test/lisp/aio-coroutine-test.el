@@ -100,6 +100,11 @@ generator.el gets wrong."
          'then
        (push 'e log)
        (aio-await (aio-sleep 0 'else)))))
+  (aio-coroutine-test--check
+   '(value (a nil b) nil)
+   '((list (if (aio-await (aio-sleep 0 t)) 'a 'b)
+           (if (aio-await (aio-sleep 0 nil)) 'a)
+           (if (aio-await (aio-sleep 0 nil)) 'a (ignore) 'b))))
   ;; A `let' without an await in a loop binds afresh each time.
   (aio-coroutine-test--check
    '(value (2 1 0) (0 1 2))
@@ -206,20 +211,24 @@ generator.el gets wrong."
 
 (ert-deftest aio-coroutine-which-bodies-are-lowered ()
   (let ((var (make-symbol "v")))
-    (should (functionp (eval (aio--coroutine var '(list (iter-yield 1) 2)) t)))
+    (should (aio--coroutine var '(a) '(list (iter-yield a) 2)))
     ;; A dynamic binding around a pause falls back on generator.el.
     (should-not (aio--coroutine
-                 var '(let ((aio-coroutine-test--special 1)) (iter-yield 1) 2)))
+                 var nil '(let ((aio-coroutine-test--special 1)) (iter-yield 1) 2)))
+    (should-not (aio--coroutine var '(aio-coroutine-test--special) '(iter-yield 1)))
     (let ((aio--lean-coroutines nil))
-      (should-not (aio--coroutine var '(iter-yield 1))))
-    ;; The protocol of generator.el: values out, values in, end signal.
-    (let ((iter (eval (aio--coroutine var '(list (iter-yield 1) (iter-yield 2))) t)))
-      (should (equal 1 (iter-next iter)))
-      (should (equal 2 (iter-next iter 'a)))
-      (should (equal '(a b) (condition-case end (iter-next iter 'b)
-                              (iter-end-of-sequence (cdr end)))))
-      (should (equal '(end) (condition-case nil (iter-next iter)
-                              (iter-end-of-sequence '(end))))))))
+      (should-not (aio--coroutine var nil '(iter-yield 1))))
+    ;; A frame runs to each pause, then to its end.
+    (let* ((lowered (aio--coroutine var '(a &optional b)
+                                    '(list (iter-yield a) (iter-yield b))))
+           (frame (apply #'vector (eval (car lowered) t)
+                         (eval `(let ((a 1) (b 2)) (list ,@(cdr lowered))) t))))
+      (should (equal 1 (aio--step-frame frame nil)))
+      (should (equal 2 (aio--step-frame frame 'x)))
+      (should (aref frame 1))
+      (should (equal '(x y) (aio--step-frame frame 'y)))
+      (should-not (aref frame 1))
+      (should-error (aio--step-frame frame nil)))))
 
 (provide 'aio-coroutine-test)
 ;;; aio-coroutine-test.el ends here
