@@ -2,7 +2,9 @@
 
 ;;; Commentary:
 
-;; An async function is a generator (generator.el) driven by promises.
+;; An async function is a generator driven by promises: its body is
+;; lowered by aio-coroutine.el into a step function and a frame, or by
+;; generator.el when it binds a dynamic variable around an await.
 ;; `aio-await' becomes an `iter-yield' of the awaited promise; the driver
 ;; resumes the generator from the ready queue with the promise's value
 ;; function, which the body calls at the await point.  So a result comes
@@ -333,13 +335,15 @@ What code compiled by aio-native 0.1.0 calls; see `aio--await-now-p'."
 ;; every `save-match-data' into (aio--save-match-data BODY...).  Then
 ;; a walker over the expanded code, which knows the special forms,
 ;; turns each marker into the code that pauses, rewrites the forms
-;; generator.el cannot pause in (see aio-buffers.el) when they contain
-;; an await, and rejects awaits in places where no pause can work.
+;; no generator can pause in (see aio-buffers.el) when they contain an
+;; await, and rejects awaits in places where no pause can work.  Last,
+;; `aio--coroutine' (aio-coroutine.el) lowers the result into a state
+;; machine, or declines and leaves it to `iter-lambda'.
 ;;
-;; Every await of one body shares one variable, an argument of the
-;; generator: generator.el turns each `let' around a yield into several
-;; states, each a closure made anew for every call of the async function,
-;; and their weight in memory is what garbage collection pays for.
+;; Every await of one body shares one variable: each variable living
+;; across a pause is a slot of every call's frame (a closure of every
+;; call, with generator.el), and what each call allocates is what
+;; garbage collection pays for.
 
 (defun aio--await-marker (_value)
   "Stand for an await while an async body is expanded; never called."
@@ -373,7 +377,7 @@ body itself (e.g. loop with `dolist'), or make the inner function an \
 `aio-lambda' and await the promise it returns" what))
       ('cleanup
        (error "`%s' in the cleanup forms of `unwind-protect' cannot pause \
-\(generator.el cannot resume there): use it in the body of the \
+\(no generator can resume there): use it in the body of the \
 `unwind-protect', or start the cleanup as a task of its own with \
 `aio-with-async'" what))
       ('success
@@ -398,7 +402,7 @@ code would have to hold for that purpose alone."
   "Return the code that awaits EXPR inside the forms of FRAMES.
 FRAMES lists the rewritten forms around the await, innermost first.
 The function EXPR calls is noted as the site of the await: quoted in
-the same state of the generator as the call, it costs no storage."
+the same block of the generator as the call, it costs no storage."
   (let ((var aio--await-var)
         (site (aio--site expr)))
     `(if (aio--await-now-p (setq ,var ,expr))

@@ -2,12 +2,13 @@
 
 ;;; Commentary:
 
-;; generator.el cannot pause inside `save-current-buffer',
-;; `save-excursion' or `save-restriction' (special forms it does not
-;; transform), and `save-match-data' would restore its data only at the
-;; end.  So, when such a form in an async body contains an await, the
-;; body expander (aio-async.el) rewrites it with the templates below
-;; into `let' and `unwind-protect', which generator.el handles, and
+;; Neither generator.el nor aio-coroutine.el can pause inside
+;; `save-current-buffer', `save-excursion' or `save-restriction'
+;; (special forms they do not transform), and `save-match-data' would
+;; restore its data only at the end.  So, when such a form in an async
+;; body contains an await, the body expander (aio-async.el) rewrites it
+;; with the templates below into `let' and `unwind-protect', which both
+;; handle, and
 ;; gives each await inside it code to run around the pause.
 ;;
 ;; Each of these forms owns a piece of state: the excursion owns the

@@ -20,9 +20,11 @@
                         (:copier nil))
   "A lock for async functions; see `aio-with-lock'.
 LOCKED is non-nil while somebody holds it; WAITERS are the waiting
-`aio-lock-acquire' calls."
+`aio-lock-acquire' calls.  RETURNER, made once, releases it again for
+a waiter canceled after it was granted the lock (see `aio--grant')."
   (locked nil)
-  (waiters (aio--make-waiters)))
+  (waiters (aio--make-waiters))
+  (returner nil))
 
 (put 'aio-lock 'function-documentation
      "Return a new lock, free.
@@ -54,7 +56,10 @@ Signal an error if LOCK is not held."
     (error "Releasing an aio-lock that is not held"))
   (let ((entry (aio--waiters-pop (aio--lock-waiters lock))))
     (if entry
-        (aio--grant (car entry) nil (lambda () (aio-lock-release lock)))
+        (aio--grant (car entry) nil
+                    (or (aio--lock-returner lock)
+                        (setf (aio--lock-returner lock)
+                              (lambda () (aio-lock-release lock)))))
       (setf (aio--lock-locked lock) nil)))
   nil)
 

@@ -83,7 +83,8 @@ ERROR is the condition, WHERE a string saying where it came from.")
 
 (defun aio--value-fn (value)
   "Return a value function giving VALUE."
-  (lambda () value))
+  ;; Nil is the most common value: share one function for it.
+  (if value (lambda () value) #'ignore))
 
 (defun aio--error-fn (condition)
   "Return a value function that signals CONDITION again."

@@ -18,9 +18,11 @@
                        (:copier nil))
   "A semaphore; see `aio-sem'.
 VALUE is the count, never below zero.  WAITERS are the waiting
-`aio-sem-wait' calls."
+`aio-sem-wait' calls.  RETURNER, made once, posts it again for a
+waiter canceled after it was woken (see `aio--grant')."
   (value 0)
-  (waiters (aio--make-waiters)))
+  (waiters (aio--make-waiters))
+  (returner nil))
 
 (defun aio--check-sem (object)
   "Signal `wrong-type-argument' unless OBJECT is an `aio-sem'."
@@ -38,7 +40,9 @@ VALUE is the count, never below zero.  WAITERS are the waiting
   (aio--check-sem sem)
   (let ((entry (aio--waiters-pop (aio-sem-waiters sem))))
     (if entry
-        (aio--grant (car entry) nil (lambda () (aio-sem-post sem)))
+        (aio--grant (car entry) nil
+                    (or (aio-sem-returner sem)
+                        (setf (aio-sem-returner sem) (lambda () (aio-sem-post sem)))))
       (cl-incf (aio-sem-value sem))))
   nil)
 
