@@ -104,8 +104,7 @@ recorded in `aio-native--info'.  See `aio-native--track'.")
 See `aio-native--pending' for what HANDLER may be."
   (cond ((functionp handler) (funcall handler status payload))
         ((eql status 0)
-         (let ((result (cdr handler)))
-           (aio-resolve (car handler) (lambda () result))))
+         (aio-resolve (car handler) (aio--value-fn (cdr handler))))
         ((eql status 2)
          (let ((message (if (stringp payload) payload "native timer failed")))
            (aio-resolve (car handler)
@@ -307,12 +306,15 @@ on the promise stops the timer."
                  (cons promise result)
                  (and aio-native--trackers (format "sleep %ss" seconds)))))
         (aio-native--timer-start id seconds)
-        (setf (aio-promise-canceller promise)
-              (lambda ()
-                (aio-native--forget id)
-                (when (aio-native--running-p)
-                  (aio-native--timer-cancel id))))))
+        ;; The id itself, not a closure: see `aio--cancel-1'.
+        (setf (aio-promise-canceller promise) id)))
     promise))
+
+(defun aio-native--cancel-sleep (id)
+  "Stop the native timer of operation ID, whose promise was canceled."
+  (aio-native--forget id)
+  (when (aio-native--running-p)
+    (aio-native--timer-cancel id)))
 
 ;;; Introspection
 

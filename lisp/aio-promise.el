@@ -49,7 +49,8 @@
 RESULT is nil until the promise is resolved, then its value function.
 CALLBACKS holds, newest first, the callbacks waiting for it.
 CANCELLER is nil or a function of no arguments that stops the work
-behind the promise; `aio-cancel' calls it.  Once the promise is
+behind the promise; `aio-cancel' calls it.  For a native sleep it is
+the number of the timer instead, which costs no closure.  Once the promise is
 resolved, it is nil or the returner given by `aio--grant'.
 TASK is nil, or the number of the async function whose promise this
 is: `aio-cancel' then cancels the function's body instead."
@@ -304,6 +305,7 @@ whoever waits for PROMISE is canceled before taking VALUE."
 
 (declare-function aio--cancel-task "aio-async" (task reason))
 (declare-function aio--resume "aio-async" (id serial value-function))
+(declare-function aio-native--cancel-sleep "aio-native" (id))
 
 (defvar aio--cancel-work nil
   "While `aio-cancel' runs, the cancellations still to carry out.
@@ -322,7 +324,10 @@ Each element is (OBJECT . REASON), OBJECT a promise or a task.")
           (aio-resolve promise (lambda () (signal 'aio-cancel reason)))
           (when canceller
             (condition-case-unless-debug err
-                (funcall canceller)
+                (if (fixnump canceller)
+                    ;; A sleep's: the id of its native timer.
+                    (aio-native--cancel-sleep canceller)
+                  (funcall canceller))
               (error (message "aio: error while canceling: %s"
                               (error-message-string err)))
               (aio-cancel nil))))))))
