@@ -19,9 +19,10 @@
 ;; `condition-case', `unwind-protect' and `catch' around a pause are
 ;; not kept as forms; each block inside one is wrapped in it again when
 ;; it runs, so a resumed block is protected by the forms that enclosed
-;; its await.  Whatever is not handled here (a dynamic binding around a
-;; pause, for one) makes `aio--coroutine' return nil, and the caller
-;; falls back on generator.el.
+;; its await; so is a dynamic binding, from a slot where its value is
+;; kept between blocks.  What is not handled here (an argument or a
+;; `condition-case' variable that is dynamic) makes `aio--coroutine'
+;; return nil, and the caller falls back on generator.el.
 
 ;;; Code:
 
@@ -45,8 +46,8 @@ Nil to always use generator.el; the tests compare the two.")
 (defvar aio--co-regions nil
   "The regions around the code being lowered, innermost first.
 A region is (unwind CLEANUP-FORMS), (condition-case SLOT HANDLERS)
-with HANDLERS a list of (CONDITIONS . LABEL), or (catch TAG-SLOT
-TARGET LABEL).")
+with HANDLERS a list of (CONDITIONS . LABEL), (catch TAG-SLOT TARGET
+LABEL), or (dynamic VARIABLE SLOT) for a dynamic binding.")
 (defvar aio--co-env nil "Variables living in the frame: an alist (NAME . SLOT).")
 (defvar aio--co-slots 0 "How many slots the frame has so far.")
 (defvar aio--co-temps nil "Slots of the temporaries, by depth.")
@@ -67,9 +68,16 @@ TARGET LABEL).")
      (ignore frame state run result value)
      ,@body))
 
+(defsubst aio--slot (frame slot)
+  "Return SLOT of FRAME.
+An `aref' the byte compiler may drop without a warning when its value
+is not used, as it drops a variable that is read for nothing."
+  (declare (side-effect-free error-free))
+  (aref frame slot))
+
 (defun aio--co-ref (slot)
   "Return the expression reading SLOT of the frame."
-  `(aref ,(car aio--co-names) ,slot))
+  `(aio--slot ,(car aio--co-names) ,slot))
 
 (defun aio--co-read (target)
   "Return the expression reading TARGET, a slot or a variable."
@@ -120,13 +128,24 @@ TARGET LABEL).")
   "Rewrite the variables of ENV in each of FORMS."
   (mapcar (lambda (form) (aio--co-subst form env)) forms))
 
+(defun aio--co-subst-body (forms env &optional all)
+  "Rewrite the variables of ENV in FORMS, a body whose last value counts.
+With ALL, no value counts.  A variable of ENV read for no use is
+dropped: read from the frame, the byte compiler would warn about it."
+  (let ((out nil))
+    (while forms
+      (let ((form (pop forms)))
+        (unless (and (or forms all) (symbolp form) (assq form env))
+          (push (aio--co-subst form env) out))))
+    (nreverse out)))
+
 (defun aio--co-subst-let* (bindings body env)
   "Rewrite ENV's variables in a `let*' of BINDINGS and BODY."
   (let ((out nil))
     (dolist (b bindings)
       (push (if (consp b) (cons (car b) (aio--co-subst-list (cdr b) env)) b) out)
       (setq env (aio--co-unbind env (list (if (consp b) (car b) b)))))
-    `(let* ,(nreverse out) ,@(aio--co-subst-list body env))))
+    `(let* ,(nreverse out) ,@(aio--co-subst-body body env))))
 
 (defun aio--co-subst-setq (pairs env)
   "Rewrite (setq PAIRS...) for the variables of ENV."
@@ -152,7 +171,7 @@ TARGET LABEL).")
          (let ((fn (cadr form)))
            (if (eq (car-safe fn) 'lambda)
                `(function (lambda ,(cadr fn)
-                            ,@(aio--co-subst-list
+                            ,@(aio--co-subst-body
                                (cddr fn)
                                (aio--co-unbind env (aio--co-arg-names (cadr fn))))))
              form)))
@@ -161,7 +180,7 @@ TARGET LABEL).")
            `(let ,(mapcar (lambda (b)
                             (if (consp b) (cons (car b) (aio--co-subst-list (cdr b) env)) b))
                           bindings)
-              ,@(aio--co-subst-list
+              ,@(aio--co-subst-body
                  (cddr form)
                  (aio--co-unbind env (mapcar (lambda (b) (if (consp b) (car b) b))
                                              bindings))))))
@@ -172,10 +191,17 @@ TARGET LABEL).")
            `(condition-case ,var ,(aio--co-subst (nth 2 form) env)
               ,@(mapcar (lambda (h)
                           (cons (car h)
-                                (aio--co-subst-list
+                                (aio--co-subst-body
                                  (cdr h) (if var (aio--co-unbind env (list var)) env))))
                         (nthcdr 3 form)))))
         ('cond `(cond ,@(mapcar (lambda (c) (aio--co-subst-list c env)) (cdr form))))
+        ((or 'progn 'save-excursion 'save-restriction 'save-current-buffer)
+         (cons head (aio--co-subst-body (cdr form) env)))
+        ('while `(while ,(aio--co-subst (cadr form) env)
+                   ,@(aio--co-subst-body (cddr form) env t)))
+        ((or 'prog1 'unwind-protect)
+         `(,head ,(aio--co-subst (cadr form) env)
+                 ,@(aio--co-subst-body (cddr form) env t)))
         ((or 'setq-default 'defvar 'defconst)
          ;; Their symbols name global variables, not lexical ones.
          (let ((i -1))
@@ -225,6 +251,10 @@ TARGET LABEL).")
     (dolist (region regions code)
       (setq code
             (pcase region
+              (`(dynamic ,var ,slot)
+               ;; A non-local exit leaves the `let': its value is done with.
+               `(let ((,var ,(aio--co-ref slot)))
+                  (prog1 ,code (aset ,frame ,slot ,var))))
               (`(unwind ,cleanup)
                (let ((ok (make-symbol "ok")))
                  `(let ((,ok nil))
@@ -272,7 +302,8 @@ TARGET LABEL).")
 
 (defun aio--co-store (target code)
   "Emit CODE, storing its value in TARGET unless TARGET is nil."
-  (aio--co-emit (aio--co-set-or-run target code)))
+  (let ((form (aio--co-set-or-run target code)))
+    (when form (aio--co-emit form))))
 
 (defun aio--co-operand (form)
   "Emit what FORM needs before its value; return an expression for it.
@@ -346,7 +377,10 @@ FORMS before the last that may pause are put in temporaries first."
             ,@(cond (else-pauses `((setq ,state ,else-label)))
                     (target `(,(aio--co-set target (aio--co-rename (macroexp-progn else)))
                               (setq ,state ,end)))
-                    (t `(,@(mapcar #'aio--co-rename else) (setq ,state ,end))))))
+                    (t `(,@(delq nil (mapcar (lambda (form)
+                                               (aio--co-set-or-run nil (aio--co-rename form)))
+                                             else))
+                         (setq ,state ,end))))))
         (aio--co-close)
         (when then-pauses
           (aio--co-open then-label)
@@ -359,8 +393,12 @@ FORMS before the last that may pause are put in temporaries first."
       (aio--co-open end))))
 
 (defun aio--co-set-or-run (target code)
-  "Return CODE, storing its value in TARGET unless TARGET is nil."
-  (if target (aio--co-set target code) code))
+  "Return CODE, storing its value in TARGET unless TARGET is nil.
+Without TARGET, CODE that only reads a variable or a slot is dropped:
+the byte compiler would warn that its value is unused."
+  (cond (target (aio--co-set target code))
+        ((or (atom code) (eq (car code) 'aio--slot)) nil)
+        (t code)))
 
 (defun aio--co-or (forms target)
   "Emit (or FORMS...), storing its value in TARGET."
@@ -416,12 +454,24 @@ FORMS before the last that may pause are put in temporaries first."
                          `(let ,(cl-mapcar #'list vars operands)
                             ,@(aio--co-subst-list
                                body (aio--co-unbind aio--co-env vars)))))
-      (when (cl-some #'aio--co-special-p vars)
-        (aio--co-unsupported))
-      (let ((slots (mapcar (lambda (_) (aio--co-slot)) vars)))
+      (let* ((slots (mapcar (lambda (_) (aio--co-slot)) vars))
+             (pairs (cl-mapcar #'cons vars slots))
+             (dynamic (cl-remove-if-not (lambda (pair) (aio--co-special-p (car pair)))
+                                        pairs))
+             (lexical (cl-set-difference pairs dynamic)))
         (cl-mapc #'aio--co-into inits slots)
-        (let ((aio--co-env (append (cl-mapcar #'cons vars slots) aio--co-env)))
-          (aio--co-progn body target))))))
+        ;; Reversed: of two bindings of one name, the later one wins.
+        (let ((aio--co-env (append (nreverse lexical)
+                                   (aio--co-unbind aio--co-env (mapcar #'car dynamic))))
+              (aio--co-regions aio--co-regions))
+          (when dynamic
+            ;; Each block inside binds them again from their slots.
+            (dolist (pair dynamic)
+              (push `(dynamic ,(car pair) ,(cdr pair)) aio--co-regions))
+            (aio--co-open (aio--co-new-label)))
+          (aio--co-progn body target))
+        (when dynamic
+          (aio--co-open (aio--co-new-label)))))))
 
 (defun aio--co-let* (bindings body target)
   "Emit (let* BINDINGS BODY...), storing its value in TARGET."
@@ -485,7 +535,8 @@ FORMS before the last that may pause are put in temporaries first."
       (let ((var (pop pairs)))
         (setq last (or (cdr (assq var aio--co-env)) var))
         (aio--co-into (pop pairs) last)))
-    (aio--co-store target (aio--co-read last))))
+    (when target
+      (aio--co-store target (aio--co-read last)))))
 
 (defun aio--co-into (form target)
   "Emit code evaluating FORM, fully macroexpanded; store its value in TARGET.
@@ -568,8 +619,21 @@ step function and the values of SLOTS, made anew for each call.  See
                              (t (error "Async function resumed after its end"))))
                      (aset ,frame ,aio--co-state-slot ,state)
                      ,result))
-                `(0 nil ,@args
+                `(0 nil ,@(mapcar (lambda (arg)
+                                    ;; An unused `_' argument stays unused.
+                                    (and (or (not (string-prefix-p "_" (symbol-name arg)))
+                                             (aio--co-mentions-p arg body))
+                                         arg))
+                                  args)
                     ,@(make-list (- aio--co-slots (+ 3 (length args))) nil))))))))
+
+(defun aio--co-mentions-p (symbol form)
+  "Return non-nil if SYMBOL occurs anywhere in FORM."
+  (let ((found nil))
+    (while (and (consp form) (not found))
+      (setq found (aio--co-mentions-p symbol (car form))
+            form (cdr form)))
+    (or found (eq form symbol))))
 
 (defsubst aio--step-frame (frame value-function)
   "Run FRAME to its next pause, which receives VALUE-FUNCTION.

@@ -191,14 +191,25 @@ generator.el gets wrong."
        (let ((f (lambda (x) x))
              (g (lambda () (setq x (1+ x)))))
          (list (funcall f 5) x (funcall g))))))
-  ;; A dynamic binding around an await holds in the body each time.
+  ;; A dynamic binding around an await holds in the body each time,
+  ;; keeps what the body sets, and is not seen while the body is paused.
   (aio-coroutine-test--check
-   '(value ((mine mine) global) nil)
-   '((list (let ((aio-coroutine-test--special 'mine))
-             (let ((before aio-coroutine-test--special))
-               (aio-await (aio-sleep 0))
-               (list before aio-coroutine-test--special)))
-           aio-coroutine-test--special)))
+   '(value ((mine mine set) global (global global)) nil)
+   '((let* ((seen nil)
+            (peek (aio-with-async
+                    (aio-await (aio-sleep 0.001))
+                    (push aio-coroutine-test--special seen)
+                    (aio-await (aio-sleep 0.02))
+                    (push aio-coroutine-test--special seen))))
+       (list (let ((aio-coroutine-test--special 'mine))
+               (let ((before aio-coroutine-test--special))
+                 (aio-await (aio-sleep 0.01))
+                 (let ((after aio-coroutine-test--special))
+                   (setq aio-coroutine-test--special 'set)
+                   (aio-await (aio-sleep 0.02))
+                   (list before after aio-coroutine-test--special))))
+             aio-coroutine-test--special
+             (progn (aio-await peek) seen)))))
   (aio-coroutine-test--check
    '(value (a . b) nil)
    '((with-temp-buffer
@@ -209,13 +220,61 @@ generator.el gets wrong."
          (insert "b")
          (cons (intern a) (intern (buffer-string))))))))
 
+(ert-deftest aio-coroutine-duplicate-let-variable ()
+  ;; Of two bindings of one name in a `let', the later one is seen.
+  (aio-coroutine-test--check
+   '(value 2 nil)
+   '((let ((x 1) (x 2)) (aio-await (aio-sleep 0)) x))
+   'lean-only))
+
+(ert-deftest aio-coroutine-compiled-file ()
+  ;; Awaits whose value is dropped and an unused `_' argument compile
+  ;; without warnings; a variable made special by a local `defvar' is
+  ;; bound dynamically around an await.
+  (let* ((file (make-temp-file "aio-coroutine" nil ".el"))
+         (byte-compile-error-on-warn t)
+         (byte-compile-log-buffer (generate-new-buffer " *aio-compile-log*")))
+    (unwind-protect
+        (progn
+          (with-temp-file file
+            (insert ";;; -*- lexical-binding: t -*-\n"
+                    ;; Special in this file only.
+                    "(defvar aio-coroutine-test--local)\n"
+                    (prin1-to-string
+                     '(aio-defun aio-coroutine-test--local-binding ()
+                        (let ((aio-coroutine-test--local 'bound))
+                          (aio-await (aio-sleep 0))
+                          (symbol-value 'aio-coroutine-test--local))))
+                    "\n"
+                    (prin1-to-string
+                     '(aio-defun aio-coroutine-test--quiet (_ignored xs)
+                        (let (acc x)
+                          (dolist (y xs)
+                            (push (aio-await (aio-sleep 0 y)) acc)
+                            (setq x (aio-await (aio-sleep 0 y)))
+                            (if (aio-await (aio-sleep 0 y)) x))
+                          acc)))
+                    "\n"))
+          (should (byte-compile-file file))
+          (load (concat file "c") nil t)
+          (should (equal '(2 1)
+                         (aio-test-wait (aio-coroutine-test--quiet 'a '(1 2)))))
+          (should (eq 'bound (aio-test-wait (aio-coroutine-test--local-binding))))
+          (should-not (boundp 'aio-coroutine-test--local)))
+      (delete-file file)
+      (delete-file (concat file "c"))
+      (kill-buffer byte-compile-log-buffer))))
+
 (ert-deftest aio-coroutine-which-bodies-are-lowered ()
   (let ((var (make-symbol "v")))
     (should (aio--coroutine var '(a) '(list (iter-yield a) 2)))
-    ;; A dynamic binding around a pause falls back on generator.el.
-    (should-not (aio--coroutine
-                 var nil '(let ((aio-coroutine-test--special 1)) (iter-yield 1) 2)))
+    (should (aio--coroutine
+             var nil '(let ((aio-coroutine-test--special 1)) (iter-yield 1) 2)))
+    ;; A dynamic argument or `condition-case' variable: generator.el.
     (should-not (aio--coroutine var '(aio-coroutine-test--special) '(iter-yield 1)))
+    (should-not (aio--coroutine
+                 var nil '(condition-case aio-coroutine-test--special (iter-yield 1)
+                            (error 2))))
     (let ((aio--lean-coroutines nil))
       (should-not (aio--coroutine var nil '(iter-yield 1))))
     ;; A frame runs to each pause, then to its end.
