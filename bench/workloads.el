@@ -108,16 +108,26 @@
 
 (defvar aio-bench--iterations 100000)
 
-(defun aio-bench-await ()
-  "Workload 2: await loops over a resolved promise, a zero sleep, a value."
+(defconst aio-bench--await-loops
+  '(lambda (resolved n)
+     (list
+      (cons 'resolved_us (aio-lambda () (dotimes (_ n) (aio-await resolved))))
+      (cons 'sleep0_us (aio-lambda () (dotimes (_ n) (aio-await (aio-sleep 0)))))
+      (cons 'value_us (aio-lambda () (dotimes (_ n) (aio-await 1))))))
+  "The three loops of workload 2, compiled when the workload runs.")
+
+(defvar aio--lean-coroutines)
+
+(defun aio-bench--await (lean)
+  "Run workload 2, with async bodies compiled by aio-coroutine.el if LEAN.
+Without LEAN they are compiled on generator.el, as emacs-aio does."
   (require 'aio)
   (let* ((n aio-bench--iterations)
          (resolved (let ((p (aio-promise))) (aio-resolve p (lambda () 1)) p))
-         (loops
-          (list
-           (cons 'resolved_us (aio-lambda () (dotimes (_ n) (aio-await resolved))))
-           (cons 'sleep0_us (aio-lambda () (dotimes (_ n) (aio-await (aio-sleep 0)))))
-           (cons 'value_us (aio-lambda () (dotimes (_ n) (aio-await 1))))))
+         (loops (funcall (let ((aio--lean-coroutines lean)
+                               (lexical-binding t))
+                           (byte-compile aio-bench--await-loops))
+                         resolved n))
          (out nil))
     (aio-wait-for resolved)
     (dolist (loop loops)
@@ -127,6 +137,14 @@
         (push (intern (format ":%s" (car loop))) out)
         (push (/ (* 1e6 (- (float-time) start)) n) out)))
     (apply #'aio-bench--emit (nreverse out))))
+
+(defun aio-bench-await ()
+  "Workload 2: await loops over a resolved promise, a zero sleep, a value."
+  (aio-bench--await t))
+
+(defun aio-bench-await-generator-el ()
+  "Workload 2 with the async bodies on generator.el instead."
+  (aio-bench--await nil))
 
 ;;;; 3. Fan-out and fan-in
 
