@@ -256,6 +256,8 @@ time, the longest gap and how many requests failed."
                      (kill-buffer (cdr result))
                      (funcall done (null (car result)))))))))
 
+(defvar url-proxy-services)
+
 (defun aio-bench-http-url-retrieve ()
   "Workload 7 with url.el's `url-retrieve'."
   (require 'url)

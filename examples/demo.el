@@ -14,6 +14,7 @@
 
 (require 'aio)
 (require 'local-server)
+(require 'url-parse)
 
 (defvar demo-in-flight 0
   "Downloads running right now.")

@@ -12,7 +12,8 @@
 ;;; Code:
 
 (require 'cl-lib)
-(require 'compile)
+
+(declare-function compilation-mode "compile" (&optional name-of-mode))
 
 (define-error 'aio-native-error "aio-native error")
 (define-error 'aio-native-build-error "Cannot build the aio-native module"
@@ -94,6 +95,9 @@ the packages to install when tools or libraries are missing."
       (with-current-buffer buffer
         (let ((inhibit-read-only t))
           (erase-buffer))
+        ;; Loaded here: only a build needs it, and it weighs on every
+        ;; garbage collection.
+        (require 'compile)
         (compilation-mode))
       (unless noninteractive (display-buffer buffer))
       (dolist (command (aio-native--build-commands source))
