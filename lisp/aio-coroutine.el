@@ -397,7 +397,9 @@ FORMS before the last that may pause are put in temporaries first."
 Without TARGET, CODE that only reads a variable or a slot is dropped:
 the byte compiler would warn that its value is unused."
   (cond (target (aio--co-set target code))
-        ((or (atom code) (eq (car code) 'aio--slot)) nil)
+        ((or (and (atom code) (or (not (symbolp code)) (memq code '(nil t)) (keywordp code)))
+             (eq (car-safe code) 'aio--slot))
+         nil)
         (t code)))
 
 (defun aio--co-or (forms target)
@@ -532,9 +534,17 @@ the byte compiler would warn that its value is unused."
   "Emit (setq PAIRS...), storing the last value in TARGET."
   (let ((last nil))
     (while pairs
-      (let ((var (pop pairs)))
-        (setq last (or (cdr (assq var aio--co-env)) var))
-        (aio--co-into (pop pairs) last)))
+      (let* ((var (pop pairs))
+             (value (pop pairs))
+             (slot (cdr (assq var aio--co-env))))
+        (setq last (or slot var))
+        (if (or slot (not (aio--co-yields-p value)))
+            (aio--co-into value last)
+          ;; VALUE may bind VAR dynamically around a pause: store after it.
+          (let ((temp (aio--co-temp aio--co-depth)))
+            (let ((aio--co-depth (1+ aio--co-depth)))
+              (aio--co-into value temp))
+            (aio--co-store var (aio--co-ref temp))))))
     (when target
       (aio--co-store target (aio--co-read last)))))
 

@@ -220,6 +220,24 @@ generator.el gets wrong."
          (insert "b")
          (cons (intern a) (intern (buffer-string))))))))
 
+(defvar aio-coroutine-test--unbound)
+
+(ert-deftest aio-coroutine-setq-of-a-dynamic-let ()
+  ;; The value of the `let' goes to the variable outside it.
+  (aio-coroutine-test--check
+   '(value (val val) nil)
+   '((unwind-protect
+         (list (setq aio-coroutine-test--special
+                     (let ((aio-coroutine-test--special 'inner))
+                       (aio-await (aio-sleep 0))
+                       'val))
+               aio-coroutine-test--special)
+       (setq aio-coroutine-test--special 'global))))
+  ;; Reading a void variable signals, even when the value is not used.
+  (aio-coroutine-test--check
+   '(error (void-variable aio-coroutine-test--unbound) nil)
+   '((progn aio-coroutine-test--unbound (aio-await (aio-sleep 0)) 1))))
+
 (ert-deftest aio-coroutine-duplicate-let-variable ()
   ;; Of two bindings of one name in a `let', the later one is seen.
   (aio-coroutine-test--check
