@@ -322,12 +322,6 @@ has time left, and no cancellation waits for delivery."
       (funcall (aio--result-of value))
     value))
 
-(defun aio--pause-p (value &optional site)
-  "Return non-nil if awaiting VALUE must pause; then note SITE.
-What code compiled by aio-native 0.1.0 calls; see `aio--await-now-p'."
-  (and (not (aio--await-now-p value))
-       (progn (setq aio--await-site site) t)))
-
 ;;;; Expansion of async bodies
 
 ;; An async body is expanded in two passes.  `macroexpand-all' first
