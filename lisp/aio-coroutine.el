@@ -394,8 +394,9 @@ FORMS before the last that may pause are put in temporaries first."
 
 (defun aio--co-set-or-run (target code)
   "Return CODE, storing its value in TARGET unless TARGET is nil.
-Without TARGET, CODE that only reads a variable or a slot is dropped:
-the byte compiler would warn that its value is unused."
+Without TARGET, CODE that is a constant or only reads a slot of the
+frame is dropped: the byte compiler would warn that its value is
+unused.  A read of a variable stays, since a void one signals."
   (cond (target (aio--co-set target code))
         ((or (and (atom code) (or (not (symbolp code)) (memq code '(nil t)) (keywordp code)))
              (eq (car-safe code) 'aio--slot))
