@@ -22,7 +22,7 @@ VALUE is the count, never below zero.  WAITERS are the waiting
 waiter canceled after it was woken (see `aio--grant')."
   (value 0)
   (waiters (aio--make-waiters))
-  (returner nil))
+  (-returner nil))
 
 (defun aio--check-sem (object)
   "Signal `wrong-type-argument' unless OBJECT is an `aio-sem'."
@@ -41,8 +41,8 @@ waiter canceled after it was woken (see `aio--grant')."
   (let ((entry (aio--waiters-pop (aio-sem-waiters sem))))
     (if entry
         (aio--grant (car entry) nil
-                    (or (aio-sem-returner sem)
-                        (setf (aio-sem-returner sem) (lambda () (aio-sem-post sem)))))
+                    (or (aio-sem--returner sem)
+                        (setf (aio-sem--returner sem) (lambda () (aio-sem-post sem)))))
       (cl-incf (aio-sem-value sem))))
   nil)
 
