@@ -24,6 +24,7 @@
 (declare-function aio-native--http-start "aio-native-module"
                   (id url method headers body options))
 (declare-function aio-native--http-cancel "aio-native-module" (id))
+(declare-function aio-native--http-limits "aio-native-module" (total per-host idle))
 (declare-function aio-native--running-p "aio-native-module" ())
 
 ;;; Errors
@@ -39,8 +40,11 @@
 (define-error 'aio-http-tls-error "TLS failure" 'aio-http-error)
 (define-error 'aio-http-timeout "HTTP request timed out" 'aio-http-error)
 (define-error 'aio-http-too-many-redirects "Too many redirects" 'aio-http-error)
+(define-error 'aio-http-descriptor-error "No file descriptor for a connection"
+  'aio-http-connect-error)
 (define-error 'aio-http-protocol-error "Protocol not allowed" 'aio-http-error)
 (define-error 'aio-http-too-large "HTTP response too large" 'aio-http-error)
+(define-error 'aio-http-malformed-response "Malformed HTTP response" 'aio-http-error)
 (define-error 'aio-http-transfer-error "HTTP transfer failed" 'aio-http-error)
 ;; Not an `aio-http-error': a cancellation must not be caught by a plain
 ;; handler of `error', and `aio-http-error' is one.
@@ -54,6 +58,8 @@
     (too-many-redirects . aio-http-too-many-redirects)
     (protocol . aio-http-protocol-error)
     (too-large . aio-http-too-large)
+    (malformed . aio-http-malformed-response)
+    (descriptors . aio-http-descriptor-error)
     (other . aio-http-transfer-error))
   "Map from the engine's failure kinds to error symbols.")
 
@@ -81,9 +87,64 @@ name, return the first."
 
 ;;; Options
 
+(defgroup aio-http nil
+  "Native HTTP requests for aio."
+  :group 'aio-native)
+
 (defvar aio-http-user-agent (format "aio-http (GNU Emacs %s)" emacs-version)
   "The User-Agent header `aio-http-request' sends, or nil for none.
 A User-Agent in the request's :headers takes precedence.")
+
+(defcustom aio-http-max-size (* 256 1024 1024)
+  "The largest response body held in memory, in bytes, or nil for no limit.
+A request's :max-size overrides it.  A body over the limit rejects the
+request with `aio-http-too-large' as soon as it is known to be too big
+\(from its Content-Length, or as it arrives), before Emacs runs out of
+memory holding it."
+  :type '(choice (const :tag "No limit" nil) natnum)
+  :group 'aio-http)
+
+(defun aio-http--set-limit (symbol value)
+  "Set connection cap SYMBOL to VALUE, and tell the running loop."
+  (let ((least (if (eq symbol 'aio-http-max-idle-connections) 0 1)))
+    (unless (and (fixnump value) (<= least value 100000))
+      (user-error "`%s' must be an integer from %d to 100000, not %S"
+                  symbol least value)))
+  (set-default symbol value)
+  (when (and (fboundp 'aio-native--running-p) (aio-native--running-p))
+    (aio-http--apply-limits)))
+
+(defcustom aio-http-max-connections 256
+  "Most connections the HTTP engine keeps open at once, busy or idle.
+Each is a file descriptor in Emacs's own table, whose usual limit is
+1024: Emacs needs the rest for its files and processes.  Requests over
+the cap wait for a connection to free up."
+  :type 'natnum
+  :set #'aio-http--set-limit
+  :group 'aio-http)
+
+(defcustom aio-http-max-host-connections 64
+  "Most connections open at once to one host; see `aio-http-max-connections'."
+  :type 'natnum
+  :set #'aio-http--set-limit
+  :group 'aio-http)
+
+(defcustom aio-http-max-idle-connections 64
+  "Most idle connections kept open for reuse; the oldest are closed first."
+  :type 'natnum
+  :set #'aio-http--set-limit
+  :group 'aio-http)
+
+(defun aio-http--apply-limits ()
+  "Hand the connection caps to the running native loop."
+  (aio-native--http-limits aio-http-max-connections
+                           aio-http-max-host-connections
+                           aio-http-max-idle-connections))
+
+(add-hook 'aio-native-start-functions #'aio-http--apply-limits)
+;; A loop started before this file was loaded has curl's defaults.
+(when (and (fboundp 'aio-native--running-p) (aio-native--running-p))
+  (aio-http--apply-limits))
 
 (defconst aio-http--keywords
   '(:method :headers :body :timeout :connect-timeout :follow-redirects
@@ -161,9 +222,10 @@ A User-Agent in the request's :headers takes precedence.")
 PAYLOAD is (KIND . MESSAGE) from the engine."
   (let ((symbol (or (cdr (assq (car-safe payload) aio-http--error-symbols))
                     'aio-http-transfer-error))
-        (message (if (stringp (cdr-safe payload))
+        (message (if (and (stringp (cdr-safe payload)) (not (equal (cdr payload) "")))
                      (decode-coding-string (cdr payload) 'utf-8)
-                   (format "%S" payload))))
+                   ;; No message: Emacs could not make one (out of memory).
+                   "Out of memory")))
     (list symbol message url)))
 
 (defun aio-http--start (url method headers body options &optional promise as)
@@ -254,23 +316,30 @@ AS says which form the body takes."
 The promise resolves to an `aio-http-response' whatever the status
 code; it rejects with an `aio-http-error' when no response came:
 `aio-http-resolve-error', `aio-http-connect-error', `aio-http-tls-error',
-`aio-http-timeout', `aio-http-too-many-redirects',
+`aio-http-descriptor-error' (a connect error: Emacs has no file
+descriptor left), `aio-http-timeout', `aio-http-too-many-redirects',
 `aio-http-protocol-error' (only http and https are allowed, also for
-redirects), `aio-http-too-large' or `aio-http-transfer-error' (the
-connection broke, the reply made no sense...).  The error data is
-\(MESSAGE URL).  `aio-cancel' on the promise aborts the transfer.
+redirects), `aio-http-too-large' (over :max-size, or more than memory
+holds), `aio-http-malformed-response' (the reply is not HTTP that can
+be read: garbage, a bad status line, a header too large, broken
+chunking or compression) or `aio-http-transfer-error' (the connection
+broke...).  The error data is (MESSAGE URL).  `aio-cancel' on the
+promise aborts the transfer.
 
 ARGS is a plist of keyword arguments:
 :method           a string or symbol; default \"GET\".
 :headers          an alist of (NAME . VALUE), strings (a symbol NAME
-                  and a number VALUE are accepted too).
+                  and a number VALUE are accepted too).  Content-Length
+                  and Transfer-Encoding are dropped: the body's own
+                  length is sent.  A second Host is refused.
 :body             a string; multibyte text is sent as UTF-8.
 :timeout          seconds for the whole transfer; default none.
 :connect-timeout  seconds to connect; default curl's (300).
 :follow-redirects non-nil (the default) to follow redirects.
 :max-redirects    how many to follow at most; default 20.
 :verify-tls       nil to accept any certificate; default t.
-:max-size         the largest body accepted, in bytes; default none.
+:max-size         the largest body accepted, in bytes, or nil for no
+                  limit; default `aio-http-max-size' (256 MiB).
 :proxy            a proxy URL, \"\" for none; default nil, which uses
                   the environment's (http_proxy, no_proxy...) as curl does.
 :as               the form of the body: `string' (the default, unibyte
@@ -295,7 +364,9 @@ ARGS is a plist of keyword arguments:
          (max-redirects (if (plist-member args :max-redirects)
                             (plist-get args :max-redirects)
                           20))
-         (max-size (plist-get args :max-size))
+         (max-size (if (plist-member args :max-size)
+                       (plist-get args :max-size)
+                     aio-http-max-size))
          (proxy (plist-get args :proxy)))
     (unless (or (null body) (stringp body))
       (signal 'wrong-type-argument (list 'stringp body)))

@@ -32,10 +32,13 @@
 (declare-function aio-native--shutdown "aio-native-module" ())
 (declare-function aio-native--running-p "aio-native-module" ())
 (declare-function aio-native--set-wake-enabled "aio-native-module" (flag))
-(declare-function aio-native--drain "aio-native-module" (&optional max))
+(declare-function aio-native--drain "aio-native-module" (&optional max max-bytes))
 (declare-function aio-native--stats "aio-native-module" ())
 (declare-function aio-native--timer-start "aio-native-module" (id seconds))
 (declare-function aio-native--timer-cancel "aio-native-module" (id))
+
+(defconst aio-native--wake-methods '(channel timer)
+  "The values `aio-native-wake-method' may take.")
 
 (defcustom aio-native-wake-method 'channel
   "How the native loop tells Emacs that operations have finished.
@@ -43,24 +46,49 @@
 completions arrive within a fraction of a millisecond and an idle Emacs
 uses no CPU.  `timer': an Emacs timer polls every
 `aio-native-poll-interval' seconds while operations are pending; kept as
-a fallback and a yardstick."
+a fallback and a yardstick.  Any other value is reported once and
+treated as `channel'."
   :type '(choice (const :tag "Pipe wake-up" channel)
                  (const :tag "Polling timer" timer))
   :group 'aio-native
   :set (lambda (symbol value)
+         (unless (memq value aio-native--wake-methods)
+           (user-error "`%s' must be one of %S, not %S"
+                       symbol aio-native--wake-methods value))
          (set-default symbol value)
          (when (fboundp 'aio-native--apply-wake-method)
            (aio-native--apply-wake-method))))
 
-(defcustom aio-native-poll-interval 0.002
-  "Seconds between polls when `aio-native-wake-method' is `timer'."
+(defconst aio-native--default-poll-interval 0.002
+  "The default of `aio-native-poll-interval'.")
+
+(defcustom aio-native-poll-interval aio-native--default-poll-interval
+  "Seconds between polls when `aio-native-wake-method' is `timer'.
+A number from 0.001 to 1; any other value is reported once and the
+default is used instead."
   :type 'number
-  :group 'aio-native)
+  :group 'aio-native
+  :set (lambda (symbol value)
+         (unless (and (numberp value) (<= 0.001 value 1))
+           (user-error "`%s' must be a number of seconds from 0.001 to 1, not %S"
+                       symbol value))
+         (set-default symbol value)))
 
 (defvar aio-native-drain-batch 4096
   "Most completions one wake-up hands to Lisp.
 What is left is announced again, so that a flood of completions is
 taken in slices and input is read between them.")
+
+(defvar aio-native-drain-bytes (* 4 1024 1024)
+  "Most bytes of results (bodies, messages) one wake-up hands to Lisp.
+At least one completion is taken whatever its size; the rest wait for
+the next turn, so that a burst of large bodies does not hold Emacs in
+one long call.")
+
+(defvar aio-native-start-functions nil
+  "Functions called with no arguments each time the native loop starts.
+For settings the loop forgets when it stops, such as HTTP connection
+caps.")
 
 (defconst aio-native--max-seconds 1e9
   "Longest duration accepted by native timers (about 31 years).")
@@ -106,7 +134,7 @@ See `aio-native--pending' for what HANDLER may be."
         ((eql status 0)
          (aio-resolve (car handler) (aio--value-fn (cdr handler))))
         ((eql status 2)
-         (let ((message (if (stringp payload) payload "native timer failed")))
+         (let ((message (if (stringp payload) payload "native operation failed")))
            (aio-resolve (car handler)
                         (lambda () (signal 'aio-native-error (list message))))))
         (t (aio-cancel (car handler)))))
@@ -114,52 +142,73 @@ See `aio-native--pending' for what HANDLER may be."
 
 (defun aio-native--filter (_process _bytes)
   "Drain completions; the wake byte itself carries no information."
-  (aio-native--dispatch aio-native-drain-batch))
+  (aio-native--dispatch aio-native-drain-batch aio-native-drain-bytes))
 
 (defun aio-native--sentinel (process _event)
-  "Forget PROCESS once it is gone; the next operation will start another."
+  "Replace PROCESS, the wake pipe, if it died under a running loop.
+Somebody deleted it (or killed its buffer): without a new one, finished
+work would wait for the next operation to be noticed."
   (unless (process-live-p process)
     (when (eq process aio-native--process)
-      (setq aio-native--process nil))))
+      (setq aio-native--process nil)
+      (aio-native--delete-wake-process process)
+      (when (and (aio-native--running-p)
+                 (not (zerop (hash-table-count aio-native--pending))))
+        (aio-native-init)))))
 
 (defun aio-native-init ()
   "Start the native loop if it is not running, and return non-nil.
 Operations start it themselves; call this to start it early."
+  ;; The wake pipe lives exactly as long as the loop: whoever stops the
+  ;; loop deletes it (see `aio-native--loop-stopped').
   (unless (and aio-native--process (process-live-p aio-native--process))
     (aio-native-load-module)
-    (let* (;; Adaptive buffering holds back small reads for up to tens
-           ;; of milliseconds: every wake-up is a single byte.
-           (process-adaptive-read-buffering nil)
-           (process (make-pipe-process
-                    :name " aio-native-wake"
-                    ;; Emacs 28 makes a buffer even for :buffer nil.
-                    :buffer (get-buffer-create " *aio-native-wake*")
-                    :coding 'binary
-                    :noquery t
-                    :filter #'aio-native--filter
-                    :sentinel #'aio-native--sentinel)))
-      (aio-native--init process)
-      (setq aio-native--process process)
-      (add-hook 'kill-emacs-hook #'aio-native-shutdown)
-      (aio-native--apply-wake-method)
-      ;; Completions that waited for a new pipe are announced by nobody.
-      (aio-native--dispatch nil)))
+    (let ((fresh (not (aio-native--running-p)))
+          (old aio-native--process))
+      (when old
+        ;; A loop stopped behind our back: its wake pipe goes with it.
+        (setq aio-native--process nil)
+        (aio-native--delete-wake-process old))
+      (let* (;; Adaptive buffering holds back small reads for up to tens
+             ;; of milliseconds: every wake-up is a single byte.
+             (process-adaptive-read-buffering nil)
+             (process (make-pipe-process
+                       :name " aio-native-wake"
+                       ;; Emacs 28 makes a buffer even for :buffer nil.
+                       :buffer (get-buffer-create " *aio-native-wake*")
+                       :coding 'binary
+                       :noquery t
+                       :filter #'aio-native--filter
+                       :sentinel #'aio-native--sentinel)))
+        (aio-native--init process)
+        (setq aio-native--process process)
+        (add-hook 'kill-emacs-hook #'aio-native-shutdown)
+        (when fresh
+          (run-hooks 'aio-native-start-functions))
+        (aio-native--apply-wake-method)
+        ;; Completions that waited for a new pipe are announced by nobody.
+        (aio-native--dispatch nil))))
   t)
 
-(defun aio-native-shutdown ()
-  "Stop the native loop and join its thread.
-Every pending native operation is rejected with `aio-cancel'.  The next
-native operation starts the loop again."
-  (interactive)
-  (when (fboundp 'aio-native--shutdown)
-    (aio-native--shutdown))
+(defun aio-native--delete-wake-process (process)
+  "Delete PROCESS, a wake pipe, and its buffer."
+  (let ((buffer (process-buffer process)))
+    (when (process-live-p process)
+      (delete-process process))
+    (when (buffer-live-p buffer)
+      (kill-buffer buffer))))
+
+(defun aio-native--loop-stopped ()
+  "Settle what Lisp waited for from a loop that has stopped.
+The module calls this after `aio-native--shutdown': the loop dropped
+its pending work, so every pending operation is rejected with
+`aio-cancel', and the wake pipe is deleted.  The next operation starts
+a new loop."
   (aio-native--stop-polling)
   (when aio-native--process
     (let ((process aio-native--process))
       (setq aio-native--process nil)
-      (when (process-live-p process)
-        (delete-process process))
-      (kill-buffer (process-buffer process))))
+      (aio-native--delete-wake-process process)))
   (let ((handlers nil))
     (maphash (lambda (_id handler) (push handler handlers)) aio-native--pending)
     (clrhash aio-native--pending)
@@ -168,16 +217,56 @@ native operation starts the loop again."
     (dolist (handler (nreverse handlers))
       (aio-native--complete handler 1 nil))))
 
+(defun aio-native-shutdown ()
+  "Stop the native loop and join its thread.
+Every pending native operation is rejected with `aio-cancel'.  The next
+native operation starts the loop again."
+  (interactive)
+  (if (fboundp 'aio-native--shutdown)
+      ;; Calls `aio-native--loop-stopped' once the thread has ended.
+      (aio-native--shutdown)
+    (aio-native--loop-stopped)))
+
 ;;; Wake methods
+
+(defvar aio-native--reported-settings nil
+  "Bad settings already reported, as (SYMBOL . VALUE) pairs.")
+
+(defun aio-native--setting (symbol valid-p default)
+  "Return the value of SYMBOL if VALID-P accepts it, else DEFAULT.
+A bad value is reported once, as a warning: a setting that silently
+stopped the delivery of completions would hang every wait."
+  (let ((value (symbol-value symbol)))
+    (if (funcall valid-p value)
+        value
+      (unless (member (cons symbol value) aio-native--reported-settings)
+        (push (cons symbol value) aio-native--reported-settings)
+        (display-warning 'aio (format "Bad value of `%s': %S; using %S instead"
+                                      symbol value default)
+                         :error))
+      default)))
+
+(defun aio-native--wake-method ()
+  "Return the wake method in use: `aio-native-wake-method' if valid."
+  (aio-native--setting 'aio-native-wake-method
+                       (lambda (value) (memq value aio-native--wake-methods))
+                       'channel))
+
+(defun aio-native--poll-interval ()
+  "Return the poll interval in use: `aio-native-poll-interval' if valid."
+  (aio-native--setting 'aio-native-poll-interval
+                       (lambda (value) (and (numberp value) (<= 0.001 value 1)))
+                       aio-native--default-poll-interval))
 
 (defun aio-native--apply-wake-method ()
   "Make the running loop use `aio-native-wake-method'."
   (when (and aio-native--process (fboundp 'aio-native--set-wake-enabled))
-    (aio-native--set-wake-enabled (eq aio-native-wake-method 'channel))
-    (if (eq aio-native-wake-method 'timer)
-        (aio-native--maybe-poll)
-      (aio-native--stop-polling)
-      (aio-native--dispatch nil))))
+    (let ((method (aio-native--wake-method)))
+      (aio-native--set-wake-enabled (eq method 'channel))
+      (if (eq method 'timer)
+          (aio-native--maybe-poll)
+        (aio-native--stop-polling)
+        (aio-native--dispatch nil)))))
 
 (defun aio-native--poll ()
   "Drain from the polling timer; stop polling when nothing is pending."
@@ -187,10 +276,10 @@ native operation starts the loop again."
 
 (defun aio-native--maybe-poll ()
   "Start the polling timer if the `timer' wake method needs it."
-  (when (and (eq aio-native-wake-method 'timer) (not aio-native--poll-timer))
-    (setq aio-native--poll-timer
-          (run-at-time aio-native-poll-interval aio-native-poll-interval
-                       #'aio-native--poll))))
+  (when (and (not aio-native--poll-timer) (eq (aio-native--wake-method) 'timer))
+    (let ((interval (aio-native--poll-interval)))
+      (setq aio-native--poll-timer
+            (run-at-time interval interval #'aio-native--poll)))))
 
 (defun aio-native--stop-polling ()
   "Cancel the polling timer, if any."
@@ -200,19 +289,34 @@ native operation starts the loop again."
 
 ;;; Operations
 
-(defun aio-native--dispatch (max)
-  "Take up to MAX completions (all if nil) and complete their promises."
+(defun aio-native--dispatch (max &optional max-bytes)
+  "Take up to MAX completions (all if nil) and complete their promises.
+With MAX-BYTES, take no more than that many bytes of results, but at
+least one completion.  A handler that signals loses nothing but its
+own operation: the report goes to `aio-native--report-error' and the
+rest of the batch is completed all the same."
   (when (fboundp 'aio-native--drain)
-    (let* ((done (aio-native--drain max))
+    (let* ((done (aio-native--drain max max-bytes))
            (n (length done))
            (i 0))
+      ;; One handler for the batch, entered again after an error, costs
+      ;; less than a handler per completion.  Not `-unless-debug': the
+      ;; completions after an error would be lost to the debugger.
       (while (< i n)
-        (let* ((id (aref done i))
-               (handler (gethash id aio-native--pending)))
-          (when handler
-            (aio-native--forget id)
-            (aio-native--complete handler (aref done (+ i 1)) (aref done (+ i 2)))))
-        (setq i (+ i 3))))))
+        (condition-case err
+            (while (< i n)
+              (let* ((id (aref done i))
+                     (handler (gethash id aio-native--pending)))
+                (setq i (+ i 3))
+                (when handler
+                  (aio-native--forget id)
+                  (aio-native--complete handler (aref done (- i 2)) (aref done (- i 1))))))
+          (error (aio-native--report-error err)))))))
+
+(defun aio-native--report-error (err)
+  "Report ERR, signaled while completing a native operation."
+  (message "aio: error while completing a native operation: %s"
+           (error-message-string err)))
 
 (defun aio-native--register (handler &optional description promise)
   "Return a fresh operation id to be completed through HANDLER.

@@ -12,15 +12,11 @@
 (require 'aio-promise)
 (require 'aio-native)
 
-(defun aio--check-seconds (seconds)
-  "Signal `wrong-type-argument' unless SECONDS is a number."
-  (unless (numberp seconds)
-    (signal 'wrong-type-argument (list 'numberp seconds))))
-
 (defun aio-idle (seconds &optional result)
   "Return a promise that resolves with RESULT once Emacs is idle for SECONDS.
-Idle means no user input, as for `run-with-idle-timer'."
-  (aio--check-seconds seconds)
+Idle means no user input, as for `run-with-idle-timer'.  SECONDS is
+checked as `aio-sleep' checks it: a number from 0 to about 31 years."
+  (aio-native--check-seconds seconds)
   (let* ((promise (aio-promise))
          (timer (run-with-idle-timer
                  seconds nil
@@ -30,7 +26,7 @@ Idle means no user input, as for `run-with-idle-timer'."
 
 (defun aio-timeout (seconds)
   "Return a promise rejected with (aio-timeout . SECONDS) after SECONDS."
-  (aio--check-seconds seconds)
+  (aio-native--check-seconds seconds)
   (let ((promise (aio-promise))
         (sleep (aio-sleep seconds)))
     (aio-listen sleep

@@ -51,9 +51,20 @@ with multibyte text."
     (list :method (or url-request-method "GET")
           :data data
           :extra url-request-extra-headers
-          :agent (url-http-user-agent-string)
+          :agent (aio-url--user-agent)
           :max-redirections url-max-redirections
           :url url-string)))
+
+(defun aio-url--user-agent ()
+  "Return url.el's User-Agent header line, or \"\" when it sends none.
+Unlike url.el, refuse a `url-user-agent' that would put a CR or LF on
+the wire, which would let it add headers of its own."
+  (let* ((line (url-http-user-agent-string))
+         (bad (string-match-p "[\r\n\0]" line)))
+    ;; The line itself ends in CR LF.
+    (when (and bad (< bad (- (length line) 2)))
+      (signal 'args-out-of-range (list 'url-user-agent url-user-agent)))
+    line))
 
 (defun aio-url--header-lines (request parsed use-cookies)
   "Return the header lines url.el would send for REQUEST to PARSED.
@@ -163,7 +174,8 @@ plist built so far; USE-COOKIES as for `aio-url--header-lines'."
                     url (plist-get request :method)
                     (aio-url--header-lines request parsed use-cookies)
                     data
-                    '(:follow-redirects nil :verify-tls t))))
+                    (list :follow-redirects nil :verify-tls t
+                          :max-size aio-http-max-size))))
     (setf (aio-promise-canceller promise) (lambda () (aio-cancel transfer)))
     (aio-listen
      transfer

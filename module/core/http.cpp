@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "cloexec.hpp"
 #include "http_headers.hpp"
 
 namespace aio {
@@ -28,18 +29,37 @@ bool Http::ensure_multi() {
   std::call_once(curl_initialised, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   multi_ = curl_multi_init();
   if (!multi_) return false;
+  // Its wake-up socketpair is inheritable; see cloexec.hpp.
+  close_inheritable_sockets();
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Http::on_socket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Http::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  apply_limits();
   return true;
 }
 
-void Http::complete(Completion c) {
+void Http::set_limits(const HttpLimits& limits) {
+  limits_ = limits;
+  if (multi_) apply_limits();
+}
+
+void Http::apply_limits() {
+  curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, limits_.total);
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, limits_.per_host);
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, limits_.idle);
+}
+
+void Http::complete(Completion c) noexcept {
   pending_.fetch_sub(1, std::memory_order_relaxed);
-  out_.push(std::move(c));
+  try {
+    out_.push(std::move(c));
+  } catch (...) {
+    // Out of memory for the queue itself: the completion is lost, the
+    // loop lives on.
+  }
 }
 
 void Http::start(std::uint64_t id, HttpRequest request) {
@@ -59,11 +79,16 @@ void Http::start(std::uint64_t id, HttpRequest request) {
     return fail(e.what());
   }
   if (t->refused()) return complete(*t->refused());
+  // Into the table first: should that throw, the transfer is not yet
+  // in the multi handle, so freeing it is safe.
+  auto entry = active_.emplace(id, std::move(t)).first;
   // add_handle calls on_timer (0: start soon), which arms the uv timer;
   // the transfer really begins in on_timeout, outside any curl call.
-  CURLMcode rc = curl_multi_add_handle(multi_, t->easy());
-  if (rc != CURLM_OK) return fail(curl_multi_strerror(rc));
-  active_.emplace(id, std::move(t));
+  CURLMcode rc = curl_multi_add_handle(multi_, entry->second->easy());
+  if (rc != CURLM_OK) {
+    active_.erase(entry);
+    return fail(curl_multi_strerror(rc));
+  }
 }
 
 void Http::cancel(std::uint64_t id) {
@@ -111,7 +136,15 @@ void Http::reap() {
     const CURLcode code = msg->data.result;
     Transfer* t = nullptr;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &t);
-    Completion c = t->finish(code);
+    Completion c;
+    try {
+      c = t->finish(code);
+    } catch (...) {
+      // Building the result ran out of memory: fail the transfer with
+      // what needs none (a short kind name fits in the string itself).
+      c = Completion(t->id(), Status::error);
+      c.error_kind = http_error_kind_name(HttpErrorKind::too_large);
+    }
     curl_multi_remove_handle(multi_, easy);
     active_.erase(t->id());
     complete(std::move(c));
@@ -127,26 +160,37 @@ void Http::unwatch(Socket* s) {
 }
 
 int Http::on_socket(CURL*, curl_socket_t fd, int what, void* self_p, void* socketp) {
-  auto* self = static_cast<Http*>(self_p);
-  auto* s = static_cast<Socket*>(socketp);
+  try {
+    return static_cast<Http*>(self_p)->watch(fd, what, static_cast<Socket*>(socketp));
+  } catch (...) {
+    return -1;  // curl fails the transfers on this socket
+  }
+}
+
+int Http::watch(curl_socket_t fd, int what, Socket* s) {
   if (what == CURL_POLL_REMOVE) {
     if (s) {
-      if (self->multi_) curl_multi_assign(self->multi_, fd, nullptr);
-      self->unwatch(s);
+      if (multi_) curl_multi_assign(multi_, fd, nullptr);
+      unwatch(s);
     }
     return 0;
   }
   if (!s) {
-    s = new Socket{};
-    s->fd = fd;
-    s->owner = self;
-    if (uv_poll_init_socket(self->loop_, &s->poll, fd) < 0) {
-      delete s;
+    // Sockets made by Transfer::on_open_socket are close-on-exec already.
+    // Another is one end of a threaded name lookup's socketpair, whose
+    // other end curl keeps to itself: mark both.
+    if (!is_close_on_exec(fd)) close_inheritable_sockets();
+    auto fresh = std::make_unique<Socket>();
+    fresh->fd = fd;
+    fresh->owner = this;
+    sockets_.insert(fresh.get());  // may throw: FRESH still owns it
+    if (uv_poll_init_socket(loop_, &fresh->poll, fd) < 0) {
+      sockets_.erase(fresh.get());
       return -1;
     }
-    s->poll.data = s;
-    self->sockets_.insert(s);
-    curl_multi_assign(self->multi_, fd, s);
+    fresh->poll.data = fresh.get();
+    s = fresh.release();
+    curl_multi_assign(multi_, fd, s);
   }
   int events = 0;
   if (what & CURL_POLL_IN) events |= UV_READABLE;
@@ -178,11 +222,18 @@ void Http::on_poll(uv_poll_t* poll, int status, int events) {
   }
   // S may be closed during act(); read what we need first.
   Http* owner = s->owner;
-  owner->act(s->fd, flags);
+  try {
+    owner->act(s->fd, flags);
+  } catch (...) {
+    // libuv's callbacks are C too; see Transfer::on_header.
+  }
 }
 
 void Http::on_timeout(uv_timer_t* timer) {
-  static_cast<Http*>(timer->data)->act(CURL_SOCKET_TIMEOUT, 0);
+  try {
+    static_cast<Http*>(timer->data)->act(CURL_SOCKET_TIMEOUT, 0);
+  } catch (...) {
+  }
 }
 
 void Http::on_socket_closed(uv_handle_t* handle) { delete static_cast<Socket*>(handle->data); }

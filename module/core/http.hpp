@@ -42,13 +42,13 @@ class Http {
   // Shutdown: aborts every transfer without completing it and closes
   // every handle, so that the loop can end.
   void close_all();
+  // Caps connections from now on; transfers over a cap wait for a slot.
+  void set_limits(const HttpLimits& limits);
 
   // Counted from submission (any thread) to completion, like Timers.
   void note_submitted() { pending_.fetch_add(1, std::memory_order_relaxed); }
   void note_dropped() { pending_.fetch_sub(1, std::memory_order_relaxed); }
   std::int64_t pending() const { return pending_.load(std::memory_order_relaxed); }
-  // Sockets being watched right now (for tests: none once idle and closed).
-  std::size_t watched_sockets() const { return sockets_.size(); }
 
  private:
   struct Socket {
@@ -58,9 +58,11 @@ class Http {
   };
 
   bool ensure_multi();
-  void complete(Completion c);
+  void apply_limits();
+  void complete(Completion c) noexcept;
   void act(curl_socket_t fd, int events);
   void reap();
+  int watch(curl_socket_t fd, int what, Socket* s);
   void unwatch(Socket* s);
 
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp);
@@ -74,6 +76,7 @@ class Http {
   CURLM* multi_ = nullptr;  // made on first use
   uv_timer_t timer_{};
   bool closed_ = false;
+  HttpLimits limits_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Transfer>> active_;
   std::unordered_set<Socket*> sockets_;
   std::atomic<std::int64_t> pending_{0};

@@ -1,7 +1,5 @@
 #include "http_headers.hpp"
 
-#include "http_types.hpp"
-
 namespace aio {
 
 namespace {
@@ -17,20 +15,6 @@ std::string_view trim(std::string_view s) {
 }
 
 }  // namespace
-
-const char* http_error_kind_name(HttpErrorKind kind) {
-  switch (kind) {
-    case HttpErrorKind::resolve: return "resolve";
-    case HttpErrorKind::connect: return "connect";
-    case HttpErrorKind::tls: return "tls";
-    case HttpErrorKind::timeout: return "timeout";
-    case HttpErrorKind::too_many_redirects: return "too-many-redirects";
-    case HttpErrorKind::protocol: return "protocol";
-    case HttpErrorKind::too_large: return "too-large";
-    case HttpErrorKind::other: break;
-  }
-  return "other";
-}
 
 std::string_view strip_line_end(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
@@ -60,6 +44,31 @@ bool equal_ascii_nocase(std::string_view a, std::string_view b) {
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
+}
+
+std::string sanitize_request_headers(std::vector<std::string>* lines) {
+  std::size_t total = 0;
+  bool has_host = false;
+  std::vector<std::string> kept;
+  kept.reserve(lines->size());
+  for (std::string& line : *lines) {
+    const auto end = line.find_first_of(":;");
+    std::string_view name = end == std::string::npos ? std::string_view() : trim(std::string_view(line).substr(0, end));
+    if (name.empty()) return "Not a header line: " + line.substr(0, 64);
+    if (equal_ascii_nocase(name, "Content-Length") || equal_ascii_nocase(name, "Transfer-Encoding")) continue;
+    if (equal_ascii_nocase(name, "Host")) {
+      if (has_host) return "More than one Host header";
+      if (line[end] == ';' || trim(std::string_view(line).substr(end + 1)).empty()) return "Empty Host header";
+      has_host = true;
+    }
+    total += line.size() + 2;
+    if (total > max_request_header_bytes) {
+      return "Request headers larger than " + std::to_string(max_request_header_bytes) + " bytes";
+    }
+    kept.push_back(std::move(line));
+  }
+  lines->swap(kept);
+  return {};
 }
 
 bool is_reserved_invalid_host(std::string_view host) {

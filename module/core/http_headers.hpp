@@ -3,9 +3,11 @@
 // they can be tested without a network.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace aio {
 
@@ -27,6 +29,20 @@ bool split_header(std::string_view line, std::pair<std::string, std::string>* ou
 // resolvers should answer such names negatively at once). Checked
 // before curl resolves anything, so no query for them leaves the machine.
 bool is_reserved_invalid_host(std::string_view host);
+
+// The most bytes of header lines a request may carry; curl refuses a
+// request head over 1 MiB with a misleading "Out of memory".
+constexpr std::size_t max_request_header_bytes = 256 * 1024;
+
+// Makes a caller's header LINES safe to hand to curl. Content-Length and
+// Transfer-Encoding are dropped: curl frames the body it sends itself,
+// and a caller's length that disagrees with the body would leave the
+// rest of the body on a reused connection as a second request. Returns
+// "" when the lines may go, else why not: a line that is no header, an
+// empty or second Host, or more than max_request_header_bytes in all.
+// curl reads "Name;" as an empty field and "Name:" as "remove curl's
+// own": both are recognised here by their name.
+std::string sanitize_request_headers(std::vector<std::string>* lines);
 
 // Case-insensitive ASCII equality.
 bool equal_ascii_nocase(std::string_view a, std::string_view b);

@@ -1,6 +1,10 @@
 #include "http_transfer.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
+#include <new>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -25,6 +29,37 @@ std::string host_of(const std::string& url) {
   }
   curl_url_cleanup(u);
   return host;
+}
+
+// The scheme of URL, lower-cased, or "" when it has none curl can parse
+// (curl then guesses http, or reports the malformed URL itself).
+std::string scheme_of(const std::string& url) {
+  std::string scheme;
+  CURLU* u = curl_url();
+  if (!u) return scheme;
+  char* part = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_SCHEME, &part, 0) == CURLUE_OK) {
+    scheme = part;
+    curl_free(part);
+  }
+  curl_url_cleanup(u);
+  for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return scheme;
+}
+
+bool is_http_scheme(const std::string& scheme) { return scheme == "http" || scheme == "https"; }
+
+// The schemes curl understands in a proxy URL; a proxy without one is http.
+bool is_proxy_scheme(const std::string& proxy) {
+  const auto sep = proxy.find("://");
+  if (sep == std::string::npos) return true;
+  std::string scheme = proxy.substr(0, sep);
+  for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (const char* ok : {"http", "https", "socks4", "socks4a", "socks5", "socks5h"}) {
+    if (scheme == ok) return true;
+  }
+  return false;
 }
 
 // LOCATION made absolute against BASE the way curl does when it follows
@@ -94,8 +129,13 @@ HttpErrorKind http_error_kind(CURLcode code) {
       return HttpErrorKind::timeout;
     case CURLE_TOO_MANY_REDIRECTS:
       return HttpErrorKind::too_many_redirects;
+    // Schemes are checked before curl sees a URL (Transfer's constructor,
+    // end_of_block), so curl's own "unsupported protocol" is always about
+    // the reply: HTTP/0.9, a bad version or status code.
     case CURLE_UNSUPPORTED_PROTOCOL:
-      return HttpErrorKind::protocol;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return HttpErrorKind::malformed;
     case CURLE_FILESIZE_EXCEEDED:
       return HttpErrorKind::too_large;
     case CURLE_SSL_CONNECT_ERROR:
@@ -121,6 +161,8 @@ HttpErrorKind http_error_kind(CURLcode code) {
 
 Transfer::Transfer(std::uint64_t id, HttpRequest request)
     : id_(id), request_(std::move(request)), current_url_(request_.url) {
+  // Before setup(), which hands the header lines to curl.
+  const std::string unsafe_headers = sanitize_request_headers(&request_.headers);
   easy_ = curl_easy_init();
   if (!easy_) throw std::runtime_error("curl_easy_init failed");
   try {
@@ -130,8 +172,15 @@ Transfer::Transfer(std::uint64_t id, HttpRequest request)
     curl_slist_free_all(header_list_);
     throw;
   }
+  const std::string scheme = scheme_of(request_.url);
   const std::string host = host_of(request_.url);
-  if (is_reserved_invalid_host(host)) {
+  if (!unsafe_headers.empty()) {
+    refused_ = error(HttpErrorKind::other, unsafe_headers);
+  } else if (!scheme.empty() && !is_http_scheme(scheme)) {
+    refused_ = error(HttpErrorKind::protocol, "Protocol \"" + scheme + "\" not supported");
+  } else if (request_.proxy && !is_proxy_scheme(*request_.proxy)) {
+    refused_ = error(HttpErrorKind::protocol, "Proxy protocol not supported: " + *request_.proxy);
+  } else if (is_reserved_invalid_host(host)) {
     refused_ = error(HttpErrorKind::resolve, "Could not resolve host: " + host);
   }
 }
@@ -156,6 +205,8 @@ void Transfer::setup() {
   check(curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this), "HEADERDATA");
   check(curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Transfer::on_body), "WRITEFUNCTION");
   check(curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this), "WRITEDATA");
+  check(curl_easy_setopt(easy_, CURLOPT_OPENSOCKETFUNCTION, &Transfer::on_open_socket), "OPENSOCKETFUNCTION");
+  check(curl_easy_setopt(easy_, CURLOPT_OPENSOCKETDATA, this), "OPENSOCKETDATA");
   // Nothing but HTTP, even when a server redirects to file: or ftp:.
   check(curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR");
   check(curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"), "REDIR_PROTOCOLS_STR");
@@ -213,9 +264,30 @@ void Transfer::setup() {
   }
 }
 
-std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t n, void* self) {
+// curl's callbacks are C: an exception leaving one would end in
+// std::terminate, that is, abort Emacs. Each catches everything and
+// fails its transfer instead.
+
+std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t n, void* p) {
+  auto* self = static_cast<Transfer*>(p);
   const std::size_t len = size * n;
-  return static_cast<Transfer*>(self)->header_line(std::string_view(data, len)) ? len : 0;
+  try {
+    return self->header_line(std::string_view(data, len)) ? len : 0;
+  } catch (...) {
+    self->out_of_memory_at_ = self->response_->body.size() + 1;
+    return 0;
+  }
+}
+
+curl_socket_t Transfer::on_open_socket(void* p, curlsocktype, curl_sockaddr* address) {
+  // Close-on-exec from birth: a process Emacs starts must not inherit
+  // the connection, or the server would never see it closed.
+  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd < 0) {
+    if (errno == EMFILE || errno == ENFILE) static_cast<Transfer*>(p)->no_descriptor_ = true;
+    return CURL_SOCKET_BAD;
+  }
+  return fd;
 }
 
 bool Transfer::header_line(std::string_view raw) {
@@ -228,6 +300,7 @@ bool Transfer::header_line(std::string_view raw) {
     r.body.clear();
     r.status_line.assign(line);
     block_status_ = status_of(line);
+    final_headers_ = false;
     return true;
   }
   if (line.empty()) return end_of_block();
@@ -249,12 +322,18 @@ bool Transfer::end_of_block() {
   const bool redirect = block_status_ >= 300 && block_status_ <= 399;
   const std::string* location = redirect ? find_header(r, "Location") : nullptr;
   if (!request_.follow_redirects || !location) {
+    // 1xx blocks (100 Continue, 103 Early Hints) come before the final one.
+    final_headers_ = block_status_ >= 200;
     // Possibly the final response: make room for a body of known length.
     const std::string* length = find_header(r, "Content-Length");
     std::uint64_t n = 0;
     if (length && std::from_chars(length->data(), length->data() + length->size(), n).ec == std::errc() &&
         n <= max_reserve && (request_.max_size == 0 || n <= request_.max_size)) {
-      r.body.reserve(n);
+      // Only a hint: a body that does not fit fails in on_body instead.
+      try {
+        r.body.reserve(n);
+      } catch (const std::bad_alloc&) {
+      }
     }
     return true;
   }
@@ -263,6 +342,11 @@ bool Transfer::end_of_block() {
   r.redirects.push_back(current_url_);
   const bool will_follow = request_.max_redirects < 0 ||
                            r.redirects.size() <= static_cast<std::size_t>(request_.max_redirects);
+  const std::string scheme = scheme_of(current_url_);
+  if (will_follow && !scheme.empty() && !is_http_scheme(scheme)) {
+    aborted_ = error(HttpErrorKind::protocol, "Redirect to protocol \"" + scheme + "\" not allowed");
+    return false;
+  }
   const std::string host = host_of(current_url_);
   if (will_follow && is_reserved_invalid_host(host)) {
     aborted_ = error(HttpErrorKind::resolve, "Could not resolve host: " + host);
@@ -277,11 +361,20 @@ std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t n, void*
   std::string& body = self->response_->body;
   const std::uint64_t limit = self->request_.max_size;
   if (limit > 0 && body.size() + len > limit) {
-    self->aborted_ = self->error(HttpErrorKind::too_large,
-                                 "Response body larger than " + std::to_string(limit) + " bytes");
+    try {
+      self->aborted_ = self->error(HttpErrorKind::too_large,
+                                   "Response body larger than " + std::to_string(limit) + " bytes");
+    } catch (...) {
+      self->out_of_memory_at_ = body.size() + len;
+    }
     return 0;
   }
-  body.append(data, len);
+  try {
+    body.append(data, len);
+  } catch (...) {
+    self->out_of_memory_at_ = body.size() + len;
+    return 0;
+  }
   return len;
 }
 
@@ -291,15 +384,35 @@ Completion Transfer::error(HttpErrorKind kind, std::string message) const {
   return c;
 }
 
+Completion Transfer::failure(CURLcode code) const {
+  const std::string message = errbuf_[0] ? std::string(errbuf_) : curl_easy_strerror(code);
+  if (code == CURLE_FILESIZE_EXCEEDED && request_.max_size > 0) {
+    return error(HttpErrorKind::too_large,
+                 "Response body larger than " + std::to_string(request_.max_size) + " bytes");
+  }
+  if (no_descriptor_ && code == CURLE_COULDNT_CONNECT) {
+    return error(HttpErrorKind::descriptors,
+                 "No file descriptor left for a new connection (too many open files)");
+  }
+  // curl 7.88 reports a header line over its 100 KiB limit as "Out of
+  // memory", and a header block over 300 KiB, a broken chunk or a
+  // connection reset all as receive errors; only a reset says "Recv failure".
+  if (code == CURLE_OUT_OF_MEMORY && !final_headers_) {
+    return error(HttpErrorKind::malformed, "Response header too large or malformed (" + message + ")");
+  }
+  if (code == CURLE_RECV_ERROR && message.rfind("Recv failure", 0) != 0) {
+    return error(HttpErrorKind::malformed, message);
+  }
+  return error(http_error_kind(code), message);
+}
+
 Completion Transfer::finish(CURLcode code) {
   if (aborted_) return std::move(*aborted_);
-  if (code != CURLE_OK) {
-    if (code == CURLE_FILESIZE_EXCEEDED && request_.max_size > 0) {
-      return error(HttpErrorKind::too_large,
-                   "Response body larger than " + std::to_string(request_.max_size) + " bytes");
-    }
-    return error(http_error_kind(code), errbuf_[0] ? std::string(errbuf_) : curl_easy_strerror(code));
+  if (out_of_memory_at_ > 0) {
+    return error(HttpErrorKind::too_large,
+                 "Out of memory for a response of " + std::to_string(out_of_memory_at_) + " bytes");
   }
+  if (code != CURLE_OK) return failure(code);
   HttpResponse& r = *response_;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &r.status);
   long version = 0;

@@ -37,9 +37,11 @@ class Transfer {
  private:
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self);
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self);
+  static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
   bool header_line(std::string_view line);
   bool end_of_block();
   Completion error(HttpErrorKind kind, std::string message) const;
+  Completion failure(CURLcode code) const;
   void setup();
 
   std::uint64_t id_;
@@ -55,6 +57,13 @@ class Transfer {
   // Set by a callback that aborts the transfer: it overrides curl's
   // CURLE_WRITE_ERROR with the real reason.
   std::optional<Completion> aborted_;
+  // Set by callbacks without allocating, since memory may be what ran
+  // out: the body size at which an allocation failed (0: none)...
+  std::uint64_t out_of_memory_at_ = 0;
+  // ...whether the final response's header block was read whole...
+  bool final_headers_ = false;
+  // ...and whether a socket could not be made for want of descriptors.
+  bool no_descriptor_ = false;
 };
 
 // The kind of failure curl's CODE stands for.

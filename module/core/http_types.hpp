@@ -56,6 +56,15 @@ struct HttpResponse {
   bool decoded = false;
 };
 
+// Caps on the engine's connections, shared by every transfer. Each
+// connection is a descriptor in Emacs's own table (soft limit 1024), so
+// these stay well under it; transfers beyond them wait for a free slot.
+struct HttpLimits {
+  long total = 256;     // connections open at once, in use or idle
+  long per_host = 64;   // of those, to one host
+  long idle = 64;       // idle connections kept for reuse
+};
+
 // Why a transfer produced no response. The names are part of the
 // contract with the Lisp side, which maps each to an error symbol.
 enum class HttpErrorKind {
@@ -66,6 +75,11 @@ enum class HttpErrorKind {
   too_many_redirects,
   protocol,
   too_large,
+  // The server's reply is not HTTP curl can read: garbage, a bad status
+  // line or version, a header too large, broken chunking or encoding.
+  malformed,
+  // No file descriptor was left for a new connection (EMFILE, ENFILE).
+  descriptors,
   other,
 };
 

@@ -98,7 +98,14 @@ void Loop::on_async(uv_async_t* async) {
   }
   // Deadlines are measured from here, not from the last poll.
   uv_update_time(&self->uv_);
-  for (auto& cmd : batch) cmd();
+  for (auto& cmd : batch) {
+    // A libuv callback: nothing may escape it. Commands report their
+    // own failures; this only keeps the loop alive when even that fails.
+    try {
+      cmd();
+    } catch (...) {
+    }
+  }
 }
 
 void Loop::start_timer(std::uint64_t id, double delay_ms) {
@@ -127,6 +134,10 @@ void Loop::start_http(std::uint64_t id, HttpRequest request) {
 
 void Loop::cancel_http(std::uint64_t id) {
   submit([this, id] { http_.cancel(id); });
+}
+
+void Loop::set_http_limits(const HttpLimits& limits) {
+  submit([this, limits] { http_.set_limits(limits); });
 }
 
 Stats Loop::stats() const {

@@ -55,6 +55,7 @@ class Loop {
   // Thread-safe front for the HTTP engine.
   void start_http(std::uint64_t id, HttpRequest request);
   void cancel_http(std::uint64_t id);
+  void set_http_limits(const HttpLimits& limits);
 
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }

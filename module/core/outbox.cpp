@@ -3,7 +3,20 @@
 #include <iterator>
 #include <utility>
 
+#include "http_types.hpp"
+
 namespace aio {
+
+namespace {
+
+// What handing C over to Emacs will cost in bytes, roughly.
+std::size_t payload_bytes(const Completion& c) {
+  std::size_t n = c.payload.size();
+  if (c.http) n += c.http->body.size() + c.http->status_line.size();
+  return n;
+}
+
+}  // namespace
 
 void Outbox::push(Completion c) {
   {
@@ -22,7 +35,7 @@ void Outbox::push_all(std::vector<Completion> batch) {
   waker_.notify();
 }
 
-std::vector<Completion> Outbox::drain(std::size_t max) {
+std::vector<Completion> Outbox::drain(std::size_t max, std::size_t max_bytes) {
   // Clear first: a push that lands after this is either taken below or
   // announces itself with a new byte.
   waker_.clear();
@@ -30,7 +43,17 @@ std::vector<Completion> Outbox::drain(std::size_t max) {
   bool left_behind = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const std::size_t n = (max == 0 || items_.size() <= max) ? items_.size() : max;
+    std::size_t n = (max == 0 || items_.size() <= max) ? items_.size() : max;
+    if (max_bytes > 0) {
+      std::size_t bytes = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        bytes += payload_bytes(items_[i]);
+        if (bytes > max_bytes) {
+          n = i == 0 ? 1 : i;
+          break;
+        }
+      }
+    }
     auto split = items_.begin() + static_cast<std::ptrdiff_t>(n);
     out.assign(std::make_move_iterator(items_.begin()), std::make_move_iterator(split));
     items_.erase(items_.begin(), split);
@@ -40,6 +63,16 @@ std::vector<Completion> Outbox::drain(std::size_t max) {
   drains_.fetch_add(1, std::memory_order_relaxed);
   delivered_.fetch_add(out.size(), std::memory_order_relaxed);
   return out;
+}
+
+void Outbox::requeue(std::vector<Completion> batch) {
+  if (batch.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    items_.insert(items_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+  }
+  delivered_.fetch_sub(batch.size(), std::memory_order_relaxed);
+  waker_.notify();
 }
 
 }  // namespace aio

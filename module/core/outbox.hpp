@@ -21,9 +21,13 @@ class Outbox {
   void push(Completion c);
   // Adds every completion of BATCH under one lock and one wake-up.
   void push_all(std::vector<Completion> batch);
-  // Takes up to MAX completions (all when MAX is 0), oldest first. When
-  // some stay behind, the waker is notified again so they are not lost.
-  std::vector<Completion> drain(std::size_t max = 0);
+  // Takes completions, oldest first: up to MAX of them (all when 0) and,
+  // when MAX_BYTES is not 0, no more than MAX_BYTES of payload (bodies,
+  // messages), though always at least one. When some stay behind, the
+  // waker is notified again so they are not lost.
+  std::vector<Completion> drain(std::size_t max = 0, std::size_t max_bytes = 0);
+  // Puts BATCH, taken by drain() but not delivered, back in front.
+  void requeue(std::vector<Completion> batch);
 
   std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   std::uint64_t drains() const { return drains_.load(std::memory_order_relaxed); }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
+#include <stdexcept>
 #include <utility>
 
 #include <unistd.h>
@@ -22,16 +24,18 @@ bool Timers::live(const Entry& e) const {
 }
 
 void Timers::start(std::uint64_t id, std::uint64_t deadline_ns) {
-  if (!clock_open_ && !open_clock()) {
+  try {
+    if (!clock_open_ && !open_clock()) throw std::runtime_error("cannot create a timer clock");
+    cancel(id);
+    const std::uint64_t seq = next_seq_++;
+    heap_.push_back(Entry{deadline_ns, seq, id});
+    std::push_heap(heap_.begin(), heap_.end(), DueLater{});
+    active_[id] = seq;  // last: until here a failure leaves only a stale entry
+  } catch (const std::exception& e) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
-    out_.push(Completion(id, Status::error, "cannot create a timer clock"));
+    out_.push(Completion(id, Status::error, e.what()));
     return;
   }
-  cancel(id);
-  const std::uint64_t seq = next_seq_++;
-  active_[id] = seq;
-  heap_.push_back(Entry{deadline_ns, seq, id});
-  std::push_heap(heap_.begin(), heap_.end(), DueLater{});
   if (armed_ns_ == 0 || deadline_ns < armed_ns_) arm();
 }
 
@@ -51,17 +55,27 @@ void Timers::compact_if_sparse() {
   std::make_heap(heap_.begin(), heap_.end(), DueLater{});
 }
 
-void Timers::fire_due() {
+void Timers::collect_due(std::vector<Completion>* due) {
   const std::uint64_t now = uv_hrtime();
-  std::vector<Completion> due;
   while (!heap_.empty() && heap_.front().deadline_ns <= now) {
-    std::pop_heap(heap_.begin(), heap_.end(), DueLater{});
-    const Entry e = heap_.back();
-    heap_.pop_back();
+    const Entry e = heap_.front();
     auto it = active_.find(e.id);
-    if (it == active_.end() || it->second != e.seq) continue;  // cancelled
-    active_.erase(it);
-    due.emplace_back(e.id, Status::ok);
+    const bool fires = it != active_.end() && it->second == e.seq;  // else cancelled
+    // First, as it may throw: until it succeeds nothing has changed.
+    if (fires) due->emplace_back(e.id, Status::ok);
+    std::pop_heap(heap_.begin(), heap_.end(), DueLater{});
+    heap_.pop_back();
+    if (fires) active_.erase(it);
+  }
+}
+
+void Timers::fire_due() {
+  std::vector<Completion> due;
+  try {
+    collect_due(&due);
+  } catch (const std::bad_alloc&) {
+    // Deliver what was collected; arm() below sets the clock for the
+    // rest, which are due already, so they are collected next turn.
   }
   pending_.fetch_sub(static_cast<std::int64_t>(due.size()), std::memory_order_relaxed);
   // One lock and at most one wake-up for the whole batch.
@@ -130,7 +144,10 @@ void Timers::set_clock(std::uint64_t deadline_ns) {
   uv_timer_start(&clock_timer_, &Timers::on_clock_timer, (ahead_ns + 999999ULL) / 1000000ULL, 0);
 }
 
-void Timers::on_clock_fd(uv_poll_t* poll, int status, int) {
+// libuv's callbacks are C: no exception may leave them (it would abort
+// Emacs), so each catches what the work inside might throw.
+
+void Timers::on_clock_fd(uv_poll_t* poll, int status, int) noexcept {
   auto* self = static_cast<Timers*>(poll->data);
   if (status >= 0) {
     std::uint64_t expirations;
@@ -138,10 +155,18 @@ void Timers::on_clock_fd(uv_poll_t* poll, int status, int) {
     while (::read(self->clock_fd_, &expirations, sizeof expirations) < 0 && errno == EINTR) {
     }
   }
-  self->fire_due();
+  try {
+    self->fire_due();
+  } catch (...) {
+  }
 }
 
-void Timers::on_clock_timer(uv_timer_t* timer) { static_cast<Timers*>(timer->data)->fire_due(); }
+void Timers::on_clock_timer(uv_timer_t* timer) noexcept {
+  try {
+    static_cast<Timers*>(timer->data)->fire_due();
+  } catch (...) {
+  }
+}
 
 void Timers::on_clock_closed(uv_handle_t* handle) {
   auto* self = static_cast<Timers*>(handle->data);

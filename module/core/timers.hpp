@@ -65,14 +65,15 @@ class Timers {
   };
 
   bool live(const Entry& e) const;
+  void collect_due(std::vector<Completion>* due);
   void fire_due();
   void arm();
   void compact_if_sparse();
   bool open_clock();
   void set_clock(std::uint64_t deadline_ns);
 
-  static void on_clock_fd(uv_poll_t* poll, int status, int events);
-  static void on_clock_timer(uv_timer_t* timer);
+  static void on_clock_fd(uv_poll_t* poll, int status, int events) noexcept;
+  static void on_clock_timer(uv_timer_t* timer) noexcept;
   static void on_clock_closed(uv_handle_t* handle);
 
   uv_loop_t* loop_;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/http_headers.hpp"
 #include "../core/http_types.hpp"
 #include "registry.hpp"
 #include "state.hpp"
@@ -60,14 +61,18 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   if (r.method.empty() || r.method.find_first_of(" \t") != std::string::npos) {
     env.signal("args-out-of-range", {args[2]});
   }
+  // A circular list would be walked forever.
+  if (env.is_nil(env.call("proper-list-p", {args[3]}))) env.wrong_type("proper-list-p", args[3]);
   for (emacs_value tail = args[3]; !env.is_nil(tail); tail = env.call("cdr", {tail})) {
-    if (env.is_nil(env.call("consp", {tail}))) env.wrong_type("listp", args[3]);
     r.headers.push_back(line_of(env, env.call("car", {tail})));
+  }
+  if (std::string why = sanitize_request_headers(&r.headers); !why.empty()) {
+    env.signal("args-out-of-range", {env.string(why), args[3]});
   }
   if (!env.is_nil(args[4])) r.body = bytes_of(env, args[4]);
 
   emacs_value opts = args[5];
-  if (env.is_nil(env.call("listp", {opts}))) env.wrong_type("listp", opts);
+  if (env.is_nil(env.call("proper-list-p", {opts}))) env.wrong_type("proper-list-p", opts);
   emacs_value v = option(env, opts, ":connect-timeout");
   if (!env.is_nil(v)) r.connect_timeout_ms = milliseconds(env, v);
   v = option(env, opts, ":timeout");
@@ -87,6 +92,15 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   return args[0];
 }
 
+emacs_value http_limits(Env& env, std::ptrdiff_t, emacs_value* args) {
+  HttpLimits limits;
+  limits.total = static_cast<long>(env.integer_in(args[0], 1, 100000));
+  limits.per_host = static_cast<long>(env.integer_in(args[1], 1, 100000));
+  limits.idle = static_cast<long>(env.integer_in(args[2], 0, 100000));
+  running_loop(env).set_http_limits(limits);
+  return env.nil();
+}
+
 emacs_value http_cancel(Env& env, std::ptrdiff_t, emacs_value* args) {
   auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
   running_loop(env).cancel_http(id);
@@ -97,36 +111,24 @@ const Function functions[] = {
     {"aio-native--http-start", 6, 6, boundary<http_start>,
      "Start HTTP transfer ID of URL with METHOD, HEADERS and BODY.\n"
      "HEADERS is a list of \"Name: value\" strings, BODY a unibyte string or\n"
-     "nil for no body.  OPTIONS is a plist of :connect-timeout and :timeout\n"
+     "nil for no body; Content-Length and Transfer-Encoding in HEADERS are\n"
+     "dropped (the body's own length is sent), and a second or empty Host\n"
+     "is refused.  OPTIONS is a plist of :connect-timeout and :timeout\n"
      "(seconds), :follow-redirects and :verify-tls (booleans), :max-redirects,\n"
      ":max-size (bytes) and :proxy (a string; \"\" for none; nil for the\n"
      "environment's).  The completion's payload is a response vector, see\n"
      "`aio-native--drain'.  Return ID.\n\n"
      "(fn ID URL METHOD HEADERS BODY OPTIONS)"},
+    {"aio-native--http-limits", 3, 3, boundary<http_limits>,
+     "Cap the HTTP engine's connections: TOTAL open at once, PER-HOST to\n"
+     "one host, IDLE kept for reuse.  Transfers over a cap wait for a slot.\n\n"
+     "(fn TOTAL PER-HOST IDLE)"},
     {"aio-native--http-cancel", 1, 1, boundary<http_cancel>,
      "Abort HTTP transfer ID; its completion then has status cancelled.\n"
      "An ID that is not pending is ignored.\n\n(fn ID)"},
 };
 
 }  // namespace
-
-emacs_value http_response_value(Env& env, const HttpResponse& r) {
-  emacs_value headers = env.nil();
-  for (auto it = r.headers.rbegin(); it != r.headers.rend(); ++it) {
-    headers = env.call("cons", {env.call("cons", {env.unibyte(it->first), env.unibyte(it->second)}), headers});
-  }
-  emacs_value redirects = env.nil();
-  for (auto it = r.redirects.rbegin(); it != r.redirects.rend(); ++it) {
-    redirects = env.call("cons", {env.unibyte(*it), redirects});
-  }
-  const HttpTimings& t = r.timings;
-  emacs_value timings = env.call("list", {env.floating(t.namelookup), env.floating(t.connect),
-                                          env.floating(t.appconnect), env.floating(t.starttransfer),
-                                          env.floating(t.total)});
-  return env.call("vector", {env.integer(r.status), env.string(r.version), env.unibyte(r.status_line),
-                             headers, env.unibyte(r.body), env.unibyte(r.url), redirects, timings,
-                             r.decoded ? env.t() : env.nil()});
-}
 
 void define_http_functions(Env& env) { define_functions(env, functions); }
 

@@ -3,6 +3,10 @@
 #include <unistd.h>
 
 #include <limits>
+#include <string>
+
+#include "../core/http_types.hpp"
+#include "payload.hpp"
 
 #include "registry.hpp"
 #include "state.hpp"
@@ -32,6 +36,10 @@ emacs_value init(Env& env, std::ptrdiff_t, emacs_value* args) {
 
 emacs_value shutdown(Env& env, std::ptrdiff_t, emacs_value*) {
   stop_loop();
+  // The loop dropped its pending work: let Lisp settle the promises that
+  // were waiting for it, whoever asked for the shutdown.
+  emacs_value settle = env.intern("aio-native--loop-stopped");
+  if (!env.is_nil(env.call("fboundp", {settle}))) env.funcall(settle, {});
   return env.nil();
 }
 
@@ -44,28 +52,56 @@ emacs_value set_wake_enabled(Env& env, std::ptrdiff_t, emacs_value* args) {
   return args[0];
 }
 
+// PAYLOAD of a completion that Emacs could not take whole (it ran out
+// of memory making its strings): a failure of that operation alone.
+emacs_value failed_payload(Env& env, const Completion& c) {
+  const std::string message = "Out of memory handing a result of " +
+                              std::to_string(c.http ? c.http->body.size() : c.payload.size()) +
+                              " bytes to Lisp";
+  if (c.http || !c.error_kind.empty()) {
+    return env.call("cons", {env.intern(http_error_kind_name(HttpErrorKind::too_large)), env.string(message)});
+  }
+  return env.string(message);
+}
+
 emacs_value drain(Env& env, std::ptrdiff_t nargs, emacs_value* args) {
-  std::size_t max = 0;
-  if (nargs > 0 && !env.is_nil(args[0])) {
-    max = static_cast<std::size_t>(env.integer_in(args[0], 1, std::numeric_limits<std::int32_t>::max()));
+  constexpr std::intmax_t max_int = std::numeric_limits<std::int32_t>::max();
+  std::size_t max = 0, max_bytes = 0;
+  if (nargs > 0 && !env.is_nil(args[0])) max = static_cast<std::size_t>(env.integer_in(args[0], 1, max_int));
+  if (nargs > 1 && !env.is_nil(args[1])) {
+    max_bytes = static_cast<std::size_t>(env.integer_in(args[1], 1, std::numeric_limits<std::int64_t>::max()));
   }
   Loop* loop = current_loop();
   if (!loop) return env.call("vector", {});
-  std::vector<Completion> done = loop->outbox().drain(max);
-  emacs_value vec = env.call("make-vector", {env.integer(static_cast<std::intmax_t>(done.size() * 3)), env.nil()});
+  std::vector<Completion> done = loop->outbox().drain(max, max_bytes);
+  emacs_value vec;
+  try {
+    vec = env.call("make-vector", {env.integer(static_cast<std::intmax_t>(done.size() * 3)), env.nil()});
+  } catch (const LispExit&) {
+    loop->outbox().requeue(std::move(done));
+    throw;
+  }
   emacs_env* raw = env.raw();
   std::ptrdiff_t i = 0;
   for (const Completion& c : done) {
-    raw->vec_set(raw, vec, i++, env.integer(static_cast<std::intmax_t>(c.id)));
-    raw->vec_set(raw, vec, i++, env.integer(static_cast<int>(c.status)));
+    Status status = c.status;
     emacs_value payload;
-    if (c.http) {
-      payload = http_response_value(env, *c.http);
-    } else if (!c.error_kind.empty()) {
-      payload = env.call("cons", {env.intern(c.error_kind.c_str()), env.unibyte(c.payload)});
-    } else {
-      payload = c.payload.empty() ? env.nil() : env.unibyte(c.payload);
+    // One at a time: a payload Emacs cannot make (a body too big for its
+    // memory) fails that operation, not the whole batch.
+    try {
+      payload = completion_payload(env, c);
+    } catch (const LispExit&) {
+      raw->non_local_exit_clear(raw);
+      status = Status::error;
+      try {
+        payload = failed_payload(env, c);
+      } catch (const LispExit&) {
+        raw->non_local_exit_clear(raw);
+        payload = env.nil();
+      }
     }
+    raw->vec_set(raw, vec, i++, env.integer(static_cast<std::intmax_t>(c.id)));
+    raw->vec_set(raw, vec, i++, env.integer(static_cast<int>(status)));
     raw->vec_set(raw, vec, i++, payload);
   }
   env.check();
@@ -93,12 +129,14 @@ const Function functions[] = {
      "again hands the running loop the new pipe.\n\n"
      "(fn PIPE-PROCESS)"},
     {"aio-native--shutdown", 0, 0, boundary<shutdown>,
-     "Stop the native loop and join its thread, dropping pending work.\n\n(fn)"},
+     "Stop the native loop and join its thread, dropping pending work.\n"
+     "Then call `aio-native--loop-stopped', if defined, to settle what\n"
+     "Lisp still waits for.\n\n(fn)"},
     {"aio-native--running-p", 0, 0, boundary<running_p>,
      "Return non-nil if the native loop is running.\n\n(fn)"},
     {"aio-native--set-wake-enabled", 1, 1, boundary<set_wake_enabled>,
      "Write wake bytes to the pipe when FLAG is non-nil; stay silent otherwise.\n\n(fn FLAG)"},
-    {"aio-native--drain", 0, 1, boundary<drain>,
+    {"aio-native--drain", 0, 2, boundary<drain>,
      "Take finished operations from the native loop, oldest first.\n"
      "Return a vector [ID STATUS PAYLOAD ...] with three slots per\n"
      "operation.  STATUS is 0 (done), 1 (cancelled) or 2 (failed; PAYLOAD\n"
@@ -106,8 +144,11 @@ const Function functions[] = {
      "failures have a kind, such as HTTP transfers).  A finished HTTP\n"
      "transfer's PAYLOAD is a vector [STATUS VERSION STATUS-LINE HEADERS\n"
      "BODY URL REDIRECTS TIMINGS DECODED].  With MAX, take at most MAX\n"
-     "operations.\n\n"
-     "(fn &optional MAX)"},
+     "operations, and\n"
+     "with MAX-BYTES, no more than MAX-BYTES of bodies and messages (but at\n"
+     "least one operation).  An operation whose result Emacs cannot make\n"
+     "\\(out of memory) comes as failed, alone.\n\n"
+     "(fn &optional MAX MAX-BYTES)"},
     {"aio-native--stats", 0, 0, boundary<stats>,
      "Return a plist of the native loop's counters.\n\n(fn)"},
 };

@@ -33,16 +33,3 @@ void define_timer_functions(Env& env);
 void define_http_functions(Env& env);
 
 }  // namespace aio::emacs
-
-namespace aio {
-struct HttpResponse;
-}
-
-namespace aio::emacs {
-
-// A finished transfer as Lisp data, for `aio-native--drain':
-// [STATUS VERSION STATUS-LINE HEADERS BODY URL REDIRECTS TIMINGS DECODED].
-// Defined in http_functions.cpp.
-emacs_value http_response_value(Env& env, const HttpResponse& response);
-
-}  // namespace aio::emacs

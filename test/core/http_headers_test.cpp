@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "http_headers.hpp"
 #include "http_types.hpp"
 
@@ -54,6 +57,42 @@ TEST(HttpHeaders, ReservedInvalidNames) {
 TEST(HttpHeaders, ErrorKindNames) {
   EXPECT_STREQ(http_error_kind_name(HttpErrorKind::resolve), "resolve");
   EXPECT_STREQ(http_error_kind_name(HttpErrorKind::too_many_redirects), "too-many-redirects");
+  EXPECT_STREQ(http_error_kind_name(HttpErrorKind::too_large), "too-large");
+  EXPECT_STREQ(http_error_kind_name(HttpErrorKind::other), "other");
+}
+
+TEST(HttpHeaders, FramingHeadersOfTheCallerAreDropped) {
+  std::vector<std::string> lines = {"X-A: 1", "Content-Length: 1", "content-length:",
+                                    "Transfer-Encoding: chunked", "Content-Length;", "X-B: 2"};
+  EXPECT_EQ(sanitize_request_headers(&lines), "");
+  EXPECT_EQ(lines, (std::vector<std::string>{"X-A: 1", "X-B: 2"}));
+}
+
+TEST(HttpHeaders, HostConflictsAreRefused) {
+  std::vector<std::string> one = {"Host: a"};
+  EXPECT_EQ(sanitize_request_headers(&one), "");
+  std::vector<std::string> two = {"Host: a", "host: b"};
+  EXPECT_NE(sanitize_request_headers(&two), "");
+  std::vector<std::string> empty = {"Host:  "};
+  EXPECT_NE(sanitize_request_headers(&empty), "");
+  std::vector<std::string> semicolon = {"Host;"};
+  EXPECT_NE(sanitize_request_headers(&semicolon), "");
+}
+
+TEST(HttpHeaders, LinesThatAreNoHeadersAndHugeHeadsAreRefused) {
+  std::vector<std::string> bare = {"no colon here"};
+  EXPECT_NE(sanitize_request_headers(&bare), "");
+  std::vector<std::string> nameless = {": value"};
+  EXPECT_NE(sanitize_request_headers(&nameless), "");
+  std::vector<std::string> huge = {"X-Big: " + std::string(max_request_header_bytes, 'a')};
+  EXPECT_NE(sanitize_request_headers(&huge), "");
+  std::vector<std::string> fits = {"X-Big: " + std::string(max_request_header_bytes / 2, 'a')};
+  EXPECT_EQ(sanitize_request_headers(&fits), "");
+}
+
+TEST(HttpHeaders, ErrorKindNamesAreTheLispContract) {
+  EXPECT_STREQ(http_error_kind_name(HttpErrorKind::malformed), "malformed");
+  EXPECT_STREQ(http_error_kind_name(HttpErrorKind::descriptors), "descriptors");
   EXPECT_STREQ(http_error_kind_name(HttpErrorKind::too_large), "too-large");
   EXPECT_STREQ(http_error_kind_name(HttpErrorKind::other), "other");
 }

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "cloexec.hpp"
 #include "harness.hpp"
 #include "http_types.hpp"
 
@@ -392,6 +395,81 @@ TEST_F(HttpTest, MalformedUrlIsAnError) {
   Completion c = run(get("http://[::1"));
   EXPECT_EQ(c.status, Status::error);
   EXPECT_FALSE(c.payload.empty());
+}
+
+TEST_F(HttpTest, CallerFramingHeadersCannotSmuggleARequest) {
+  const std::string smuggler = "aGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  HttpRequest r = get(origin() + "/echo");
+  r.method = "POST";
+  r.body = smuggler;
+  r.headers = {"Content-Length: 1"};
+  const HttpResponse echo = ok(run(std::move(r)));
+  EXPECT_NE(echo.body.find("Content-Length: " + std::to_string(smuggler.size()) + "\n"), std::string::npos)
+      << echo.body;
+  EXPECT_EQ(echo.body.substr(echo.body.size() - smuggler.size()), smuggler);
+  // The pooled connection carries nothing else.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(ok(run(get(origin() + "/hello"))).body, "hello\n");
+}
+
+TEST_F(HttpTest, MalformedRepliesHaveTheirOwnKind) {
+  for (const char* kind : {"http09", "big-status", "bad-version", "huge-header", "many-headers",
+                           "bad-chunk", "bad-gzip"}) {
+    Completion c = run(get(origin() + "/raw?kind=" + kind));
+    EXPECT_EQ(c.status, Status::error) << kind;
+    EXPECT_EQ(c.error_kind, "malformed") << kind << ": " << c.payload;
+  }
+}
+
+TEST_F(HttpTest, OtherSchemesAreRefusedAsProtocolErrors) {
+  for (const char* url : {"ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/"}) {
+    Completion c = run(get(url));
+    EXPECT_EQ(c.error_kind, "protocol") << url;
+  }
+  HttpRequest r = get(origin() + "/hello");
+  r.proxy = "ftp://127.0.0.1:1";
+  EXPECT_EQ(run(std::move(r)).error_kind, "protocol");
+}
+
+TEST_F(HttpTest, ConnectionCapsHold) {
+  run(get(origin() + "/most-active"));
+  loop_->set_http_limits(HttpLimits{4, 2, 1});
+  for (std::uint64_t id = 20; id < 26; ++id) loop_->start_http(id, get(origin() + "/slow?delay=0.2"));
+  auto got = collect(*loop_, pipe_, 6);
+  ASSERT_EQ(got.size(), 6u);
+  for (const auto& c : got) EXPECT_EQ(ok(c).body, "slow\n");
+  EXPECT_EQ(ok(run(get(origin() + "/most-active"))).body, "2");
+}
+
+// Sockets of this process that a child would inherit.
+int inheritable_sockets() {
+  int n = 0;
+  for (int fd = 0; fd < 1024; ++fd) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && !is_close_on_exec(fd)) ++n;
+  }
+  return n;
+}
+
+TEST_F(HttpTest, SocketsAreCloseOnExec) {
+  for (std::uint64_t id = 30; id < 35; ++id) loop_->start_http(id, get(origin() + "/never"));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(inheritable_sockets(), 0);
+  for (std::uint64_t id = 30; id < 35; ++id) loop_->cancel_http(id);
+  EXPECT_EQ(collect(*loop_, pipe_, 5).size(), 5u);
+}
+
+TEST_F(HttpTest, DescriptorShortageHasItsOwnKind) {
+  run(get(origin() + "/hello"));  // the engine and its own descriptors exist
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit none = saved;
+  none.rlim_cur = 0;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &none), 0);
+  loop_->start_http(1, get("http://127.0.0.1:" + std::to_string(refused_port()) + "/"));
+  auto got = collect(*loop_, pipe_, 1);
+  setrlimit(RLIMIT_NOFILE, &saved);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].error_kind, "descriptors") << got[0].payload;
 }
 
 TEST_F(HttpTest, StoppingWithTransfersInFlightLeaksNothing) {

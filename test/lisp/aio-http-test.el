@@ -311,5 +311,190 @@ Never through a proxy, whatever the environment says."
   ;; The next request starts the loop again.
   (should (= (aio-http-response-status (aio-http-test--get "/hello")) 200)))
 
+;;; Safety (issue 11)
+
+(defun aio-http-test--connections ()
+  "Return how many of this Emacs's sockets are connected to the test server."
+  (let ((inodes (delq nil (mapcar (lambda (fd)
+                                    (let ((link (file-symlink-p (concat "/proc/self/fd/" fd))))
+                                      (and link (string-match "\\`socket:\\[\\([0-9]+\\)\\]" link)
+                                           (match-string 1 link))))
+                                  (directory-files "/proc/self/fd" nil "\\`[0-9]+\\'"))))
+        (remote (format "0100007F:%04X" (aio-http-test--port)))
+        (n 0))
+    ;; Not `insert-file-contents': it stops at 16 KiB of a /proc file.
+    ;; Fields: sl local remote state queues timer retransmits uid timeout inode.
+    (dolist (line (cdr (process-lines "cat" "/proc/net/tcp")))
+      (let ((fields (split-string line)))
+        (when (and (equal (nth 2 fields) remote) (member (nth 9 fields) inodes))
+          (setq n (1+ n)))))
+    n))
+
+(defun aio-http-test--echo (&rest args)
+  "Return the body of /echo requested with ARGS."
+  (aio-http-response-body (apply #'aio-http-test--get "/echo" args)))
+
+(defun aio-http-test--no-smuggled-request ()
+  "Check that the next requests on pooled connections get their own answers."
+  (dotimes (_ 10)
+    (should (equal (aio-http-response-body (aio-http-test--get "/hello")) "hello\n"))))
+
+(aio-deftest aio-http-caller-framing-headers-are-dropped ()
+  (let ((smuggler "aGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"))
+    (dolist (framing '(("Content-Length" . "1") ("content-length" . "")
+                       ("Transfer-Encoding" . "chunked")))
+      (let ((echo (aio-http-test--echo :method "POST" :body smuggler
+                                       :headers (list framing))))
+        ;; The server read the whole body as this request's own.
+        (should (string-match-p (format "^Content-Length: %d$" (length smuggler)) echo))
+        (should-not (string-match-p "^Transfer-Encoding" echo))
+        (should (string-suffix-p (concat "\n\n" smuggler) echo)))
+      (aio-http-test--no-smuggled-request)))
+  ;; A length counted in characters, not bytes, leaves no stray byte.
+  (let ((echo (aio-http-test--echo :method "PUT" :body "é"
+                                   :headers '(("Content-Length" . "1")))))
+    (should (string-match-p "^Content-Length: 2$" echo))
+    (should (string-suffix-p "\n\n\303\251" echo)))
+  (aio-http-test--no-smuggled-request))
+
+(aio-deftest aio-http-host-conflicts-are-refused ()
+  (should-error (aio-http-request "http://127.0.0.1/" :headers '(("Host" . "a") ("host" . "b")))
+                :type 'args-out-of-range)
+  (should-error (aio-http-request "http://127.0.0.1/" :headers '(("Host" . "")))
+                :type 'args-out-of-range)
+  ;; One Host of the caller's own is fine: virtual hosts need it.
+  (should (string-match-p "^Host: example\\.test$"
+                          (aio-http-test--echo :headers '(("Host" . "example.test")))))
+  ;; So is a long header, up to a limit that is refused at once.
+  (should-error (aio-http-request "http://127.0.0.1/"
+                                  :headers (list (cons "X-Big" (make-string 300000 ?a))))
+                :type 'args-out-of-range)
+  (should (= (aio-http-test--stat :http-pending) 0)))
+
+(aio-deftest aio-http-malformed-replies-have-their-own-error ()
+  (dolist (kind '("http09" "big-status" "bad-version" "huge-header" "many-headers"
+                  "bad-chunk" "bad-gzip"))
+    (let ((err (aio-http-test--failure (aio-http-test--url (concat "/raw?kind=" kind)))))
+      (should (equal (list kind (car err)) (list kind 'aio-http-malformed-response)))
+      (should (memq 'aio-http-error (get (car err) 'error-conditions)))))
+  ;; The scheme error stays for schemes, and a broken connection stays one.
+  (should (eq (car (aio-http-test--failure "ftp://127.0.0.1/")) 'aio-http-protocol-error))
+  (should (eq (car (condition-case err
+                        (aio-wait-for (aio-http-request (aio-http-test--url "/hello")
+                                                        :proxy "ftp://127.0.0.1")
+                                      5)
+                      (error err)))
+              'aio-http-protocol-error))
+  (should (eq (car (aio-http-test--failure (aio-http-test--url "/close-mid-body")))
+              'aio-http-transfer-error)))
+
+(aio-deftest aio-http-bodies-have-a-default-limit ()
+  (let ((aio-http-max-size 100000))
+    (should (eq (car (aio-http-test--failure (aio-http-test--url "/bytes?n=300000")))
+                'aio-http-too-large))
+    ;; nil says no limit.
+    (should (= (length (aio-http-response-body
+                        (aio-http-test--get "/bytes?n=300000" :max-size nil)))
+               300000)))
+  ;; A length nobody could hold is refused before any body arrives.
+  (let ((err (aio-http-test--failure (aio-http-test--url "/endless"))))
+    (should (eq (car err) 'aio-http-too-large))))
+
+(defmacro aio-http-test--with-limits (bindings &rest body)
+  "Run BODY with the connection caps in BINDINGS, then restore them."
+  (declare (indent 1) (debug (sexp body)))
+  (let ((saved (make-symbol "saved")))
+    `(let ((,saved (mapcar (lambda (b) (cons (car b) (symbol-value (car b)))) ',bindings)))
+       (unwind-protect
+           (progn ,@(mapcar (lambda (b) `(customize-set-variable ',(car b) ,(cadr b)))
+                            bindings)
+                  ,@body)
+         (dolist (entry ,saved)
+           (customize-set-variable (car entry) (cdr entry)))))))
+
+(aio-deftest aio-http-connections-are-capped ()
+  (aio-http-test--get "/most-active")
+  (aio-http-test--with-limits ((aio-http-max-host-connections 3)
+                               (aio-http-max-idle-connections 2))
+    (let ((promises (cl-loop repeat 12
+                             collect (aio-http-request (aio-http-test--url "/slow?delay=0.1")
+                                                       :proxy ""))))
+      ;; The rest wait for a free connection; none fails for it.
+      (dolist (p promises)
+        (should (equal (aio-http-response-body (aio-wait-for p 30)) "slow\n")))
+      (let ((most (string-to-number
+                   (aio-http-response-body (aio-http-test--get "/most-active")))))
+        (should (<= 1 most 3))))
+    ;; Idle connections beyond the cap are closed.
+    (should (aio-test-eventually (lambda () (<= (aio-http-test--connections) 2))))))
+
+(defun aio-http-test--prlimit (pid soft)
+  "Return a process that sets PID's soft descriptor limit when told.
+Writing a line to it sets the limit to SOFT; the next line restores the
+limit it had.  It is started, with its pipes, before any limit is
+lowered, since lowering it may leave Emacs no descriptor for a pipe."
+  (let* ((old (car (process-lines "prlimit" "--pid" (number-to-string pid) "--nofile"
+                                  "--raw" "--noheadings" "--output=SOFT")))
+         (script (format "read x; prlimit --pid %d --nofile=%d:; echo set; read y; prlimit --pid %d --nofile=%s:; echo restored"
+                         pid soft pid old)))
+    (make-process :name "aio-http-test-prlimit" :buffer (generate-new-buffer " *prlimit*")
+                  :command (list "sh" "-c" script) :connection-type 'pipe :noquery t)))
+
+(defun aio-http-test--prlimit-step (process word)
+  "Tell PROCESS to go on, and wait until it has said WORD."
+  (process-send-string process "go\n")
+  (should (aio-test-eventually
+           (lambda () (with-current-buffer (process-buffer process)
+                        (string-match-p (concat "^" word "$") (buffer-string)))))))
+
+(aio-deftest aio-http-descriptor-shortage-is-reported-as-such ()
+  (skip-unless (executable-find "prlimit"))
+  (aio-native-init)
+  (let* ((url (aio-http-test--refused-url))
+         (prlimit (aio-http-test--prlimit (emacs-pid) 0))
+         err)
+    (unwind-protect
+        (progn
+          (aio-http-test--prlimit-step prlimit "set")
+          (setq err (condition-case e
+                        (progn (aio-wait-for (aio-http-request url :proxy "") 10) nil)
+                      (error e))))
+      (aio-http-test--prlimit-step prlimit "restored")
+      (kill-buffer (process-buffer prlimit)))
+    (should (eq (car err) 'aio-http-descriptor-error))
+    (should (string-match-p "descriptor" (nth 1 err)))
+    ;; Still a connect error, for handlers written before it existed.
+    (should (memq 'aio-http-connect-error (get (car err) 'error-conditions)))))
+
+(aio-deftest aio-http-sockets-are-not-inherited ()
+  (aio-http-test--port)
+  (let ((promises (cl-loop repeat 5 collect (aio-http-request (aio-http-test--url "/never")
+                                                              :proxy ""))))
+    (unwind-protect
+        (progn
+          (should (aio-test-eventually (lambda () (>= (aio-http-test--connections) 5))))
+          (should-not (cl-some (lambda (line) (string-match-p "socket:" line))
+                               (process-lines "/bin/sh" "-c" "ls -l /proc/$$/fd"))))
+      (mapc #'aio-cancel promises))))
+
+(aio-deftest aio-http-survives-a-deleted-wake-pipe ()
+  (aio-native-init)
+  (let ((sleep (aio-sleep 0.2 'late))
+        (get (aio-http-request (aio-http-test--url "/slow?delay=0.2") :proxy "")))
+    (delete-process aio-native--process)
+    (should (eq (aio-wait-for sleep 5) 'late))
+    (should (equal (aio-http-response-body (aio-wait-for get 5)) "slow\n"))))
+
+(aio-deftest aio-http-start-refuses-circular-lists ()
+  (aio-native-init)
+  (let ((headers (list "X-A: 1" "X-B: 2"))
+        (options (list :timeout 1)))
+    (setcdr (cdr headers) headers)
+    (setcdr (cdr options) options)
+    (should-error (aio-native--http-start 999999 "http://127.0.0.1/" "GET" headers nil nil)
+                  :type 'wrong-type-argument)
+    (should-error (aio-native--http-start 999999 "http://127.0.0.1/" "GET" nil nil options)
+                  :type 'wrong-type-argument)))
+
 (provide 'aio-http-test)
 ;;; aio-http-test.el ends here

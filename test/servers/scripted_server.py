@@ -143,8 +143,57 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     def r_slow(self):
-        time.sleep(float(_param(self, "delay", "0.5")))
-        self._send(200, b"slow\n")
+        with self.server.lock:
+            self.server.active += 1
+            self.server.most_active = max(self.server.most_active, self.server.active)
+        try:
+            time.sleep(float(_param(self, "delay", "0.5")))
+            self._send(200, b"slow\n")
+        finally:
+            with self.server.lock:
+                self.server.active -= 1
+
+    def r_most_active(self):
+        """How many /slow requests ran at once at most; resets the count."""
+        with self.server.lock:
+            most, self.server.most_active = self.server.most_active, 0
+        self._send(200, b"%d" % most)
+
+    # Replies no HTTP client should accept, sent raw; the connection
+    # closes after each.
+    RAW = {
+        "http09": b"garbage reply\r\n\r\n",
+        "big-status": b"HTTP/1.1 999999999999 OK\r\nContent-Length: 2\r\n\r\nok",
+        "bad-version": b"HTTP/7.3 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        "huge-header": (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200000
+                        + b"\r\nContent-Length: 2\r\n\r\nok"),
+        "many-headers": (b"HTTP/1.1 200 OK\r\n"
+                         + b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 1000) for i in range(400))
+                         + b"Content-Length: 2\r\n\r\nok"),
+        "bad-chunk": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"zz\r\nabc\r\n0\r\n\r\n"),
+        "bad-gzip": (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                     b"Content-Length: 5\r\n\r\nhello"),
+    }
+
+    def r_raw(self):
+        self.close_connection = True
+        self.wfile.write(self.RAW[_param(self, "kind", "http09")])
+        self.wfile.flush()
+
+    def r_endless(self):
+        """Claims an enormous length and sends zeros until the client leaves."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", _param(self, "claim", "100000000000"))
+        self.end_headers()
+        block = bytes(1 << 16)
+        try:
+            while not self.server.stopping.is_set():
+                self.wfile.write(block)
+        except OSError:
+            pass
+        self.close_connection = True
 
     def r_bytes(self):
         """N bytes of a repeating pattern; chunked=1 hides the length."""
@@ -182,6 +231,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         "/gzip": r_gzip, "/headers": r_headers, "/early-hints": r_early_hints,
         "/close-mid-body": r_close_mid_body, "/never": r_never,
         "/slow": r_slow, "/bytes": r_bytes, "/charset": r_charset,
+        "/most-active": r_most_active, "/raw": r_raw, "/endless": r_endless,
     }
 
     def _dispatch(self):
@@ -208,6 +258,9 @@ class Server(http.server.ThreadingHTTPServer):
         self.context = context
         self.tls = context is not None
         self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.active = 0
+        self.most_active = 0
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a

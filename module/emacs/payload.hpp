@@ -1,0 +1,18 @@
+// What a completion's payload becomes in Lisp, for `aio-native--drain'.
+// The only place that knows the layouts Lisp reads back by position.
+#pragma once
+
+#include <emacs-module.h>
+
+#include "../core/completion.hpp"
+#include "env.hpp"
+
+namespace aio::emacs {
+
+// C's payload as Lisp data: nil for a timer; a unibyte message, or
+// (KIND . MESSAGE) with KIND a symbol, for a failure; a response vector
+// [STATUS VERSION STATUS-LINE HEADERS BODY URL REDIRECTS TIMINGS DECODED]
+// for a finished HTTP transfer. Throws LispExit when Emacs cannot make it.
+emacs_value completion_payload(Env& env, const Completion& c);
+
+}  // namespace aio::emacs
