@@ -1,9 +1,14 @@
-# make          build the module (and the C++ tests)
-# make test     build, then run every test: GoogleTest (plain and with
-#               ASan+UBSan) and ERT (plain and under -module-assertions)
+# make          build what a user needs: the module, and the Lisp
+#               byte-compiled in place (lisp/*.elc)
+# make test     build everything, then run every test: GoogleTest (plain
+#               and with ASan+UBSan), lint, ERT three ways (from source;
+#               byte-compiled under -module-assertions; native-compiled)
+#               and the package install test
 # make demo     build, then run the main example
 # make bench    run the benchmarks, write bench/RESULTS.md
 #               (BENCH_QUICK=1 for a run under two minutes)
+# make test-reliability   the long probes of test/reliability, and the
+#               C++ tests under ThreadSanitizer (make test-tsan)
 # make deps     install missing Debian packages (as root)
 # make clean    remove build products
 
@@ -14,8 +19,18 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 LISP_SOURCES := $(wildcard lisp/*.el)
 LISP_TESTS := $(wildcard test/lisp/*-test.el)
-ERT = $(EMACS) -Q --batch -L lisp -L test/lisp -l ert \
-	$(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
+ERT_TESTS = -l ert $(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
+# From source: a copy of lisp/ without the .elc files `make' leaves there.
+ERT_SOURCE = $(EMACS) -Q --batch -L $(BUILD)/src -L test/lisp $(ERT_TESTS)
+# Byte-compiled: the warnings-as-errors build of `make compile-lisp'.
+ERT_BYTE = $(EMACS) -module-assertions -Q --batch -L $(BUILD)/elc -L test/lisp $(ERT_TESTS)
+# Native-compiled: as package.el leaves it on an Emacs with native
+# compilation (the default on Emacs 30): .elc files whose .eln is found
+# through `native-comp-eln-load-path'.
+ELN_DIR := $(BUILD)/eln
+ERT_NATIVE = $(EMACS) -Q --batch -L $(ELN_DIR) -L test/lisp \
+	--eval '(push (expand-file-name "cache/" "$(ELN_DIR)") native-comp-eln-load-path)' \
+	-l tools/native-check.el $(ERT_TESTS)
 
 # package-lint comes from Debian's elpa-package-lint.
 ELPA_DIR := /usr/share/emacs/site-lisp/elpa
@@ -25,42 +40,66 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability --std=c++17 --languag
 	--error-exitcode=1 --inline-suppr --quiet --suppress=missingIncludeSystem \
 	-I module/core -I module/emacs
 
-.PHONY: all build deps test test-core test-lisp test-install compile-lisp lint package demo bench clean
+.PHONY: all module compile build deps deps-test test test-core test-lisp test-install \
+	compile-lisp native-lisp source-lisp lint package demo bench clean test-tsan test-reliability
 
-all: build
+all: module compile
 
 deps:
 	@tools/deps.sh
 
+deps-test:
+	@tools/deps.sh test
+
+# The module alone: no GoogleTest needed.
+module:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DAIO_BUILD_TESTS=OFF > /dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target aio-native-module
+
+# The Lisp byte-compiled in place, as package.el would leave it.
+compile:
+	$(EMACS) -Q --batch -L lisp -f batch-byte-compile $(LISP_SOURCES)
+
+# The module and the C++ tests.
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DAIO_BUILD_TESTS=ON > /dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: deps
-	$(MAKE) build
-	$(MAKE) test-core
-	$(MAKE) lint
-	$(MAKE) test-lisp
-	$(MAKE) test-install
+# One make for the steps, so that what they share is built once.
+test: deps-test
+	$(MAKE) build test-core lint test-lisp test-install
 
 test-core:
 	cd $(BUILD) && ctest --output-on-failure
 
 # Byte-compiles into a scratch directory (so no .elc shadows the
-# sources) and fails on any warning.
+# sources) and fails on any warning.  The module goes beside it.
 compile-lisp:
 	rm -rf $(BUILD)/elc && mkdir -p $(BUILD)/elc && cp $(LISP_SOURCES) $(BUILD)/elc/
+	ln -sf $(CURDIR)/lisp/aio-native-module.so $(BUILD)/elc/
 	$(EMACS) -Q --batch -L $(BUILD)/elc --eval '(setq byte-compile-error-on-warn t)' \
 	  -f batch-byte-compile $(BUILD)/elc/*.el
+
+# Native-compiles into another, with its own eln cache.
+native-lisp:
+	rm -rf $(ELN_DIR) && mkdir -p $(ELN_DIR) && cp $(LISP_SOURCES) $(ELN_DIR)/
+	ln -sf $(CURDIR)/lisp/aio-native-module.so $(ELN_DIR)/
+	$(EMACS) -Q --batch -L $(ELN_DIR) -l tools/native-compile.el $(ELN_DIR)
 
 # Byte-compilation without warnings, checkdoc, package-lint, cppcheck.
 lint: compile-lisp
 	$(EMACS) -Q --batch -L lisp $(PACKAGE_LINT_PATH) -l tools/lint.el -f aio-lint $(LISP_SOURCES)
 	cppcheck $(CPPCHECK_FLAGS) module/
 
-test-lisp:
-	$(ERT)
-	$(EMACS) -module-assertions $(wordlist 2,1000,$(ERT))
+# The Lisp sources alone, with the module beside them.
+source-lisp:
+	rm -rf $(BUILD)/src && mkdir -p $(BUILD)/src && cp $(LISP_SOURCES) $(BUILD)/src/
+	ln -sf $(CURDIR)/lisp/aio-native-module.so $(BUILD)/src/
+
+test-lisp: source-lisp compile-lisp native-lisp
+	$(ERT_SOURCE)
+	$(ERT_BYTE)
+	$(ERT_NATIVE)
 
 # The package.el archive, laid out as MELPA would build it from
 # recipes/aio-native.
@@ -76,12 +115,18 @@ test-install: package
 	  status=$$?; rm -rf $$home; exit $$status
 
 demo: deps
-	$(MAKE) build
+	$(MAKE) module compile
 	$(EMACS) -Q --batch -L lisp -L examples -l examples/demo.el
+
+# The C++ tests under ThreadSanitizer, in a build of their own.
+test-tsan: deps-test
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIO_TSAN=ON > /dev/null
+	cmake --build $(BUILD)-tsan -j $(JOBS) --target core_tests_tsan
+	$(BUILD)-tsan/core_tests_tsan
 
 bench:
 	@tools/deps.sh bench
 	python3 bench/run.py
 
 clean:
-	rm -rf $(BUILD) build-bench build-module lisp/aio-native-module.so lisp/*.elc
+	rm -rf $(BUILD) $(BUILD)-tsan build-bench build-module lisp/aio-native-module.so lisp/*.elc

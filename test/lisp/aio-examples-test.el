@@ -15,11 +15,14 @@
   "The top of the source tree.")
 
 (defun aio-examples-test--run (file)
-  "Run examples/FILE in a fresh batch Emacs; return (STATUS . OUTPUT)."
+  "Run examples/FILE in a fresh batch Emacs; return (STATUS . OUTPUT).
+The library is loaded from where this Emacs loaded it: from source,
+byte-compiled or native-compiled, as the test run asks."
   (with-temp-buffer
     (let* ((default-directory aio-examples-test--root)
+           (lisp (file-name-directory (locate-library "aio")))
            (status (call-process (expand-file-name invocation-name invocation-directory)
-                                 nil t nil "-Q" "--batch" "-L" "lisp" "-L" "examples"
+                                 nil t nil "-Q" "--batch" "-L" lisp "-L" "examples"
                                  "-l" (concat "examples/" file))))
       (cons status (buffer-string)))))
 
