@@ -174,9 +174,9 @@ DIRECT is non-nil when the ready queue resumes the task."
                           ((buffer-live-p paused-in) (set-buffer paused-in))
                           ((aio--task-buffer-name task)
                            (setq value-function
-                                 (let ((name (aio--task-buffer-name task)))
-                                   (lambda ()
-                                     (signal 'aio-buffer-killed (list name)))))))))
+                                 (aio--error-fn
+                                  (list 'aio-buffer-killed
+                                        (aio--task-buffer-name task))))))))
                 (let ((iter (aio--task-iter task)))
                   (if (vectorp iter)
                       (setq awaited (aio--step-frame iter value-function)
@@ -275,21 +275,21 @@ resume TASK on the ready queue."
 A paused task gets it at its await; a running one at its next pause.
 Use `aio-cancel' on the task's promise, or `aio--cancel-run', rather
 than this, so that cascades are carried out iteratively."
-  (let ((task (aio--live-task task)))
-    (when task
-      (unless (aio--task-cancels task)
+  (let ((live (aio--live-task task)))
+    (when live
+      (unless (aio--task-cancels live)
         (setq aio--pending-cancels (1+ aio--pending-cancels)))
-      (setf (aio--task-cancels task)
-            (nconc (aio--task-cancels task) (list reason)))
-      (when (aio--task-awaited task)
-        (aio--deliver-cancel task)))))
+      (setf (aio--task-cancels live)
+            (nconc (aio--task-cancels live) (list reason)))
+      (when (aio--task-awaited live)
+        (aio--deliver-cancel live)))))
 
 (defun aio--withdraw-cancel (task reason)
   "Withdraw TASK's pending cancellation with REASON (compared with `eq')."
-  (let ((task (aio--live-task task)))
-    (when (and task (memq reason (aio--task-cancels task)))
-      (setf (aio--task-cancels task) (delq reason (aio--task-cancels task)))
-      (unless (aio--task-cancels task)
+  (let ((live (aio--live-task task)))
+    (when (and live (memq reason (aio--task-cancels live)))
+      (setf (aio--task-cancels live) (delq reason (aio--task-cancels live)))
+      (unless (aio--task-cancels live)
         (setq aio--pending-cancels (1- aio--pending-cancels))))))
 
 ;;;; Awaiting
@@ -362,25 +362,25 @@ has time left, and no cancellation waits for delivery."
   "Signal the expansion-time error for WHAT in WHERE.
 WHAT is the macro used there, `aio-await' by default; WHERE is as for
 `aio--walk'."
-  (let ((what (or what 'aio-await)))
+  (let ((macro (or what 'aio-await)))
     (pcase where
       ('nested
        (error "`%s' inside a nested function (such as a lambda passed to \
 `mapc') cannot pause the async function around it: use it in the async \
 body itself (e.g. loop with `dolist'), or make the inner function an \
-`aio-lambda' and await the promise it returns" what))
+`aio-lambda' and await the promise it returns" macro))
       ('cleanup
        (error "`%s' in the cleanup forms of `unwind-protect' cannot pause \
 \(no generator can resume there): use it in the body of the \
 `unwind-protect', or start the cleanup as a task of its own with \
-`aio-with-async'" what))
+`aio-with-async'" macro))
       ('success
        (error "`%s' inside a `condition-case' that has a `:success' handler \
 cannot pause: move it out, or handle success after the `condition-case'"
-              what))
+              macro))
       (_
        (error "`%s' inside `%s' cannot pause the async function: move it \
-out of the `%s' form" what where where)))))
+out of the `%s' form" macro where where)))))
 
 (defun aio--site (expr)
   "Return the function called by EXPR, an expanded awaited form, or nil.
@@ -469,14 +469,14 @@ forms of `unwind-protect'), `success' (a `condition-case' with a
          `(cond ,@(mapcar (lambda (clause) (aio--walk-list clause frames where))
                           (cdr form))))
         ('condition-case
-         (let ((where (if (and (null where) (assq :success (nthcdr 3 form)))
-                          'success
-                        where)))
+         (let ((inside (if (and (null where) (assq :success (nthcdr 3 form)))
+                           'success
+                         where)))
            `(condition-case ,(nth 1 form)
-                ,(aio--walk (nth 2 form) frames where)
+                ,(aio--walk (nth 2 form) frames inside)
               ,@(mapcar (lambda (handler)
                           (cons (car handler)
-                                (aio--walk-list (cdr handler) frames where)))
+                                (aio--walk-list (cdr handler) frames inside)))
                         (nthcdr 3 form)))))
         ('unwind-protect
          `(unwind-protect ,(aio--walk (nth 1 form) frames where)
@@ -526,17 +526,17 @@ around the function, to code FORM uses: see `aio--coroutine'."
   (let* ((aio--await-var (make-symbol "awaited"))
          (expanded (aio--expand-body body))
          (lowered (aio--coroutine aio--await-var arglist expanded))
-         (name (and name (list (macroexp-quote name)))))
+         (name-arg (and name (list (macroexp-quote name)))))
     (cond
      ((null lowered)
       (list nil `(aio--start (funcall (iter-lambda (,aio--await-var) ,expanded) nil)
-                             ,@name)))
+                             ,@name-arg)))
      (step-var
       (list `((,step-var (function ,(car lowered))))
-            `(aio--start (vector ,step-var ,@(cdr lowered)) ,@name)))
+            `(aio--start (vector ,step-var ,@(cdr lowered)) ,@name-arg)))
      (t
       (list nil `(aio--start (vector (function ,(car lowered)) ,@(cdr lowered))
-                             ,@name))))))
+                             ,@name-arg))))))
 
 (defun aio--site-name (macro arglist body)
   "Return a name for a task of MACRO's BODY, with ARGLIST.

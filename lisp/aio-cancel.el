@@ -22,8 +22,7 @@ Canceling the returned promise, or an async function awaiting it,
 leaves PROMISE and the work behind it running."
   (aio--check-promise promise)
   (let ((shield (aio-promise)))
-    (aio-listen promise (lambda (value-function)
-                          (aio-resolve shield value-function)))
+    (aio-listen promise (apply-partially #'aio-resolve shield))
     shield))
 
 ;;;; Timeouts
@@ -44,13 +43,16 @@ With SECONDS nil, return nil: no timeout."
       ;; `aio-sleep' checks SECONDS.
       (setf (aio--timeout-sleep timeout) (aio-sleep seconds))
       (aio-listen (aio--timeout-sleep timeout)
-                  (lambda (_)
-                    (when (aio--timeout-live timeout)
-                      (setf (aio--timeout-expired timeout) t)
-                      (aio--cancel-run (aio--live-task
-                                        (aio--timeout-task timeout))
-                                       timeout))))
+                  (apply-partially #'aio--timeout-expire timeout))
       timeout)))
+
+(defun aio--timeout-expire (timeout _value-function)
+  "Cancel the task TIMEOUT bounds, unless the form has ended.
+Called when TIMEOUT's timer fires."
+  (when (aio--timeout-live timeout)
+    (setf (aio--timeout-expired timeout) t)
+    (aio--cancel-run (aio--live-task (aio--timeout-task timeout))
+                     timeout)))
 
 (defun aio--timeout-disarm (timeout)
   "End TIMEOUT: stop its timer and withdraw its cancellation if pending."

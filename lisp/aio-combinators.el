@@ -12,6 +12,11 @@
 ;; the losers still pending are canceled the same way, unless
 ;; `:cancel-losers' is nil; a loser that had resolved with a resource
 ;; (a semaphore permit, a queue item) gives it back.
+;;
+;; The `let' variables the callbacks share are named `aio--...': loaded
+;; uncompiled, a `let' of a name that the user declared special with
+;; `defvar' would bind it dynamically, and the callbacks, which run
+;; after the `let' has ended, would see the user's variable instead.
 
 ;;; Code:
 
@@ -28,13 +33,11 @@ its value function: at once, in order, for the elements that are not
 promises, and from the ready queue for the others as they resolve."
   (let ((listened nil) (index 0))
     (dolist (item promises)
-      (let ((i index))
-        (if (aio-promise-p item)
-            (let ((callback (lambda (value-function)
-                              (funcall on-outcome i item value-function))))
-              (push (cons item callback) listened)
-              (aio-listen item callback))
-          (funcall on-outcome i item (aio--value-fn item))))
+      (if (aio-promise-p item)
+          (let ((callback (apply-partially on-outcome index item)))
+            (push (cons item callback) listened)
+            (aio-listen item callback))
+        (funcall on-outcome index item (aio--value-fn item)))
       (setq index (1+ index)))
     (nreverse listened)))
 
@@ -44,21 +47,21 @@ It resolves to a list, in the order of PROMISES, of (:success . VALUE)
 and (:error . CONDITION) as `aio-catch' gives them, and is never
 rejected.  Elements that are not promises count as values."
   (aio--check-list promises)
-  (let* ((settled (aio-promise))
-         (outcomes (make-vector (length promises) nil))
-         (pending (length promises))
+  (let* ((aio--settled (aio-promise))
+         (aio--outcomes (make-vector (length promises) nil))
+         (aio--pending (length promises))
          (listened
           (aio--combine promises
                         (lambda (i _item value-function)
-                          (aset outcomes i (aio--outcome value-function))
-                          (when (zerop (setq pending (1- pending)))
-                            (aio-resolve settled (aio--value-fn
-                                                  (append outcomes nil))))))))
-    (when (zerop pending)
-      (aio-resolve settled (aio--value-fn (append outcomes nil))))
-    (setf (aio-promise-canceller settled)
-          (lambda () (aio--release-all listened)))
-    settled))
+                          (aset aio--outcomes i (aio--outcome value-function))
+                          (when (zerop (setq aio--pending (1- aio--pending)))
+                            (aio-resolve aio--settled
+                                         (aio--value-fn (append aio--outcomes nil))))))))
+    (when (zerop aio--pending)
+      (aio-resolve aio--settled (aio--value-fn (append aio--outcomes nil))))
+    (setf (aio-promise-canceller aio--settled)
+          (apply-partially #'aio--release-all listened))
+    aio--settled))
 
 (defun aio--let-go (listened winner)
   "Let go of the promises of LISTENED but WINNER, canceling the orphans.
@@ -78,28 +81,29 @@ be empty.
   (aio--check-list promises)
   (unless promises
     (signal 'args-out-of-range (list promises)))
-  (let* ((race (aio-promise))
-         (listened nil)
-         (done nil))
-    (setq listened
+  (let* ((aio--race (aio-promise))
+         (aio--cancel-losers cancel-losers)
+         (aio--listened nil)
+         (aio--done nil))
+    (setq aio--listened
           (aio--combine
            promises
            (lambda (_i item value-function)
-             (if done
-                 (when cancel-losers
+             (if aio--done
+                 (when aio--cancel-losers
                    (aio--abandon item))
-               (setq done t)
-               (aio-resolve race value-function)
+               (setq aio--done t)
+               (aio-resolve aio--race value-function)
                ;; An element that is not a promise wins while LISTENED
                ;; is still being built: let go of the others below.
-               (when (and cancel-losers listened)
-                 (aio--let-go listened item))))))
-    (when (and done cancel-losers)
-      (aio--let-go listened nil))
-    (unless done
-      (setf (aio-promise-canceller race)
-            (lambda () (aio--release-all listened))))
-    race))
+               (when (and aio--cancel-losers aio--listened)
+                 (aio--let-go aio--listened item))))))
+    (when (and aio--done aio--cancel-losers)
+      (aio--let-go aio--listened nil))
+    (unless aio--done
+      (setf (aio-promise-canceller aio--race)
+            (apply-partially #'aio--release-all aio--listened)))
+    aio--race))
 
 (cl-defun aio-any (promises &key (cancel-losers t))
   "Return a promise of the value of the first of PROMISES to succeed.
@@ -111,40 +115,41 @@ canceled once one succeeds, as far as nothing else waits for them.
 
 \(fn PROMISES &key (CANCEL-LOSERS t))"
   (aio--check-list promises)
-  (let* ((any (aio-promise))
-         (errors (make-vector (length promises) nil))
-         (failures 0)
-         (listened nil)
-         (done nil))
-    (setq listened
+  (let* ((aio--any (aio-promise))
+         (aio--cancel-losers cancel-losers)
+         (aio--errors (make-vector (length promises) nil))
+         (aio--failures 0)
+         (aio--listened nil)
+         (aio--done nil))
+    (setq aio--listened
           (aio--combine
            promises
            (lambda (i item value-function)
              (let ((outcome (aio--outcome value-function)))
                (cond
-                (done
-                 (when (and cancel-losers (eq (car outcome) :success))
+                (aio--done
+                 (when (and aio--cancel-losers (eq (car outcome) :success))
                    (aio--abandon item)))
                 ((eq (car outcome) :success)
-                 (setq done t)
-                 (aio-resolve any value-function)
-                 (when (and cancel-losers listened)
-                   (aio--let-go listened item)))
+                 (setq aio--done t)
+                 (aio-resolve aio--any value-function)
+                 (when (and aio--cancel-losers aio--listened)
+                   (aio--let-go aio--listened item)))
                 (t
-                 (aset errors i (cdr outcome))
-                 (when (= (setq failures (1+ failures)) (length promises))
-                   (setq done t)
-                   (aio-resolve any (aio--error-fn
-                                     (cons 'aio-all-failed
-                                           (append errors nil)))))))))))
-    (when (and done cancel-losers)
-      (aio--let-go listened nil))
+                 (aset aio--errors i (cdr outcome))
+                 (when (= (setq aio--failures (1+ aio--failures)) (length promises))
+                   (setq aio--done t)
+                   (aio-resolve aio--any (aio--error-fn
+                                          (cons 'aio-all-failed
+                                                (append aio--errors nil)))))))))))
+    (when (and aio--done aio--cancel-losers)
+      (aio--let-go aio--listened nil))
     (when (null promises)
-      (aio-resolve any (aio--error-fn (list 'aio-all-failed))))
-    (unless done
-      (setf (aio-promise-canceller any)
-            (lambda () (aio--release-all listened))))
-    any))
+      (aio-resolve aio--any (aio--error-fn (list 'aio-all-failed))))
+    (unless aio--done
+      (setf (aio-promise-canceller aio--any)
+            (apply-partially #'aio--release-all aio--listened)))
+    aio--any))
 
 (provide 'aio-combinators)
 ;;; aio-combinators.el ends here

@@ -486,16 +486,16 @@ unused.  A read of a variable stays, since a void one signals."
 
 (defun aio--co-unwind-protect (body cleanup target)
   "Emit (unwind-protect BODY CLEANUP...), storing BODY's value in TARGET."
-  (let* ((cleanup (mapcar #'aio--co-rename cleanup))
+  (let* ((renamed (mapcar #'aio--co-rename cleanup))
          (temp (and target (aio--co-temp aio--co-depth)))
          (after (aio--co-new-label)))
-    (let ((aio--co-regions (cons `(unwind ,cleanup) aio--co-regions))
+    (let ((aio--co-regions (cons `(unwind ,renamed) aio--co-regions))
           (aio--co-depth (1+ aio--co-depth)))
       (aio--co-open (aio--co-new-label))
       (aio--co-into body temp)
       (aio--co-jump after))
     (aio--co-open after)
-    (mapc #'aio--co-emit cleanup)
+    (mapc #'aio--co-emit renamed)
     (when target (aio--co-store target (aio--co-ref temp)))))
 
 (defun aio--co-condition-case (var body handlers target)

@@ -103,8 +103,7 @@ then adopts.  Signal an error if GROUP has ended or is shutting down."
                       (aio-resolve promise (aio--error-fn err))
                       promise))))))
     (push child (aio--group-children group))
-    (aio-listen child (lambda (value-function)
-                        (aio--group-child-done group child value-function)))
+    (aio-listen child (apply-partially #'aio--group-child-done group child))
     child))
 
 (defun aio--group-body-failed (group condition)

@@ -121,7 +121,7 @@ takes no item."
     (cond
      ((aio--queue-items queue)
       (let ((item (aio--queue-pop queue)))
-        (aio--grant promise item (lambda () (aio--queue-return queue item)))
+        (aio--grant promise item (apply-partially #'aio--queue-return queue item))
         (aio--queue-admit queue)))
      ((aio--queue-closed queue)
       (aio-resolve promise (aio--error-fn (list 'aio-queue-closed))))

@@ -39,7 +39,7 @@ oldest first, WAITERS the `aio-select' calls still waiting."
         (setf (aio-select-promises select)
               (delq member (aio-select-promises select)))
         (aio--grant (car entry) member
-                    (lambda () (aio--select-return select member)))))))
+                    (apply-partially #'aio--select-return select member))))))
 
 (defun aio--select-return (select member)
   "Give MEMBER back to SELECT, first in line among its resolved members."

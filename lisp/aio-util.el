@@ -6,6 +6,12 @@
 ;; `aio-chain'), and functions that combine promises (`aio-catch',
 ;; `aio-all').  All of them are built on `aio-listen', so they work the
 ;; same inside async functions and under `aio-wait-for'.
+;;
+;; A callback gets what it needs as arguments (see `apply-partially'),
+;; or from `let' variables named `aio--...': loaded uncompiled, a `let'
+;; of a name that the user declared special with `defvar' would bind it
+;; dynamically, and a callback, which runs after the `let' has ended,
+;; would see the user's variable instead.
 
 ;;; Code:
 
@@ -21,19 +27,22 @@ Each call of CALLBACK with ARGS resolves the current promise with
 with TAG, with (NEXT-PROMISE TAG . ARGS).  With ONCE, only the first
 call counts and PROMISE resolves with ARGS, or (TAG . ARGS).  Meant for
 process filters and sentinels, read with `aio-chain'."
-  (let* ((promise (aio-promise))
-         (callback
-          (if once
-              (lambda (&rest args)
-                (aio-resolve promise
-                             (aio--value-fn (if tag (cons tag args) args))))
+  (aio--make-callback tag once (aio-promise)))
+
+(defun aio--make-callback (tag once promise)
+  "Return (CALLBACK . PROMISE) for `aio-make-callback' with TAG and ONCE.
+PROMISE is the promise of the first call."
+  (cons (if once
             (lambda (&rest args)
-              (let ((next (aio-promise)))
-                (aio-resolve promise
-                             (aio--value-fn
-                              (cons next (if tag (cons tag args) args))))
-                (setq promise next))))))
-    (cons callback promise)))
+              (aio-resolve promise
+                           (aio--value-fn (if tag (cons tag args) args))))
+          (lambda (&rest args)
+            (let ((next (aio-promise)))
+              (aio-resolve promise
+                           (aio--value-fn
+                            (cons next (if tag (cons tag args) args))))
+              (setq promise next))))
+        promise))
 
 (defmacro aio-chain (place)
   "Await the promise in PLACE, store the next promise in PLACE, return the value.
@@ -52,6 +61,10 @@ The promise must resolve to (NEXT-PROMISE . VALUE), as the promises of
       (cons :success (funcall value-function))
     ((error aio-cancel) (cons :error err))))
 
+(defun aio--resolve-outcome (promise value-function)
+  "Resolve PROMISE with the outcome of VALUE-FUNCTION, see `aio--outcome'."
+  (aio-resolve promise (aio--value-fn (aio--outcome value-function))))
+
 (defun aio--release-all (listened)
   "Let go of the promises in LISTENED, a list of (PROMISE . CALLBACK).
 Those nobody else waits for are canceled, see `aio--release'."
@@ -66,12 +79,10 @@ canceled promise, (aio-cancel . REASON).  Canceling the returned
 promise cancels PROMISE, unless something else waits for it."
   (aio--check-promise promise)
   (let* ((caught (aio-promise))
-         (callback (lambda (value-function)
-                     (aio-resolve caught (aio--value-fn
-                                          (aio--outcome value-function))))))
+         (callback (apply-partially #'aio--resolve-outcome caught)))
     (aio-listen promise callback)
     (setf (aio-promise-canceller caught)
-          (lambda () (aio--release promise callback)))
+          (apply-partially #'aio--release promise callback))
     caught))
 
 (defun aio--check-list (object)
@@ -87,31 +98,31 @@ Canceling the returned promise cancels those of PROMISES still
 pending that nothing else waits for.  Usable with `aio-await' and
 with `aio-wait-for'."
   (aio--check-list promises)
-  (let* ((all (aio-promise))
-         (values (copy-sequence promises))
-         (pending 0)
+  (let* ((aio--all (aio-promise))
+         (aio--values (copy-sequence promises))
+         (aio--pending 0)
          (listened nil))
-    (cl-loop for cell on values
+    (cl-loop for cell on aio--values
              for item = (car cell)
              when (aio-promise-p item)
-             do (cl-incf pending)
-             (let* ((cell cell)
+             do (cl-incf aio--pending)
+             (let* ((aio--cell cell)
                     (callback
                      (lambda (value-function)
                        (condition-case err
                            (progn
-                             (setcar cell (funcall value-function))
-                             (when (zerop (cl-decf pending))
-                               (aio-resolve all (aio--value-fn values))))
+                             (setcar aio--cell (funcall value-function))
+                             (when (zerop (cl-decf aio--pending))
+                               (aio-resolve aio--all (aio--value-fn aio--values))))
                          ((error aio-cancel)
-                          (aio-resolve all (aio--error-fn err)))))))
+                          (aio-resolve aio--all (aio--error-fn err)))))))
                (push (cons item callback) listened)
                (aio-listen item callback)))
-    (if (zerop pending)
-        (aio-resolve all (aio--value-fn values))
-      (setf (aio-promise-canceller all)
-            (lambda () (aio--release-all listened))))
-    all))
+    (if (zerop aio--pending)
+        (aio-resolve aio--all (aio--value-fn aio--values))
+      (setf (aio-promise-canceller aio--all)
+            (apply-partially #'aio--release-all listened)))
+    aio--all))
 
 (provide 'aio-util)
 ;;; aio-util.el ends here
