@@ -88,7 +88,8 @@ native-lisp:
 
 # Byte-compilation without warnings, checkdoc, package-lint, cppcheck.
 lint: compile-lisp
-	$(EMACS) -Q --batch -L lisp $(PACKAGE_LINT_PATH) -l tools/lint.el -f aio-lint $(LISP_SOURCES)
+	$(EMACS) -Q --batch --eval '(setq load-prefer-newer t)' -L lisp $(PACKAGE_LINT_PATH) \
+	  -l tools/lint.el -f aio-lint $(LISP_SOURCES)
 	cppcheck $(CPPCHECK_FLAGS) module/
 
 # The Lisp sources alone, with the module beside them.
@@ -116,7 +117,7 @@ test-install: package
 
 demo: deps
 	$(MAKE) module compile
-	$(EMACS) -Q --batch -L lisp -L examples -l examples/demo.el
+	$(EMACS) -Q --batch --eval '(setq load-prefer-newer t)' -L lisp -L examples -l examples/demo.el
 
 # The C++ tests under ThreadSanitizer, in a build of their own.
 test-tsan: deps-test

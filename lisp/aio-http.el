@@ -228,6 +228,34 @@ PAYLOAD is (KIND . MESSAGE) from the engine."
                    "Out of memory")))
     (list symbol message url)))
 
+(defun aio-http--handler (promise url as)
+  "Return the completion handler of a transfer of URL for PROMISE.
+AS is as for `aio-http--start'.  Arguments, not `let' bindings: a
+closure keeps them even when a user's `defvar' made one of their names
+special (see tools/lint-lets.el)."
+  (lambda (status payload)
+    ;; Once cancelled, make nothing (no :as buffer).
+    (unless (aio-promise-result promise)
+      (aio-resolve
+       promise
+       (pcase status
+         (0 (if as
+                (condition-case err
+                    (aio--value-fn (aio-http--response payload as))
+                  ;; A cancellation is no `error'.
+                  ((error aio-cancel) (aio--error-fn err)))
+              (aio--value-fn payload)))
+         (2 (aio--error-fn (aio-http--condition payload url)))
+         ;; The loop was shut down under the transfer.
+         (_ (aio--error-fn (list 'aio-http-cancelled url))))))))
+
+(defun aio-http--canceller (id)
+  "Return the canceller of transfer ID: forget it and abort it."
+  (lambda ()
+    (aio-native--forget id)
+    (when (aio-native--running-p)
+      (aio-native--http-cancel id))))
+
 (defun aio-http--start (url method headers body options &optional promise as)
   "Start a native transfer and return a promise of its response.
 URL, METHOD, HEADERS (a list of header lines), BODY (unibyte or nil)
@@ -236,35 +264,16 @@ The promise is PROMISE, or a new one if that is nil.  It resolves to
 the engine's response vector, or with AS non-nil to the
 `aio-http-response' made from it with that body form; it rejects with
 an `aio-http-error'.  `aio-cancel' on it aborts the transfer."
-  (let* ((promise (or promise (aio-promise)))
-         (id (aio-native--register
-              (lambda (status payload)
-                ;; Once cancelled, make nothing (no :as buffer).
-                (unless (aio-promise-result promise)
-                  (aio-resolve
-                   promise
-                   (pcase status
-                     (0 (if as
-                            (condition-case err
-                                (aio--value-fn (aio-http--response payload as))
-                              ;; A cancellation is no `error'.
-                              ((error aio-cancel) (aio--error-fn err)))
-                          (aio--value-fn payload)))
-                     (2 (aio--error-fn (aio-http--condition payload url)))
-                     ;; The loop was shut down under the transfer.
-                     (_ (aio--error-fn (list 'aio-http-cancelled url)))))))
-              (format "HTTP %s %s" method url)
-              promise)))
+  (let* ((aio--promise (or promise (aio-promise)))
+         (id (aio-native--register (aio-http--handler aio--promise url as)
+                                   (format "HTTP %s %s" method url)
+                                   aio--promise)))
     (condition-case err
         (aio-native--http-start id url method headers body options)
       (error (aio-native--forget id)
              (signal (car err) (cdr err))))
-    (setf (aio-promise-canceller promise)
-          (lambda ()
-            (aio-native--forget id)
-            (when (aio-native--running-p)
-              (aio-native--http-cancel id))))
-    promise))
+    (setf (aio-promise-canceller aio--promise) (aio-http--canceller id))
+    aio--promise))
 
 ;;; Bodies
 

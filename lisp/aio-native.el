@@ -134,9 +134,10 @@ See `aio-native--pending' for what HANDLER may be."
         ((eql status 0)
          (aio-resolve (car handler) (aio--value-fn (cdr handler))))
         ((eql status 2)
-         (let ((message (if (stringp payload) payload "native operation failed")))
-           (aio-resolve (car handler)
-                        (lambda () (signal 'aio-native-error (list message))))))
+         (aio-resolve (car handler)
+                      (aio--error-fn
+                       (list 'aio-native-error
+                             (if (stringp payload) payload "native operation failed")))))
         (t (aio-cancel (car handler)))))
 
 
@@ -330,10 +331,10 @@ for `aio-list-tasks' and `aio-trace-mode'."
   (let ((id (setq aio-native--last-id (1+ aio-native--last-id))))
     (puthash id handler aio-native--pending)
     (when (or description aio-native--trackers)
-      (let ((promise (or promise (car-safe handler))))
-        (puthash id (list (float-time) description promise) aio-native--info)
-        (when promise
-          (puthash promise id aio-native--by-promise))))
+      (let ((settles (or promise (car-safe handler))))
+        (puthash id (list (float-time) description settles) aio-native--info)
+        (when settles
+          (puthash settles id aio-native--by-promise))))
     (aio-native--maybe-poll)
     id))
 

@@ -17,24 +17,24 @@
 Idle means no user input, as for `run-with-idle-timer'.  SECONDS is
 checked as `aio-sleep' checks it: a number from 0 to about 31 years."
   (aio-native--check-seconds seconds)
-  (let* ((promise (aio-promise))
-         (timer (run-with-idle-timer
-                 seconds nil
-                 (lambda () (aio-resolve promise (aio--value-fn result))))))
-    (setf (aio-promise-canceller promise) (lambda () (cancel-timer timer)))
-    promise))
+  (let ((aio--promise (aio-promise)))
+    (setf (aio-promise-canceller aio--promise)
+          (apply-partially #'cancel-timer
+                           (run-with-idle-timer seconds nil #'aio-resolve
+                                                aio--promise (aio--value-fn result))))
+    aio--promise))
 
 (defun aio-timeout (seconds)
   "Return a promise rejected with (aio-timeout . SECONDS) after SECONDS."
   (aio-native--check-seconds seconds)
-  (let ((promise (aio-promise))
-        (sleep (aio-sleep seconds)))
-    (aio-listen sleep
+  (let ((aio--promise (aio-promise))
+        (aio--sleep (aio-sleep seconds)))
+    (aio-listen aio--sleep
                 (lambda (_)
-                  (aio-resolve promise
+                  (aio-resolve aio--promise
                                (lambda () (signal 'aio-timeout seconds)))))
-    (setf (aio-promise-canceller promise) (lambda () (aio-cancel sleep)))
-    promise))
+    (setf (aio-promise-canceller aio--promise) (apply-partially #'aio-cancel aio--sleep))
+    aio--promise))
 
 (provide 'aio-time)
 ;;; aio-time.el ends here

@@ -71,20 +71,19 @@ the wire, which would let it add headers of its own."
 PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
   (let* ((lines (list "MIME-Version: 1.0"))
          (host (url-host parsed))
-         (path (let ((file (url-filename parsed))) (if (equal file "") "/" file)))
-         (add (lambda (text)
-                ;; TEXT holds zero or more CR LF terminated lines.
-                (dolist (line (split-string text "\r\n" t))
-                  (push line lines)))))
+         (path (let ((file (url-filename parsed))) (if (equal file "") "/" file))))
     (when url-mime-charset-string
       (push (concat "Accept-charset: " url-mime-charset-string) lines))
     (when url-mime-language-string
       (push (concat "Accept-language: " url-mime-language-string) lines))
     (push (concat "Accept: " (or url-mime-accept-string "*/*")) lines)
-    (funcall add (plist-get request :agent))
-    (when use-cookies
-      (funcall add (url-cookie-generate-header-lines
-                    host path (equal (url-type parsed) "https"))))
+    ;; These hold zero or more CR LF terminated lines.
+    (dolist (text (list (plist-get request :agent)
+                        (and use-cookies
+                             (url-cookie-generate-header-lines
+                              host path (equal (url-type parsed) "https")))))
+      (dolist (line (and text (split-string text "\r\n" t)))
+        (push line lines)))
     (dolist (field (plist-get request :extra))
       (push (concat (car field) ": " (cdr field)) lines))
     ;; url.el sends no Content-Type of its own; curl would call the
@@ -176,7 +175,7 @@ plist built so far; USE-COOKIES as for `aio-url--header-lines'."
                     data
                     (list :follow-redirects nil :verify-tls t
                           :max-size aio-http-max-size))))
-    (setf (aio-promise-canceller promise) (lambda () (aio-cancel transfer)))
+    (setf (aio-promise-canceller promise) (apply-partially #'aio-cancel transfer))
     (aio-listen
      transfer
      (lambda (value-function)
@@ -225,15 +224,17 @@ return nil.  PROMISE, REQUEST, STATUS and USE-COOKIES are as for
                               (append (list :error (list 'error 'http-redirect-forbidden target))
                                       status)))
            (t
-            (let ((request (copy-sequence request)))
+            (let ((next-request (copy-sequence request)))
               ;; url.el turns 302 and 303 into GET without a body.
               (when (memq code '(302 303))
-                (setq request (plist-put request :method "GET"))
-                (setq request (plist-put request :data nil)))
-              (setq request (plist-put request :extra
-                                       (cl-remove "Authorization" (plist-get request :extra)
-                                                  :key #'car :test #'equal)))
-              (aio-url--hop promise request next (append (list :redirect target) status)
+                (setq next-request (plist-put next-request :method "GET"))
+                (setq next-request (plist-put next-request :data nil)))
+              (setq next-request (plist-put next-request :extra
+                                            (cl-remove "Authorization"
+                                                       (plist-get next-request :extra)
+                                                       :key #'car :test #'equal)))
+              (aio-url--hop promise next-request next
+                            (append (list :redirect target) status)
                             use-cookies)
               nil)))))
        ((>= code 400)

@@ -57,43 +57,15 @@
                           (format "%s:%d:%d: %s: %s" file line col type message))))
                     (package-lint-buffer))))))
 
-(defconst aio-lint--lets-pending
-  '(;; TEMPORARY: these four files are being edited elsewhere; their
-    ;; hazards are to be fixed there, and the entries removed.
-    ("aio-native.el" aio-native--complete message let)
-    ("aio-native.el" aio-native--register promise shadow)
-    ("aio-http.el" aio-http--start promise shadow)
-    ("aio-http.el" aio-http--start id let)
-    ("aio-time.el" aio-idle promise let)
-    ("aio-time.el" aio-idle timer let)
-    ("aio-time.el" aio-timeout promise let)
-    ("aio-time.el" aio-timeout sleep let)
-    ("aio-url.el" aio-url--header-lines lines let)
-    ("aio-url.el" aio-url--hop transfer let)
-    ("aio-url.el" aio-url--finish request shadow))
-  "What `aio-lint--lets' lets pass for now: (FILE NAME VARIABLE KIND).
-FILE is a file name without directory, NAME the top-level form, KIND
-the hazard, as `aio-lint-lets' gives them.")
-
 (defun aio-lint--lets (files)
-  "Return the complaints of `aio-lint-lets' about FILES, as strings.
-Those in `aio-lint--lets-pending' are left out; entries there for
-FILES that no longer match anything are announced, without failing."
+  "Return the complaints of `aio-lint-lets' about FILES, as strings."
   ;; Macros expand only once their files are loaded.
   (dolist (file files)
     (require (intern (file-name-base file))))
-  (let ((unused aio-lint--lets-pending)
-        (problems nil))
+  (let ((problems nil))
     (dolist (file files)
       (dolist (hazard (aio-lint-lets file))
-        (let ((entry (cons (file-name-nondirectory file) (cdr hazard))))
-          (if (member entry aio-lint--lets-pending)
-              (setq unused (remove entry unused))
-            (push (aio-lint-lets-message file hazard) problems)))))
-    (dolist (entry unused)
-      (when (member (car entry) (mapcar #'file-name-nondirectory files))
-        (message "lint: note: %S no longer needs its place in \
-`aio-lint--lets-pending'" entry)))
+        (push (aio-lint-lets-message file hazard) problems)))
     (nreverse problems)))
 
 (defun aio-lint ()

@@ -42,7 +42,7 @@
   ;; then use them in a fresh Emacs that has not loaded aio.
   (let* ((dir (make-temp-file "aio-autoload-" t))
          (emacs (expand-file-name invocation-name invocation-directory))
-         (lisp (expand-file-name "../../lisp" aio-editing-test--dir))
+         (lisp (file-name-directory (locate-library "aio")))
          (loaddefs (expand-file-name "fixture-loaddefs.el" dir)))
     (unwind-protect
         (progn

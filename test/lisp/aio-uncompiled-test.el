@@ -23,7 +23,8 @@
 (defconst aio-uncompiled-test--names
   '(settled outcomes pending listened done cancel-losers race any errors
             failures i item all values cell caught callback promise tag shield
-            timeout member child name task what where cleanup)
+            timeout member child name task what where cleanup
+            message timer sleep id lines transfer request)
   "Names the library bound with `let' in ways a user's `defvar' breaks.
 Around closures that outlive the `let', or rebinding an argument.")
 
@@ -156,6 +157,25 @@ they run, inside the check, not when the child loads its script.")
                              (unwind-protect (aio-await (aio-sleep 0.01))
                                (setcar box v))
                              box)))))
+    (timeout . (aio-uncompiled--wait (aio-timeout 0.01)))
+    (idle-cancel . (let ((p (aio-idle 100)))
+                     (aio-cancel p)
+                     (list (aio-uncompiled--state p)
+                           (cl-count-if (lambda (timer) (memq p (timer--args timer)))
+                                        timer-idle-list))))
+    (http . (car (nth 1 (aio-uncompiled--wait (aio-http-request "http://nowhere.invalid/")))))
+    (http-cancel . (let* ((server (make-network-process :name "silent" :server t :noquery t
+                                                        :host "127.0.0.1" :service t))
+                          (p (aio-http-request (format "http://127.0.0.1:%d/"
+                                                       (process-contact server :service))
+                                               :proxy "")))
+                     (aio-uncompiled--settle)
+                     (aio-cancel p)
+                     (prog1 (aio-uncompiled--state p)
+                       (delete-process server))))
+    (url . (let ((outcome (aio-uncompiled--wait (aio-url-retrieve "http://nowhere.invalid/"))))
+             (kill-buffer (cdr (nth 1 outcome)))
+             (nth 1 (plist-get (car (nth 1 outcome)) :error))))
     (misplaced . (let ((text-quoting-style 'grave))
                    (condition-case c
                        (progn (macroexpand-all
@@ -260,6 +280,11 @@ Return the alist of results of `aio-uncompiled-test--checks'."
       (should (eq t (result 'select-return)))
       (should (equal '(:value (aio-buffer-killed " doomed")) (result 'buffer-killed)))
       (should (equal '(:value (cleaned)) (result 'cleanup)))
+      (should (equal '(:error (aio-timeout . 0.01)) (result 'timeout)))
+      (should (equal '(canceled 0) (result 'idle-cancel)))
+      (should (eq 'aio-http-resolve-error (result 'http)))
+      (should (eq 'canceled (result 'http-cancel)))
+      (should (eq 'connection-failed (result 'url)))
       (should (string-prefix-p "`aio-await' inside a `condition-case' that has a `:success'"
                                (result 'misplaced))))))
 

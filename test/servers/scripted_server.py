@@ -148,10 +148,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.most_active = max(self.server.most_active, self.server.active)
         try:
             time.sleep(float(_param(self, "delay", "0.5")))
-            self._send(200, b"slow\n")
         finally:
+            # Before the answer: once the client has it, it may start the
+            # next request on another connection at once.
             with self.server.lock:
                 self.server.active -= 1
+        self._send(200, b"slow\n")
 
     def r_most_active(self):
         """How many /slow requests ran at once at most; resets the count."""
