@@ -25,6 +25,7 @@
                   (id url method headers body options))
 (declare-function aio-native--http-cancel "aio-native-module" (id))
 (declare-function aio-native--http-limits "aio-native-module" (total per-host idle))
+(declare-function aio-native--http-ack "aio-native-module" (id bytes))
 (declare-function aio-native--running-p "aio-native-module" ())
 
 ;;; Errors

@@ -99,9 +99,9 @@ caps.")
 (defvar aio-native--pending (make-hash-table :test #'eql :size 4096)
   "Map from operation id to what completes it: a handler.
 A handler is a function called with STATUS (0 done, 1 cancelled,
-2 failed) and PAYLOAD, or, for a sleep, a cons (PROMISE . RESULT): a
-cons costs far less garbage than a closure, and sleeps come by the
-hundred thousand.")
+2 failed, 3 an event of an operation that goes on) and PAYLOAD, or,
+for a sleep, a cons (PROMISE . RESULT): a cons costs far less garbage
+than a closure, and sleeps come by the hundred thousand.")
 
 (defvar aio-native--info (make-hash-table :test #'eql)
   "Map from operation id to what is known of it, for display.
@@ -310,8 +310,12 @@ rest of the batch is completed all the same."
                      (handler (gethash id aio-native--pending)))
                 (setq i (+ i 3))
                 (when handler
-                  (aio-native--forget id)
-                  (aio-native--complete handler (aref done (- i 2)) (aref done (- i 1))))))
+                  (if (eql (aref done (- i 2)) 3)
+                      ;; An event: the operation goes on.  Only operations
+                      ;; whose handler is a function send events.
+                      (funcall handler 3 (aref done (- i 1)))
+                    (aio-native--forget id)
+                    (aio-native--complete handler (aref done (- i 2)) (aref done (- i 1)))))))
           (error (aio-native--report-error err)))))))
 
 (defun aio-native--report-error (err)

@@ -15,6 +15,9 @@ enum class Status : int {
   ok = 0,
   cancelled = 1,
   error = 2,
+  // Not the end: news of an operation that goes on (a streamed body's
+  // headers or next bytes, progress). Its id stays pending.
+  event = 3,
 };
 
 struct Completion {
@@ -29,8 +32,12 @@ struct Completion {
   // Empty for timers; an error message for Status::error.
   std::string payload;
   // For Status::error of services whose failures have kinds (HTTP):
-  // the kind's name, e.g. "resolve"; empty otherwise.
+  // the kind's name, e.g. "resolve"; for Status::event, what the news
+  // is: "headers", "chunk" (PAYLOAD holds the bytes) or "progress".
   std::string error_kind;
+  // For a "progress" event: bytes down, total down (-1: unknown), bytes
+  // up, total up (-1: unknown).
+  std::int64_t progress[4] = {0, -1, 0, -1};
   // A finished HTTP transfer's response (Status::ok). Shared, not
   // unique: a completion stays copyable, and this header need not see
   // the full type.

@@ -62,6 +62,26 @@ void Http::complete(Completion c) noexcept {
   }
 }
 
+void Http::deliver_events(Transfer* t) noexcept {
+  try {
+    std::vector<Completion> events = t->take_events();
+    if (!events.empty()) out_.push_all(std::move(events));
+  } catch (...) {
+    // Out of memory: the events are lost; the transfer's end is not.
+  }
+}
+
+void Http::deliver_all_events() noexcept {
+  for (Transfer* t : eventful_) deliver_events(t);
+}
+
+void Http::ack(std::uint64_t id, std::uint64_t bytes) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  it->second->ack(bytes);
+  deliver_events(it->second.get());
+}
+
 void Http::start(std::uint64_t id, HttpRequest request) {
   cancel(id);
   auto fail = [&](const std::string& message) {
@@ -82,10 +102,20 @@ void Http::start(std::uint64_t id, HttpRequest request) {
   // Into the table first: should that throw, the transfer is not yet
   // in the multi handle, so freeing it is safe.
   auto entry = active_.emplace(id, std::move(t)).first;
+  Transfer* transfer = entry->second.get();
+  if (transfer->has_events()) {
+    try {
+      eventful_.insert(transfer);
+    } catch (...) {
+      active_.erase(entry);
+      return fail("out of memory");
+    }
+  }
   // add_handle calls on_timer (0: start soon), which arms the uv timer;
   // the transfer really begins in on_timeout, outside any curl call.
-  CURLMcode rc = curl_multi_add_handle(multi_, entry->second->easy());
+  CURLMcode rc = curl_multi_add_handle(multi_, transfer->easy());
   if (rc != CURLM_OK) {
+    eventful_.erase(transfer);
     active_.erase(entry);
     return fail(curl_multi_strerror(rc));
   }
@@ -96,6 +126,7 @@ void Http::cancel(std::uint64_t id) {
   if (it == active_.end()) return;
   std::unique_ptr<Transfer> t = std::move(it->second);
   active_.erase(it);
+  eventful_.erase(t.get());
   // May call on_socket (REMOVE) and on_timer: both only rearrange watching.
   curl_multi_remove_handle(multi_, t->easy());
   t.reset();
@@ -107,6 +138,7 @@ void Http::close_all() {
   closed_ = true;
   if (!multi_) return;
   for (auto& entry : active_) curl_multi_remove_handle(multi_, entry.second->easy());
+  eventful_.clear();
   active_.clear();
   // Closes cached connections, which may report their sockets through
   // on_socket; with multi_ already null it only unwatches them.
@@ -124,6 +156,9 @@ void Http::act(curl_socket_t fd, int events) {
   if (!multi_) return;
   int running = 0;
   curl_multi_socket_action(multi_, fd, events, &running);
+  // Events first: a transfer that just ended sends what it had before
+  // its end.
+  deliver_all_events();
   reap();
 }
 
@@ -146,6 +181,7 @@ void Http::reap() {
       c.error_kind = http_error_kind_name(HttpErrorKind::too_large);
     }
     curl_multi_remove_handle(multi_, easy);
+    if (eventful_.erase(t)) deliver_events(t);
     active_.erase(t->id());
     complete(std::move(c));
   }

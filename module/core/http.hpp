@@ -44,6 +44,9 @@ class Http {
   void close_all();
   // Caps connections from now on; transfers over a cap wait for a slot.
   void set_limits(const HttpLimits& limits);
+  // The reader of streamed transfer ID took BYTES of its body: a paused
+  // transfer goes on once it has room. An id not active is ignored.
+  void ack(std::uint64_t id, std::uint64_t bytes);
 
   // Counted from submission (any thread) to completion, like Timers.
   void note_submitted() { pending_.fetch_add(1, std::memory_order_relaxed); }
@@ -60,6 +63,8 @@ class Http {
   bool ensure_multi();
   void apply_limits();
   void complete(Completion c) noexcept;
+  void deliver_events(Transfer* t) noexcept;
+  void deliver_all_events() noexcept;
   void act(curl_socket_t fd, int events);
   void reap();
   int watch(curl_socket_t fd, int what, Socket* s);
@@ -79,6 +84,9 @@ class Http {
   HttpLimits limits_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Transfer>> active_;
   std::unordered_set<Socket*> sockets_;
+  // Transfers that send events (Transfer::has_events), looked at after
+  // each round of curl's work.
+  std::unordered_set<Transfer*> eventful_;
   std::atomic<std::int64_t> pending_{0};
 };
 

@@ -161,8 +161,14 @@ HttpErrorKind http_error_kind(CURLcode code) {
 
 Transfer::Transfer(std::uint64_t id, HttpRequest request)
     : id_(id), request_(std::move(request)), current_url_(request_.url) {
-  // Before setup(), which hands the header lines to curl.
+  // Before setup(), which hands the header lines and the files to curl.
   const std::string unsafe_headers = sanitize_request_headers(&request_.headers);
+  std::string file_problem;
+  if (request_.upload_path) {
+    upload_ = std::make_unique<UploadFile>(*request_.upload_path);
+    file_problem = upload_->open();
+  }
+  if (request_.sink == BodySink::file) download_ = std::make_unique<DownloadFile>(request_.file_path);
   easy_ = curl_easy_init();
   if (!easy_) throw std::runtime_error("curl_easy_init failed");
   try {
@@ -176,6 +182,8 @@ Transfer::Transfer(std::uint64_t id, HttpRequest request)
   const std::string host = host_of(request_.url);
   if (!unsafe_headers.empty()) {
     refused_ = error(HttpErrorKind::other, unsafe_headers);
+  } else if (!file_problem.empty()) {
+    refused_ = error(HttpErrorKind::file, file_problem);
   } else if (!scheme.empty() && !is_http_scheme(scheme)) {
     refused_ = error(HttpErrorKind::protocol, "Protocol \"" + scheme + "\" not supported");
   } else if (request_.proxy && !is_proxy_scheme(*request_.proxy)) {
@@ -246,22 +254,17 @@ void Transfer::setup() {
   }
   check(curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_), "HTTPHEADER");
 
-  const std::string& m = r.method;
-  if (m == "HEAD") {
-    check(curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L), "NOBODY");
-  } else if (r.body || m == "POST") {
-    // The body lives in request_, which outlives the transfer.
-    const std::string* body = r.body ? &*r.body : nullptr;
-    check(curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE,
-                           static_cast<curl_off_t>(body ? body->size() : 0)),
-          "POSTFIELDSIZE_LARGE");
-    check(curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body ? body->data() : ""), "POSTFIELDS");
-    // POST stays a plain POST so that curl turns it into GET after a
-    // 301, 302 or 303, as browsers do.
-    if (m != "POST") check(curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, m.c_str()), "CUSTOMREQUEST");
-  } else if (m != "GET") {
-    check(curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, m.c_str()), "CUSTOMREQUEST");
+  if (r.idle_timeout_s > 0) {
+    // Less than a byte a second for that long: curl's own speed check.
+    check(curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_LIMIT, 1L), "LOW_SPEED_LIMIT");
+    check(curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_TIME, r.idle_timeout_s), "LOW_SPEED_TIME");
   }
+  if (r.progress) {
+    check(curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress), "XFERINFOFUNCTION");
+    check(curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, this), "XFERINFODATA");
+    check(curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L), "NOPROGRESS");
+  }
+  setup_body();
 }
 
 // curl's callbacks are C: an exception leaving one would end in
@@ -324,10 +327,12 @@ bool Transfer::end_of_block() {
   if (!request_.follow_redirects || !location) {
     // 1xx blocks (100 Continue, 103 Early Hints) come before the final one.
     final_headers_ = block_status_ >= 200;
+    if (final_headers_ && request_.sink == BodySink::stream) headers_event();
     // Possibly the final response: make room for a body of known length.
     const std::string* length = find_header(r, "Content-Length");
     std::uint64_t n = 0;
-    if (length && std::from_chars(length->data(), length->data() + length->size(), n).ec == std::errc() &&
+    if (request_.sink == BodySink::memory && length &&
+        std::from_chars(length->data(), length->data() + length->size(), n).ec == std::errc() &&
         n <= max_reserve && (request_.max_size == 0 || n <= request_.max_size)) {
       // Only a hint: a body that does not fit fails in on_body instead.
       try {
@@ -353,29 +358,6 @@ bool Transfer::end_of_block() {
     return false;
   }
   return true;
-}
-
-std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t n, void* p) {
-  auto* self = static_cast<Transfer*>(p);
-  const std::size_t len = size * n;
-  std::string& body = self->response_->body;
-  const std::uint64_t limit = self->request_.max_size;
-  if (limit > 0 && body.size() + len > limit) {
-    try {
-      self->aborted_ = self->error(HttpErrorKind::too_large,
-                                   "Response body larger than " + std::to_string(limit) + " bytes");
-    } catch (...) {
-      self->out_of_memory_at_ = body.size() + len;
-    }
-    return 0;
-  }
-  try {
-    body.append(data, len);
-  } catch (...) {
-    self->out_of_memory_at_ = body.size() + len;
-    return 0;
-  }
-  return len;
 }
 
 Completion Transfer::error(HttpErrorKind kind, std::string message) const {
@@ -406,6 +388,27 @@ Completion Transfer::failure(CURLcode code) const {
   return error(http_error_kind(code), message);
 }
 
+Completion Transfer::event(const char* kind) const {
+  Completion c{id_, Status::event};
+  c.error_kind = kind;
+  return c;
+}
+
+void Transfer::headers_event() {
+  // What the final response will say, less its body and timings.
+  auto r = std::make_shared<HttpResponse>(*response_);
+  r->status = block_status_;
+  long version = 0;
+  curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
+  r->version = version_name(version);
+  r->url = current_url_;
+  const std::string* encoding = find_header(*r, "Content-Encoding");
+  r->decoded = encoding && !encoding->empty() && !equal_ascii_nocase(*encoding, "identity");
+  Completion c = event("headers");
+  c.http = std::move(r);
+  events_.push_back(std::move(c));
+}
+
 Completion Transfer::finish(CURLcode code) {
   if (aborted_) return std::move(*aborted_);
   if (out_of_memory_at_ > 0) {
@@ -413,6 +416,19 @@ Completion Transfer::finish(CURLcode code) {
                  "Out of memory for a response of " + std::to_string(out_of_memory_at_) + " bytes");
   }
   if (code != CURLE_OK) return failure(code);
+  if (request_.progress) {
+    // The last report has the final counts, however recent the one before.
+    curl_off_t down = 0, up = 0;
+    curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &up);
+    Completion p = event("progress");
+    p.progress[0] = p.progress[1] = down;
+    p.progress[2] = p.progress[3] = up;
+    progress_ = std::move(p);
+  }
+  if (download_) {
+    if (std::string e = download_->commit(); !e.empty()) return error(HttpErrorKind::file, e);
+  }
   HttpResponse& r = *response_;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &r.status);
   long version = 0;

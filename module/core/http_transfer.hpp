@@ -5,12 +5,15 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "completion.hpp"
+#include "http_files.hpp"
 #include "http_types.hpp"
 
 namespace aio {
@@ -34,10 +37,28 @@ class Transfer {
   // is still attached (it reads the handle's info).
   Completion finish(CURLcode code);
 
+  // Whether this transfer sends events (a streamed body, progress).
+  bool has_events() const { return request_.sink == BodySink::stream || request_.progress; }
+  // The events gathered since last asked, oldest first: the headers of a
+  // streamed response, the bytes of its body that arrived (one "chunk"),
+  // the latest progress.
+  std::vector<Completion> take_events();
+  // The reader took BYTES of a streamed body: resumes a paused transfer
+  // once there is room again. May call on_body at once.
+  void ack(std::uint64_t bytes);
+
  private:
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self);
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self);
   static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
+  static int on_progress(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow);
+  static std::size_t on_upload(char* buffer, std::size_t size, std::size_t n, void* self);
+  static int on_upload_seek(void* self, curl_off_t offset, int origin);
+  std::size_t take_body(const char* data, std::size_t len);
+  void setup_body();
+  void headers_event();
+  Completion event(const char* kind) const;
   bool header_line(std::string_view line);
   bool end_of_block();
   Completion error(HttpErrorKind kind, std::string message) const;
@@ -64,6 +85,16 @@ class Transfer {
   bool final_headers_ = false;
   // ...and whether a socket could not be made for want of descriptors.
   bool no_descriptor_ = false;
+
+  // Bodies that are not kept in memory (see http_sinks.cpp).
+  std::unique_ptr<DownloadFile> download_;
+  std::unique_ptr<UploadFile> upload_;
+  std::string chunk_;           // streamed bytes not yet made an event
+  std::uint64_t unacked_ = 0;   // streamed bytes handed over, not yet taken
+  bool paused_ = false;         // on_body said CURL_WRITEFUNC_PAUSE
+  std::vector<Completion> events_;
+  std::optional<Completion> progress_;
+  std::chrono::steady_clock::time_point last_progress_{};
 };
 
 // The kind of failure curl's CODE stands for.

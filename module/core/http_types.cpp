@@ -13,6 +13,7 @@ const char* http_error_kind_name(HttpErrorKind kind) {
     case HttpErrorKind::too_large: return "too-large";
     case HttpErrorKind::malformed: return "malformed";
     case HttpErrorKind::descriptors: return "descriptors";
+    case HttpErrorKind::file: return "file";
     case HttpErrorKind::other: break;
   }
   return "other";

@@ -11,6 +11,13 @@
 
 namespace aio {
 
+// Where a response's body goes.
+enum class BodySink {
+  memory,  // whole, in the final completion
+  stream,  // in "chunk" events as it arrives, after a "headers" event
+  file,    // into HttpRequest::file_path, written by the loop thread
+};
+
 struct HttpRequest {
   std::string url;
   std::string method = "GET";
@@ -29,6 +36,20 @@ struct HttpRequest {
   std::optional<std::string> proxy;
   // Largest decoded body accepted, in bytes; 0 means no limit.
   std::uint64_t max_size = 0;
+
+  BodySink sink = BodySink::memory;
+  // For BodySink::file: where the body goes once complete.
+  std::string file_path;
+  // For BodySink::stream: most bytes handed over and not yet taken by
+  // the reader (see Http::ack); beyond it the transfer is paused.
+  std::uint64_t stream_window = 1u << 20;
+  // A file whose bytes are the request body (instead of BODY).
+  std::optional<std::string> upload_path;
+  // Whether to send "progress" events (at most about ten a second).
+  bool progress = false;
+  // Seconds without a byte in either direction after which the transfer
+  // fails as timed out; 0: none.
+  long idle_timeout_s = 0;
 };
 
 // Seconds from the start of the transfer, as curl measures them.
@@ -80,6 +101,8 @@ enum class HttpErrorKind {
   malformed,
   // No file descriptor was left for a new connection (EMFILE, ENFILE).
   descriptors,
+  // A file to upload or download to could not be read or written.
+  file,
   other,
 };
 

@@ -136,6 +136,10 @@ void Loop::cancel_http(std::uint64_t id) {
   submit([this, id] { http_.cancel(id); });
 }
 
+void Loop::ack_http(std::uint64_t id, std::uint64_t bytes) {
+  submit([this, id, bytes] { http_.ack(id, bytes); });
+}
+
 void Loop::set_http_limits(const HttpLimits& limits) {
   submit([this, limits] { http_.set_limits(limits); });
 }

@@ -56,6 +56,7 @@ class Loop {
   void start_http(std::uint64_t id, HttpRequest request);
   void cancel_http(std::uint64_t id);
   void set_http_limits(const HttpLimits& limits);
+  void ack_http(std::uint64_t id, std::uint64_t bytes);
 
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }

@@ -87,9 +87,32 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   }
   v = option(env, opts, ":proxy");
   if (!env.is_nil(v)) r.proxy = line_of(env, v);
+  v = option(env, opts, ":sink");
+  if (env.eq(v, env.intern("stream"))) {
+    r.sink = BodySink::stream;
+  } else if (!env.is_nil(env.call("consp", {v})) && env.eq(env.call("car", {v}), env.intern("file"))) {
+    r.sink = BodySink::file;
+    r.file_path = line_of(env, env.call("car-safe", {env.call("cdr", {v})}));
+  } else if (!env.is_nil(v)) {
+    env.signal("args-out-of-range", {v});
+  }
+  v = option(env, opts, ":window");
+  if (!env.is_nil(v)) r.stream_window = static_cast<std::uint64_t>(env.integer_in(v, 1, std::int64_t{1} << 40));
+  v = option(env, opts, ":upload-file");
+  if (!env.is_nil(v)) r.upload_path = line_of(env, v);
+  r.progress = !env.is_nil(option(env, opts, ":progress"));
+  v = option(env, opts, ":idle-timeout");
+  if (!env.is_nil(v)) r.idle_timeout_s = static_cast<long>(std::ceil(env.number_in(v, 0.001, max_seconds)));
 
   running_loop(env).start_http(id, std::move(r));
   return args[0];
+}
+
+emacs_value http_ack(Env& env, std::ptrdiff_t, emacs_value* args) {
+  auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
+  auto bytes = static_cast<std::uint64_t>(env.integer_in(args[1], 0, std::numeric_limits<std::int64_t>::max()));
+  running_loop(env).ack_http(id, bytes);
+  return env.nil();
 }
 
 emacs_value http_limits(Env& env, std::ptrdiff_t, emacs_value* args) {
@@ -116,9 +139,18 @@ const Function functions[] = {
      "is refused.  OPTIONS is a plist of :connect-timeout and :timeout\n"
      "(seconds), :follow-redirects and :verify-tls (booleans), :max-redirects,\n"
      ":max-size (bytes) and :proxy (a string; \"\" for none; nil for the\n"
-     "environment's).  The completion's payload is a response vector, see\n"
-     "`aio-native--drain'.  Return ID.\n\n"
+     "environment's), :sink (nil: the body in the response; `stream': events\n"
+     "\\=(headers . RESPONSE) then (chunk . BYTES), paused while more than\n"
+     ":window bytes are not acknowledged with `aio-native--http-ack'; or\n"
+     "\\=(file PATH): written to PATH), :upload-file (a file whose bytes are\n"
+     "the body), :progress (non-nil for (progress . [DOWN TOTAL UP TOTAL])\n"
+     "events) and :idle-timeout (seconds without a byte).  The completion's\n"
+     "payload is a response vector, see `aio-native--drain'.  Return ID.\n\n"
      "(fn ID URL METHOD HEADERS BODY OPTIONS)"},
+    {"aio-native--http-ack", 2, 2, boundary<http_ack>,
+     "Tell streamed HTTP transfer ID that its reader took BYTES of its body.\n"
+     "A transfer paused for want of room goes on once half its window is\n"
+     "free.  An ID that is not pending is ignored.\n\n(fn ID BYTES)"},
     {"aio-native--http-limits", 3, 3, boundary<http_limits>,
      "Cap the HTTP engine's connections: TOTAL open at once, PER-HOST to\n"
      "one host, IDLE kept for reuse.  Transfers over a cap wait for a slot.\n\n"

@@ -24,9 +24,23 @@ emacs_value http_response_value(Env& env, const HttpResponse& r) {
                              r.decoded ? env.t() : env.nil()});
 }
 
+emacs_value event_value(Env& env, const Completion& c) {
+  emacs_value data;
+  if (c.http) {
+    data = http_response_value(env, *c.http);
+  } else if (c.error_kind == "progress") {
+    data = env.call("vector", {env.integer(c.progress[0]), env.integer(c.progress[1]),
+                               env.integer(c.progress[2]), env.integer(c.progress[3])});
+  } else {
+    data = env.unibyte(c.payload);
+  }
+  return env.call("cons", {env.intern(c.error_kind.c_str()), data});
+}
+
 }  // namespace
 
 emacs_value completion_payload(Env& env, const Completion& c) {
+  if (c.status == Status::event) return event_value(env, c);
   if (c.http) return http_response_value(env, *c.http);
   if (!c.error_kind.empty()) {
     return env.call("cons", {env.intern(c.error_kind.c_str()), env.unibyte(c.payload)});

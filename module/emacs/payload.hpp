@@ -12,7 +12,10 @@ namespace aio::emacs {
 // C's payload as Lisp data: nil for a timer; a unibyte message, or
 // (KIND . MESSAGE) with KIND a symbol, for a failure; a response vector
 // [STATUS VERSION STATUS-LINE HEADERS BODY URL REDIRECTS TIMINGS DECODED]
-// for a finished HTTP transfer. Throws LispExit when Emacs cannot make it.
+// for a finished HTTP transfer. An event is (KIND . DATA): (headers .
+// RESPONSE-VECTOR), (chunk . BYTES) or (progress . [DOWN TOTAL-DOWN UP
+// TOTAL-UP]), a total -1 when unknown. Throws LispExit when Emacs
+// cannot make it.
 emacs_value completion_payload(Env& env, const Completion& c);
 
 }  // namespace aio::emacs
