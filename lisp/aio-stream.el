@@ -856,7 +856,9 @@ CODING `no-conversion' or `binary', lines of bytes stay unibyte."
     (aio--stream-transform stream #'aio--stream-lines-step
                            (cons nil (unless (memq (coding-system-base coding)
                                                    '(no-conversion binary raw-text))
-                                       coding))
+                                       ;; Line ends are ours to handle.
+                                       (coding-system-change-eol-conversion
+                                        coding 'unix)))
                            nil #'aio--stream-lines-finish)))
 
 ;;;; Collecting and merging
