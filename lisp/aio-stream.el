@@ -65,7 +65,7 @@
 (define-error 'aio-stream-end "End of stream")
 (define-error 'aio-stream-closed "Stream is closed")
 
-(defvar aio-stream-default-size 16
+(defvar aio-stream-default-size 32
   "The bound, in values, of streams made without one.
 Generators (`aio-defstream', `aio-stream-lambda') and combinators
 use the value this has when they are called.")
@@ -83,19 +83,24 @@ entry's data is its value).  DONE is nil while values may still come,
 t once the stream ended, or the error it failed with.  BLOCKED is
 non-nil once `aio-stream-push' has said the stream was full, until
 ON-ROOM is called.  ON-ROOM and ON-CLOSE are the producer's hooks;
-CLOSED is non-nil once `aio-stream-close' was called.  REFILL, when
-non-nil, is called with the stream when a reader finds it empty and
-REFILLING is nil.  A combinator keeps what it reads in SOURCE, its
-functions in STEP, SETTLE and FLUSH, its data in STATE and the
-promise it waits for in PENDING.  NAME, when non-nil, names the stream
-in `aio-list-tasks'."
+CLOSED is non-nil once `aio-stream-close' was called.
+
+A producer that works when asked sets MAKE, called with the stream
+when a reader finds it empty: it returns a value made at once, or
+`aio--stream-none' or `aio--stream-eos' as `aio--stream-take-now'
+does.  DEMAND, if non-nil, is called with the stream when a reader
+starts to wait, unless BUSY, which is non-nil while the producer
+waits for something.  A combinator keeps what it reads in SOURCE,
+its functions in STEP and SETTLE, its data in STATE and the promise
+it waits for in PENDING.  NAME, when non-nil, names the stream in
+`aio-list-tasks'."
   (max nil) (max-bytes nil)
   (items nil) (last nil) (count 0) (bytes 0)
   (readers (aio--make-waiters)) (writers (aio--make-waiters))
   (done nil) (blocked nil)
   (on-room nil) (on-close nil) (closed nil)
-  (refill nil) (refilling nil)
-  (source nil) (step nil) (settle nil) (flush nil) (state nil) (pending nil)
+  (make nil) (demand nil) (busy nil)
+  (source nil) (step nil) (settle nil) (state nil) (pending nil)
   (name nil))
 
 (defun aio--check-stream (object)
@@ -143,37 +148,68 @@ must not read from the stream.
 
 ;;;; The buffer
 
+;; The paths every value takes read the slots with `aio--slot-of',
+;; which does not check the type again as each accessor call does:
+;; the public functions check their arguments once.
+
+(defmacro aio--slot-of (type object slot)
+  "Read SLOT of OBJECT, a struct of TYPE, without checking its type."
+  `(aref ,object ,(cl-struct-slot-offset type slot)))
+
+(defmacro aio--sref (stream slot)
+  "Read SLOT of STREAM, an `aio-stream', without checking its type."
+  `(aio--slot-of aio-stream ,stream ,slot))
+
+(defmacro aio--waiting-p (waiters)
+  "Return non-nil if WAITERS, an `aio--waiters', may have a live waiter."
+  `(aio--slot-of aio--waiters ,waiters head))
+
 (defsubst aio--stream-size (stream value)
   "Return how much VALUE weighs against STREAM's byte bound."
-  (if (and (aio--stream-max-bytes stream) (stringp value))
+  (if (and (aio--sref stream max-bytes) (stringp value))
       (string-bytes value)
     0))
 
 (defun aio--stream-full-p (stream)
   "Return non-nil if STREAM's buffer is as full as its bounds allow."
-  (let ((max (aio--stream-max stream))
-        (max-bytes (aio--stream-max-bytes stream))
-        (count (aio--stream-count stream)))
+  (let ((max (aio--sref stream max))
+        (max-bytes (aio--sref stream max-bytes))
+        (count (aio--sref stream count)))
     (or (and max (>= count max))
-        (and max-bytes (> count 0) (>= (aio--stream-bytes stream) max-bytes)))))
+        (and max-bytes (> count 0) (>= (aio--sref stream bytes) max-bytes)))))
 
 (defun aio--stream-low-p (stream)
   "Return non-nil if STREAM's buffer is at or below half its bounds."
-  (let ((max (aio--stream-max stream))
-        (max-bytes (aio--stream-max-bytes stream)))
-    (and (or (null max) (<= (* 2 (aio--stream-count stream)) max))
-         (or (null max-bytes) (<= (* 2 (aio--stream-bytes stream)) max-bytes)))))
+  (let ((max (aio--sref stream max))
+        (max-bytes (aio--sref stream max-bytes)))
+    (and (or (null max) (<= (* 2 (aio--sref stream count)) max))
+         (or (null max-bytes) (<= (* 2 (aio--sref stream bytes)) max-bytes)))))
+
+(defun aio--stream-append (stream values count)
+  "Add the list VALUES, COUNT values, at the end of STREAM's buffer.
+Whatever its bounds; VALUES becomes part of the buffer."
+  (when values
+    (if (aio--sref stream items)
+        (setcdr (aio--sref stream last) values)
+      (setf (aio--sref stream items) values))
+    (setf (aio--sref stream last) (last values)
+          (aio--sref stream count) (+ (aio--sref stream count) count))
+    (when (aio--sref stream max-bytes)
+      (dolist (value values)
+        (setf (aio--sref stream bytes)
+              (+ (aio--sref stream bytes) (aio--stream-size stream value)))))))
 
 (defun aio--stream-enqueue (stream value)
   "Add VALUE at the end of STREAM's buffer, whatever its bounds."
   (let ((cell (list value)))
-    (if (aio--stream-items stream)
-        (setcdr (aio--stream-last stream) cell)
-      (setf (aio--stream-items stream) cell))
-    (setf (aio--stream-last stream) cell)
-    (cl-incf (aio--stream-count stream))
-    (when (aio--stream-max-bytes stream)
-      (cl-incf (aio--stream-bytes stream) (aio--stream-size stream value)))))
+    (if (aio--sref stream items)
+        (setcdr (aio--sref stream last) cell)
+      (setf (aio--sref stream items) cell))
+    (setf (aio--sref stream last) cell
+          (aio--sref stream count) (1+ (aio--sref stream count)))
+    (when (aio--sref stream max-bytes)
+      (setf (aio--sref stream bytes)
+            (+ (aio--sref stream bytes) (aio--stream-size stream value))))))
 
 (defun aio--stream-return (stream value)
   "Give VALUE back to STREAM: to a waiting reader, or at the head of its buffer.
@@ -188,8 +224,8 @@ The returner of a read whose reader was canceled before taking VALUE."
 
 (defun aio--stream-give (stream value)
   "Hand VALUE to STREAM's oldest waiting reader; return nil if none waits."
-  (let ((readers (aio--stream-readers stream)))
-    (when (aio--waiters-head readers)
+  (let ((readers (aio--sref stream readers)))
+    (when (aio--waiting-p readers)
       (let ((entry (aio--waiters-pop readers)))
         (when entry
           (aio--grant (car entry) value
@@ -201,46 +237,56 @@ The returner of a read whose reader was canceled before taking VALUE."
   (unless (aio--stream-give stream value)
     (aio--stream-enqueue stream value)))
 
+(defun aio--stream-put-list (stream values)
+  "Put the list VALUES into STREAM as `aio--stream-put' does, in order.
+VALUES becomes part of STREAM's buffer."
+  (while (and values (aio--waiting-p (aio--sref stream readers))
+              (aio--stream-give stream (car values)))
+    (setq values (cdr values)))
+  (aio--stream-append stream values (length values)))
+
 (defun aio--stream-admit (stream)
   "Move the values of STREAM's waiting writers into it while it has room."
   (let (entry)
     (while (and (not (aio--stream-full-p stream))
-                (setq entry (aio--waiters-pop (aio--stream-writers stream))))
+                (setq entry (aio--waiters-pop (aio--sref stream writers))))
       (aio--stream-enqueue stream (cdr entry))
       (aio-resolve (car entry) #'ignore))))
 
 (defun aio--stream-after-take (stream)
   "Let STREAM's producer go on if readers have taken the buffer down enough."
-  (when (aio--stream-low-p stream)
-    (when (aio--waiters-head (aio--stream-writers stream))
+  (when (and (or (aio--sref stream blocked)
+                 (aio--waiting-p (aio--sref stream writers)))
+             (aio--stream-low-p stream))
+    (when (aio--waiting-p (aio--sref stream writers))
       (aio--stream-admit stream))
-    (when (and (aio--stream-blocked stream) (aio--stream-low-p stream))
-      (setf (aio--stream-blocked stream) nil)
-      (let ((hook (aio--stream-on-room stream)))
+    (when (and (aio--sref stream blocked) (aio--stream-low-p stream))
+      (setf (aio--sref stream blocked) nil)
+      (let ((hook (aio--sref stream on-room)))
         (when hook (funcall hook stream))))))
 
 (defun aio--stream-take-now (stream)
   "Take STREAM's next value if one is there now, and return it.
 Return `aio--stream-eos' once the stream has ended (its DONE slot
 says how), or `aio--stream-none' if a value may still come."
-  (let ((items (aio--stream-items stream)))
+  (let ((items (aio--sref stream items)))
     (if items
         (let ((value (car items)))
-          (setf (aio--stream-items stream) (cdr items))
-          (unless (cdr items)
-            (setf (aio--stream-last stream) nil))
-          (cl-decf (aio--stream-count stream))
-          (when (aio--stream-max-bytes stream)
-            (cl-decf (aio--stream-bytes stream) (aio--stream-size stream value)))
+          (unless (setf (aio--sref stream items) (cdr items))
+            (setf (aio--sref stream last) nil))
+          (setf (aio--sref stream count) (1- (aio--sref stream count)))
+          (when (aio--sref stream max-bytes)
+            (setf (aio--sref stream bytes)
+                  (- (aio--sref stream bytes) (aio--stream-size stream value))))
           (aio--stream-after-take stream)
           value)
       ;; Empty: a writer of a rendezvous stream may hold a value.
-      (let ((entry (and (aio--waiters-head (aio--stream-writers stream))
-                        (aio--waiters-pop (aio--stream-writers stream)))))
+      (let ((entry (and (aio--waiting-p (aio--sref stream writers))
+                        (aio--waiters-pop (aio--sref stream writers)))))
         (cond (entry
                (aio-resolve (car entry) #'ignore)
                (cdr entry))
-              ((aio--stream-done stream) 'aio--stream-eos)
+              ((aio--sref stream done) 'aio--stream-eos)
               (t 'aio--stream-none))))))
 
 ;;;; Reading
@@ -258,28 +304,34 @@ the marker `aio--stream-eos' rather than the error `aio-stream-end'."
           (internal (aio--value-fn 'aio--stream-eos))
           (t (aio--error-fn (list 'aio-stream-end))))))
 
-(defun aio--stream-run-refill (stream)
-  "Ask STREAM's producer for values, unless it is at it already."
-  (let ((refill (aio--stream-refill stream)))
-    (when (and refill (not (aio--stream-refilling stream)))
-      (funcall refill stream))))
+(defun aio--stream-take-slow (stream)
+  "Take STREAM's next value as `aio--stream-take' does, but not for a combinator."
+  (let ((value (aio--stream-take-now stream)))
+    (if (and (eq value 'aio--stream-none) (aio--sref stream make))
+        (funcall (aio--sref stream make) stream)
+      value)))
 
-(defun aio--stream-take (stream)
-  "Take STREAM's next value if it is there or its producer has it at once.
+(defsubst aio--stream-take (stream)
+  "Take STREAM's next value if it is there, or if its producer has one at once.
 Return it, `aio--stream-eos' or `aio--stream-none', as
 `aio--stream-take-now' does."
-  (let ((value (aio--stream-take-now stream)))
-    (if (and (eq value 'aio--stream-none) (aio--stream-refill stream))
-        (progn (aio--stream-run-refill stream)
-               (aio--stream-take-now stream))
-      value)))
+  (let ((make (aio--sref stream make)))
+    (if (or (null make)
+            (aio--sref stream items)
+            (aio--sref stream done)
+            (aio--waiting-p (aio--sref stream writers)))
+        (aio--stream-take-slow stream)
+      ;; The path of every value of a combinator.
+      (funcall make stream))))
 
 (defun aio--stream-wait (stream internal)
   "Return the promise of a reader now waiting on STREAM.
 INTERNAL is as for `aio--stream-end-function'."
-  (let ((promise (aio--waiters-add (aio--stream-readers stream) internal)))
+  (let ((promise (aio--waiters-add (aio--sref stream readers) internal))
+        (demand (aio--sref stream demand)))
     (puthash promise (cons stream 'read) aio--stream-waits)
-    (aio--stream-run-refill stream)
+    (when (and demand (not (aio--sref stream busy)))
+      (funcall demand stream))
     promise))
 
 (defun aio--stream-resolved (value)
@@ -290,15 +342,29 @@ INTERNAL is as for `aio--stream-end-function'."
 
 (defun aio--stream-pull (stream)
   "Return STREAM's next value, or a promise of it, for an internal reader.
-The value is returned as it is unless it is a promise, which comes
-wrapped in a resolved promise so that awaiting it gives the promise.
-At the end, return `aio--stream-eos', or signal the producer's error."
+The value is returned as it is unless it is a promise, or the slice
+of the ready queue is used up: then it comes in a resolved promise,
+so that awaiting it gives the value, after a pause in the second
+case.  At the end, return `aio--stream-eos', or signal the producer's
+error."
   (let ((value (aio--stream-take stream)))
     (cond ((eq value 'aio--stream-none) (aio--stream-wait stream t))
           ((eq value 'aio--stream-eos)
            (funcall (aio--stream-end-function stream t)))
-          ((aio-promise-p value) (aio--stream-resolved value))
+          ((or (aio-promise-p value) (not (aio--slice-left-p)))
+           (let ((promise (aio-promise)))
+             (aio--grant promise value
+                         (apply-partially #'aio--stream-return stream value))
+             promise))
           (t value))))
+
+(defun aio--stream-pull-now (stream)
+  "Return STREAM's next value if it is there now and the slice has time left.
+Else return `aio--stream-none' or `aio--stream-eos' as
+`aio--stream-take' does: `aio--stream-pull' then says more."
+  (if (aio--slice-left-p)
+      (aio--stream-take stream)
+    'aio--stream-none))
 
 (defun aio-stream-next (stream)
   "Return a promise of the next value of STREAM.
@@ -341,11 +407,11 @@ That is once it was closed, or its producer has ended."
   "Put VALUE into STREAM if it has room; else return the promise of a writer.
 Return nil if VALUE went in (or to a waiting reader).  CLOSED is the
 condition to signal if STREAM is closed."
-  (cond ((aio--stream-done stream) (signal (car closed) (cdr closed)))
+  (cond ((aio--sref stream done) (signal (car closed) (cdr closed)))
         ((aio--stream-give stream value) nil)
         ((and (not (aio--stream-full-p stream))
-              (not (and (aio--waiters-head (aio--stream-writers stream))
-                        (aio--waiters-live-p (aio--stream-writers stream)))))
+              (not (and (aio--waiting-p (aio--sref stream writers))
+                        (aio--waiters-live-p (aio--sref stream writers)))))
          (aio--stream-enqueue stream value)
          nil)
         (t
@@ -420,12 +486,26 @@ closed stream does nothing."
 
 ;;;; Looping
 
+(defun aio--awaits-p (body)
+  "Return non-nil if BODY, forms of an async body, may pause.
+BODY is expanded in the environment of the async body around it."
+  (let ((found nil)
+        (forms (list (macroexpand-all (macroexp-progn body)
+                                      macroexpand-all-environment))))
+    (while (and forms (not found))
+      (let ((form (pop forms)))
+        (cond ((eq form 'aio--await-marker) (setq found t))
+              ((consp form)
+               (push (car form) forms)
+               (push (cdr form) forms)))))
+    found))
+
 (defmacro aio-dostream (spec &rest body)
   "Run BODY with VAR bound to each value of STREAM in turn, in an async function.
 SPEC is (VAR STREAM [RESULT]).  The loop ends at the end of STREAM
 and returns RESULT's value (with VAR nil), or nil; a failed STREAM's
-error is signaled.  However the loop exits (the end, an error, a
-`throw', a cancellation of the async function), STREAM is closed with
+error is signaled.  When the loop exits on an error, a quit or a
+cancellation of the async function, STREAM is closed with
 `aio-stream-close', which stops its producer if it still runs.  Only
 valid in the body of `aio-defun', `aio-lambda', `aio-with-async' or an
 async generator: it awaits each value that is not there yet.
@@ -441,7 +521,8 @@ body of `aio-lambda', `aio-defun', `aio-with-async' or a stream generator, \
 or collect the values with `aio-stream-collect'"))
   (let ((stream (make-symbol "stream"))
         (next (make-symbol "next"))
-        (err (make-symbol "err")))
+        (err (make-symbol "err"))
+        (var (car spec)))
     ;; Not `unwind-protect': around an await, its cleanup would be a
     ;; new closure for each block of the loop, so for each value.
     `(let ((,stream (aio--check-stream ,(nth 1 spec)))
@@ -450,11 +531,17 @@ or collect the values with `aio-stream-collect'"))
            (progn
              (while (not (eq (setq ,next (aio-await (aio--stream-pull ,stream)))
                              'aio--stream-eos))
-               (let ((,(car spec) ,next))
-                 ,@body))
+               ,(if (aio--awaits-p body)
+                    `(let ((,var ,next)) ,@body)
+                  ;; BODY does not pause: run it on the values that are
+                  ;; there now in a loop of its own, which costs less
+                  ;; than a turn of the async function for each one.
+                  `(while (progn (let ((,var ,next)) ,@body)
+                                 (not (memq (setq ,next (aio--stream-pull-now ,stream))
+                                            '(aio--stream-none aio--stream-eos)))))))
              ,@(when (nth 2 spec)
-                 `((let ((,(car spec) nil))
-                     (ignore ,(car spec))
+                 `((let ((,var nil))
+                     (ignore ,var)
                      ,(nth 2 spec)))))
          ((error aio-cancel quit)
           (aio-stream-close ,stream)
@@ -487,18 +574,20 @@ body of `aio-defstream' or `aio-stream-lambda'"))
 STARTER gets the stream and returns the promise of the generator's
 body; NAME names the generator."
   (aio--make-stream :max (aio--check-size aio-stream-default-size)
-                    :refill #'aio--stream-generator-start
+                    :make #'aio--stream-generator-start
                     :on-close #'aio--stream-generator-close
                     :state starter :name name))
 
 (defun aio--stream-generator-start (stream)
-  "Start the generator feeding STREAM, which a reader found empty."
+  "Start the generator feeding STREAM, which a reader found empty.
+Return what it has yielded at once, as `aio--stream-take-now' does."
   (let ((starter (aio--stream-state stream)))
-    (setf (aio--stream-refill stream) nil
+    (setf (aio--stream-make stream) nil
           (aio--stream-state stream) nil)
     (let ((promise (funcall starter stream)))
       (setf (aio--stream-pending stream) promise)
-      (aio--listen promise (apply-partially #'aio--stream-generator-done stream)))))
+      (aio--listen promise (apply-partially #'aio--stream-generator-done stream))))
+  (aio--stream-take-now stream))
 
 (defun aio--stream-generator-done (stream value-function)
   "End STREAM as its generator ended, with VALUE-FUNCTION."
@@ -509,7 +598,7 @@ body; NAME names the generator."
 
 (defun aio--stream-generator-close (stream)
   "Stop the generator of STREAM, which was closed."
-  (setf (aio--stream-refill stream) nil
+  (setf (aio--stream-make stream) nil
         (aio--stream-state stream) nil)
   (let ((promise (aio--stream-pending stream)))
     (when promise
@@ -577,119 +666,132 @@ Calling NAME returns an `aio-stream' of the values BODY yields with
 
 ;;;; Combinators that pull
 
-(defun aio--stream-transform (source step state &optional settle flush)
-  "Return a stream of SOURCE's values transformed by STEP, pulled when read.
-STEP is called with the new stream and a value of SOURCE; it puts what
-it makes into the stream with `aio--stream-put', and returns nil, or a
-promise to wait for.  Then SETTLE is called with the stream, the value
-and the promise's value function.  FLUSH, if non-nil, is called with
-the stream when SOURCE ends.  STATE is for STEP's use."
+;; A combinator makes its values when read: a read that finds it empty
+;; calls its STEP, which takes from its source what is there at once
+;; (and so on up the chain) and returns one value.  Only when the source
+;; has nothing, or an async function is at work, does a reader wait:
+;; the combinator then waits on its source, and serves its waiting
+;; readers as values come.  So a pipeline costs no task and no buffer
+;; per stage.
+
+(defun aio--stream-transform (source step state &optional settle)
+  "Return a stream of SOURCE's values transformed by STEP, made when read.
+STEP is called with the new stream and returns its next value, or
+`aio--stream-none' or `aio--stream-eos' as `aio--stream-take-now'
+does; it takes from SOURCE with `aio--stream-take' and ends with
+`aio--stream-transform-end'.  Its body is wrapped in
+`aio--stream-stepping'.  A STEP that must wait for a promise
+calls `aio--stream-transform-wait' and returns `aio--stream-none';
+SETTLE is then called with the stream, the value of SOURCE it was
+working on, and the promise's value, and puts what it makes into the
+stream.  STATE is for STEP's use."
   (aio--make-stream :max (aio--check-size aio-stream-default-size)
-                    :source source :step step :settle settle :flush flush
-                    :state state
-                    :refill #'aio--stream-transform-refill
+                    :source source :step step :settle settle :state state
+                    :make step
+                    :demand #'aio--stream-transform-demand
                     :on-close #'aio--stream-transform-close))
 
 (defun aio--stream-readers-live-p (stream)
   "Return non-nil if a reader waits on STREAM."
-  (let ((readers (aio--stream-readers stream)))
-    (and (aio--waiters-head readers) (aio--waiters-live-p readers))))
+  (let ((readers (aio--sref stream readers)))
+    (and (aio--waiting-p readers) (aio--waiters-live-p readers))))
 
 (defun aio--stream-transform-fail (stream condition)
   "Fail STREAM, a combinator, with CONDITION, and close its source."
   (aio--stream-finish stream condition)
-  (aio-stream-close (aio--stream-source stream)))
+  (aio-stream-close (aio--sref stream source)))
 
 (defun aio--stream-transform-end (stream)
-  "End STREAM, a combinator whose source has ended."
-  (let ((done (aio--stream-done (aio--stream-source stream))))
-    (if (not (eq done t))
-        (aio--stream-finish stream done)
-      (let ((flush (aio--stream-flush stream)))
-        (when flush (funcall flush stream)))
-      (aio--stream-finish stream t))))
+  "End STREAM, a combinator whose source has ended; return `aio--stream-eos'."
+  (aio--stream-finish stream (aio--sref (aio--sref stream source) done))
+  'aio--stream-eos)
+
+(defmacro aio--stream-stepping (stream &rest body)
+  "Run BODY, the step of STREAM, a combinator, unless STREAM is busy.
+If BODY signals, fail STREAM with the error and return
+`aio--stream-eos'."
+  (declare (indent 1) (debug (symbolp body)))
+  (let ((err (make-symbol "err")))
+    `(if (aio--sref ,stream busy)
+         'aio--stream-none
+       (condition-case ,err
+           (progn ,@body)
+         ((error aio-cancel)
+          (aio--stream-transform-fail ,stream ,err)
+          'aio--stream-eos)))))
+
+(defun aio--stream-transform-serve (stream)
+  "Hand the values STREAM, a combinator, has at once to its waiting readers.
+When it makes none, wait on its source."
+  (let ((more t))
+    (while (and more (not (aio--sref stream busy))
+                (aio--stream-readers-live-p stream))
+      (let ((value (aio--stream-take stream)))
+        (cond ((eq value 'aio--stream-none)
+               (setq more nil)
+               (aio--stream-transform-demand stream))
+              ((eq value 'aio--stream-eos) (setq more nil))
+              (t (aio--stream-give stream value)))))))
+
+(defun aio--stream-transform-demand (stream)
+  "Wait on the source of STREAM, a combinator, for a reader of STREAM."
+  (unless (or (aio--sref stream busy) (aio--sref stream done))
+    (setf (aio--sref stream busy) t)
+    (aio--listen (aio--stream-wait (aio--sref stream source) t)
+                 (apply-partially #'aio--stream-transform-received stream))))
+
+(defun aio--stream-transform-received (stream value-function)
+  "Go on with STREAM, a combinator, whose source gave VALUE-FUNCTION."
+  (setf (aio--sref stream busy) nil)
+  (let ((value (condition-case nil
+                   (funcall value-function)
+                 ;; The source failed: STEP finds it ended.
+                 ((error aio-cancel) 'aio--stream-eos))))
+    ;; STEP takes it again, from the head of the source.
+    (unless (eq value 'aio--stream-eos)
+      (aio--stream-return (aio--sref stream source) value))
+    (unless (aio--sref stream done)
+      (aio--stream-transform-serve stream))))
 
 (defun aio--stream-transform-wait (stream promise value)
   "Make STREAM, a combinator, wait for PROMISE made by its step for VALUE."
   (let ((callback (apply-partially #'aio--stream-transform-settled stream value)))
-    (setf (aio--stream-refilling stream) t
-          (aio--stream-pending stream) (cons promise callback))
+    (setf (aio--sref stream busy) t
+          (aio--sref stream pending) (cons promise callback))
     (aio--listen promise callback)))
-
-(defun aio--stream-transform-refill (stream)
-  "Move values from the source of STREAM, a combinator, into it.
-Go on while STREAM is open, not full or read by a waiting reader,
-and the source has values at once; when it has none and a reader
-waits on STREAM, wait on the source."
-  (condition-case err
-      (let ((source (aio--stream-source stream))
-            (step (aio--stream-step stream))
-            (more t))
-        (while (and more
-                    (not (aio--stream-done stream))
-                    (or (not (aio--stream-full-p stream))
-                        (aio--stream-readers-live-p stream)))
-          (let ((value (aio--stream-take source)))
-            (cond
-             ((eq value 'aio--stream-none)
-              (setq more nil)
-              (when (aio--stream-readers-live-p stream)
-                (setf (aio--stream-refilling stream) t)
-                (aio--listen (aio--stream-wait source t)
-                             (apply-partially #'aio--stream-transform-received
-                                              stream))))
-             ((eq value 'aio--stream-eos)
-              (setq more nil)
-              (aio--stream-transform-end stream))
-             (t
-              (let ((result (funcall step stream value)))
-                (when (aio-promise-p result)
-                  (setq more nil)
-                  (aio--stream-transform-wait stream result value))))))))
-    ((error aio-cancel) (aio--stream-transform-fail stream err))))
-
-(defun aio--stream-transform-received (stream value-function)
-  "Go on filling STREAM, a combinator, with VALUE-FUNCTION from its source."
-  (setf (aio--stream-refilling stream) nil)
-  (unless (aio--stream-done stream)
-    (condition-case err
-        (let ((value (funcall value-function)))
-          (if (eq value 'aio--stream-eos)
-              (aio--stream-transform-end stream)
-            (let ((result (funcall (aio--stream-step stream) stream value)))
-              (if (aio-promise-p result)
-                  (aio--stream-transform-wait stream result value)
-                (aio--stream-transform-refill stream)))))
-      ((error aio-cancel) (aio--stream-transform-fail stream err)))))
 
 (defun aio--stream-transform-settled (stream value value-function)
   "Go on with STREAM, a combinator, once its step for VALUE has VALUE-FUNCTION."
-  (setf (aio--stream-refilling stream) nil
-        (aio--stream-pending stream) nil)
-  (unless (aio--stream-done stream)
+  (setf (aio--sref stream busy) nil
+        (aio--sref stream pending) nil)
+  (unless (aio--sref stream done)
     (condition-case err
         (progn
-          (funcall (aio--stream-settle stream) stream value
-                   (funcall value-function))
-          (aio--stream-transform-refill stream))
+          (funcall (aio--sref stream settle) stream value (funcall value-function))
+          (aio--stream-transform-serve stream))
       ((error aio-cancel) (aio--stream-transform-fail stream err)))))
 
 (defun aio--stream-transform-close (stream)
   "Stop STREAM, a combinator that was closed: close its source.
 What its step awaited is canceled unless something else waits for it."
-  (let ((pending (aio--stream-pending stream)))
-    (setf (aio--stream-pending stream) nil)
+  (let ((pending (aio--sref stream pending)))
+    (setf (aio--sref stream pending) nil)
     (when pending
       (aio--release (car pending) (cdr pending))))
-  (aio-stream-close (aio--stream-source stream)))
+  (aio-stream-close (aio--sref stream source)))
 
-(defun aio--stream-map-step (stream value)
-  "Put the result of STREAM's function on VALUE into STREAM, or return its promise."
-  (let ((result (funcall (aio--stream-state stream) value)))
-    (if (aio-promise-p result)
-        result
-      (aio--stream-put stream result)
-      nil)))
+(defun aio--stream-map-step (stream)
+  "Return the result of STREAM's function on the next value of its source."
+  (aio--stream-stepping stream
+    (let ((value (aio--stream-take (aio--sref stream source))))
+      (cond ((eq value 'aio--stream-none) value)
+            ((eq value 'aio--stream-eos) (aio--stream-transform-end stream))
+            (t (let ((result (funcall (aio--sref stream state) value)))
+                 (cond ((not (aio-promise-p result)) result)
+                       ;; An async function that did not have to wait.
+                       ((aio-promise-result result) (funcall (aio-promise-result result)))
+                       (t (aio--stream-transform-wait stream result value)
+                          'aio--stream-none))))))))
 
 (defun aio--stream-map-settle (stream _value result)
   "Put RESULT, the awaited result of STREAM's function, into STREAM."
@@ -707,11 +809,26 @@ closed.  Closing the new stream closes STREAM."
   (aio--stream-transform stream #'aio--stream-map-step function
                          #'aio--stream-map-settle))
 
-(defun aio--stream-filter-step (stream value)
-  "Put VALUE into STREAM if STREAM's predicate is true, or return its promise."
-  (let ((result (funcall (aio--stream-state stream) value)))
-    (cond ((aio-promise-p result) result)
-          (result (aio--stream-put stream value) nil))))
+(defun aio--stream-filter-step (stream)
+  "Return the next value of the source of STREAM that passes its predicate."
+  (aio--stream-stepping stream
+    (let ((source (aio--sref stream source))
+          (predicate (aio--sref stream state))
+          (value nil) (keep nil))
+      (while (and (not (memq (setq value (aio--stream-take source))
+                             '(aio--stream-none aio--stream-eos)))
+                  (progn
+                    (setq keep (funcall predicate value))
+                    ;; An async predicate that did not have to wait.
+                    (when (and (aio-promise-p keep) (aio-promise-result keep))
+                      (setq keep (funcall (aio-promise-result keep))))
+                    (not keep))))
+      (cond ((eq value 'aio--stream-none) value)
+            ((eq value 'aio--stream-eos) (aio--stream-transform-end stream))
+            ((aio-promise-p keep)
+             (aio--stream-transform-wait stream keep value)
+             'aio--stream-none)
+            (t value)))))
 
 (defun aio--stream-filter-settle (stream value result)
   "Put VALUE into STREAM if RESULT, the awaited predicate, is non-nil."
@@ -729,15 +846,19 @@ STREAM."
   (aio--stream-transform stream #'aio--stream-filter-step predicate
                          #'aio--stream-filter-settle))
 
-(defun aio--stream-take-step (stream value)
-  "Put VALUE into STREAM; end STREAM and close its source after the last one."
-  (aio--stream-put stream value)
-  (let ((left (1- (aio--stream-state stream))))
-    (setf (aio--stream-state stream) left)
-    (when (<= left 0)
-      (aio--stream-finish stream t)
-      (aio-stream-close (aio--stream-source stream))))
-  nil)
+(defun aio--stream-take-step (stream)
+  "Return the next value of the source of STREAM, while it has more to take.
+The source is closed as soon as the last one is taken."
+  (aio--stream-stepping stream
+    (if (<= (aio--sref stream state) 0)
+        (progn (aio--stream-finish stream t) 'aio--stream-eos)
+      (let* ((source (aio--sref stream source))
+             (value (aio--stream-take source)))
+        (cond ((eq value 'aio--stream-none) value)
+              ((eq value 'aio--stream-eos) (aio--stream-transform-end stream))
+              (t (when (<= (setf (aio--sref stream state) (1- (aio--sref stream state))) 0)
+                   (aio-stream-close source))
+                 value))))))
 
 (defun aio-stream-take (stream n)
   "Return a stream of the first N values of STREAM.
@@ -764,6 +885,12 @@ closes STREAM at once."
 
 ;;;; Lines
 
+;; The state of `aio-stream-lines' is a vector: the text whose lines
+;; are being handed out (decoded), the position of the next one in it,
+;; the pieces of a line begun in earlier chunks (newest first), the
+;; coding system of byte chunks or nil, and the bytes after the last
+;; newline of the latest chunk, which begin the line after that text.
+
 (defun aio--stream-line (text coding)
   "Return TEXT, a line, without a final carriage return, decoded with CODING.
 CODING nil, or a multibyte TEXT, means no decoding."
@@ -774,19 +901,6 @@ CODING nil, or a multibyte TEXT, means no decoding."
         (decode-coding-string text coding t)
       text)))
 
-(defun aio--stream-lines-put (stream text start)
-  "Put the lines of TEXT that end with a newline after START into STREAM.
-Return the position after the last newline, or START if none."
-  (let (newline)
-    (while (setq newline (string-search "\n" text start))
-      (aio--stream-put stream (substring text start
-                                         (if (and (> newline start)
-                                                  (eq (aref text (1- newline)) ?\r))
-                                             (1- newline)
-                                           newline)))
-      (setq start (1+ newline)))
-    start))
-
 (defun aio--stream-last-newline (bytes)
   "Return the position of the last newline in BYTES, a unibyte string."
   (let ((pos (length bytes)) (found nil))
@@ -796,51 +910,74 @@ Return the position after the last newline, or START if none."
         (setq found pos)))
     found))
 
-(defun aio--stream-lines-step (stream chunk)
-  "Split CHUNK into the lines of STREAM, after what is left of previous chunks.
-STREAM's state is (PARTS . CODING): PARTS the pieces of the line
-begun, newest first; CODING the coding system of unibyte chunks, or nil."
+(defun aio--stream-lines-feed (state chunk)
+  "Make CHUNK, a new chunk of text or bytes, the text of lines STATE."
   (unless (stringp chunk)
     (signal 'wrong-type-argument (list 'stringp chunk)))
-  (let* ((state (aio--stream-state stream))
-         (coding (cdr state))
-         (newline (string-search "\n" chunk)))
-    (if (null newline)
-        (unless (equal chunk "")
-          (push chunk (car state)))
-      (aio--stream-put stream
-                       (aio--stream-line
-                        (if (car state)
-                            (apply #'concat (nreverse (cons (substring chunk 0 newline)
-                                                            (car state))))
-                          (substring chunk 0 newline))
-                        coding))
-      (setcar state nil)
-      (let ((start (1+ newline)))
-        (if (and coding (not (multibyte-string-p chunk)))
-            ;; Bytes: decode all the whole lines at once.  A newline
-            ;; is never part of a multibyte sequence.
-            (let ((last (aio--stream-last-newline chunk)))
-              (when (> last newline)
-                (aio--stream-lines-put
-                 stream (decode-coding-string (substring chunk start (1+ last))
-                                              coding t)
-                 0))
-              (setq start (1+ last)))
-          (setq start (aio--stream-lines-put stream chunk start)))
-        (when (< start (length chunk))
-          (setcar state (list (substring chunk start)))))))
-  nil)
+  (let ((coding (aref state 3)))
+    (cond
+     ((equal chunk ""))
+     ((or (null coding) (multibyte-string-p chunk))
+      (aset state 0 chunk)
+      (aset state 1 0))
+     (t
+      ;; Bytes: decode all the whole lines at once, with the start of
+      ;; the first one; a newline is never part of a multibyte sequence.
+      (let ((last (aio--stream-last-newline chunk)))
+        (if (null last)
+            (aset state 2 (cons chunk (aref state 2)))
+          (aset state 0 (decode-coding-string
+                         (apply #'concat (nreverse (cons (substring chunk 0 (1+ last))
+                                                         (aref state 2))))
+                         coding t))
+          (aset state 1 0)
+          (aset state 2 nil)
+          (aset state 4 (and (< (1+ last) (length chunk))
+                             (substring chunk (1+ last))))))))))
 
-(defun aio--stream-lines-finish (stream)
-  "Put the last line of STREAM, which had no newline, if there is one."
-  (let ((state (aio--stream-state stream)))
-    (when (car state)
-      (let ((text (apply #'concat (nreverse (car state)))))
-        (setcar state nil)
-        (aio--stream-put stream (if (and (cdr state) (not (multibyte-string-p text)))
-                                    (decode-coding-string text (cdr state) t)
-                                  text))))))
+(defun aio--stream-lines-step (stream)
+  "Return the next line of STREAM, from its text or the next chunks."
+  (aio--stream-stepping stream
+    (let ((state (aio--sref stream state))
+          (line nil))
+      (while (not line)
+        (let* ((text (aref state 0))
+               (pos (aref state 1))
+               (newline (and text (string-search "\n" text pos))))
+          (if newline
+              (progn
+                (aset state 1 (1+ newline))
+                (setq line
+                      (if (aref state 2)
+                          (prog1 (aio--stream-line
+                                  (apply #'concat (nreverse (cons (substring text pos newline)
+                                                                  (aref state 2))))
+                                  (aref state 3))
+                            (aset state 2 nil))
+                        (substring text pos (if (and (> newline pos)
+                                                     (eq (aref text (1- newline)) ?\r))
+                                                (1- newline)
+                                              newline)))))
+            ;; No whole line left: keep the start of the next one.
+            (when (and text (< pos (length text)))
+              (aset state 2 (cons (substring text pos) (aref state 2))))
+            (when (aref state 4)
+              (aset state 2 (cons (aref state 4) (aref state 2)))
+              (aset state 4 nil))
+            (aset state 0 nil)
+            (let* ((source (aio--sref stream source))
+                   (chunk (aio--stream-take source)))
+              (cond ((eq chunk 'aio--stream-none) (setq line chunk))
+                    ((not (eq chunk 'aio--stream-eos)) (aio--stream-lines-feed state chunk))
+                    ((and (aref state 2) (eq (aio--sref source done) t))
+                     ;; The last line, without a newline.
+                     (setq line (let ((text (apply #'concat (nreverse (aref state 2)))))
+                                  (if (and (aref state 3) (not (multibyte-string-p text)))
+                                      (decode-coding-string text (aref state 3) t)
+                                    text)))
+                     (aset state 2 nil))
+                    (t (setq line (aio--stream-transform-end stream))))))))
+      line)))
 
 (defun aio-stream-lines (stream &optional coding)
   "Return a stream of the lines of the text chunks of STREAM.
@@ -854,12 +991,13 @@ CODING `no-conversion' or `binary', lines of bytes stay unibyte."
   (let ((coding (or coding 'utf-8)))
     (check-coding-system coding)
     (aio--stream-transform stream #'aio--stream-lines-step
-                           (cons nil (unless (memq (coding-system-base coding)
-                                                   '(no-conversion binary raw-text))
-                                       ;; Line ends are ours to handle.
-                                       (coding-system-change-eol-conversion
-                                        coding 'unix)))
-                           nil #'aio--stream-lines-finish)))
+                           (vector nil 0 nil
+                                   (unless (memq (coding-system-base coding)
+                                                 '(no-conversion binary raw-text))
+                                     ;; Line ends are ours to handle.
+                                     (coding-system-change-eol-conversion
+                                      coding 'unix))
+                                   nil))))
 
 ;;;; Collecting and merging
 
@@ -883,16 +1021,18 @@ closes STREAM."
     (aio-await (aio--stream-yield out value))))
 
 (defun aio--stream-merge-start (stream)
-  "Start pumping the sources of STREAM, a merge, into it."
+  "Start pumping the sources of STREAM, a merge, into it.
+Return what they gave at once, as `aio--stream-take-now' does."
   (let ((sources (aio--stream-source stream))
         (pumps nil))
-    (setf (aio--stream-refill stream) nil
+    (setf (aio--stream-make stream) nil
           (aio--stream-state stream) (length sources))
     (dolist (source sources)
       (let ((pump (aio--stream-pump stream source)))
         (push pump pumps)
         (aio--listen pump (apply-partially #'aio--stream-merge-pumped stream))))
-    (setf (aio--stream-pending stream) pumps)))
+    (setf (aio--stream-pending stream) pumps))
+  (aio--stream-take-now stream))
 
 (defun aio--stream-merge-pumped (stream value-function)
   "Note that one source of STREAM, a merge, was pumped, with VALUE-FUNCTION."
@@ -909,7 +1049,7 @@ closes STREAM."
 
 (defun aio--stream-merge-close (stream)
   "Stop STREAM, a merge: cancel its pumps and close its sources."
-  (setf (aio--stream-refill stream) nil)
+  (setf (aio--stream-make stream) nil)
   (dolist (pump (aio--stream-pending stream))
     (aio-cancel pump 'aio-stream-closed))
   (mapc #'aio-stream-close (aio--stream-source stream)))
@@ -922,7 +1062,7 @@ error and the others are closed.  Closing it closes STREAMS."
   (mapc #'aio--check-stream streams)
   (let ((merged (aio--make-stream :max (aio--check-size aio-stream-default-size)
                                   :source streams
-                                  :refill #'aio--stream-merge-start
+                                  :make #'aio--stream-merge-start
                                   :on-close #'aio--stream-merge-close)))
     (unless streams
       (aio--stream-finish merged t))
