@@ -142,8 +142,21 @@ for SIGKILL).  `aio-cancel' on it kills PROCESS; see `aio-process'."
                (process-live-p process) (process-id process))
       (signal-process (- (process-id process)) signal))))
 
+(defvar aio--processes-stopped (make-hash-table :test #'eq)
+  "The `aio-process'es whose process group Emacs keeps stopped.")
+
+(defun aio--process-continue-all ()
+  "Let every process that Emacs stopped run again, as Emacs exits.
+Else they would stay stopped for good, deaf to the SIGHUP Emacs sends
+them."
+  (maphash (lambda (object _) (aio--process-signal object 'SIGCONT))
+           aio--processes-stopped))
+
+(add-hook 'kill-emacs-hook #'aio--process-continue-all)
+
 (defun aio--process-continue (object)
   "Let OBJECT's process, which Emacs stopped, run again."
+  (remhash object aio--processes-stopped)
   (setf (aio--process-stopped object) nil)
   (let ((process (aio--process-process object)))
     (when (and (not (aio--process-status object)) (process-live-p process))
@@ -161,6 +174,7 @@ for SIGKILL).  `aio-cancel' on it kills PROCESS; see `aio-process'."
                 (not (aio--process-sending object)))
            (setf (aio--process-stopped object) t
                  (aio--process-resumed object) (aio-promise))
+           (puthash object t aio--processes-stopped)
            (aio--process-signal object 'SIGSTOP))
           ((and (not stop) (aio--process-stopped object))
            (aio--process-continue object))))

@@ -202,6 +202,34 @@ The native loop, with its own process, is started first."
       (should (aio-test-cancellation (aio-process-exit process)))
       (should (aio-process-test-gone-p process)))))
 
+(aio-deftest aio-process-stopped-processes-end-with-emacs ()
+  ;; A process Emacs keeps stopped would otherwise stay stopped after
+  ;; Emacs exits, deaf to the SIGHUP it gets.
+  (let ((script (make-temp-file "aio-process" nil ".el"
+                                (concat ";;; -*- lexical-binding: t -*-\n"
+                                        (prin1-to-string
+                                         '(let ((p (aio-process :command '("sh" "-c" "head -c 10000000 /dev/zero; sleep 30")
+                                                                :coding 'binary :max-bytes 4096)))
+                                            (while (not (aio--process-stopped p))
+                                              (aio-wait-for (aio-sleep 0.01)))
+                                            (princ (process-id (aio-process-process p)))
+                                            (kill-emacs 0))))))
+        (pid nil))
+    (unwind-protect
+        (with-temp-buffer
+          (should (eql 0 (call-process (expand-file-name invocation-name invocation-directory)
+                                       nil t nil "-Q" "--batch"
+                                       "-L" (file-name-directory (locate-library "aio"))
+                                       "-l" "aio" "-l" script)))
+          (setq pid (string-to-number (buffer-string)))
+          (should (> pid 0))
+          (should (aio-test-eventually
+                   (lambda () (not (equal "T" (alist-get 'state (process-attributes pid)))))))
+          (should (aio-test-eventually (lambda () (null (process-attributes pid))))))
+      (delete-file script)
+      (when (and pid (process-attributes pid))
+        (signal-process (- pid) 'SIGKILL)))))
+
 (aio-deftest aio-process-output-results-and-errors ()
   (aio-process-test-no-leak
     (should (equal '(0 "out\n" "err\n")
