@@ -355,13 +355,17 @@ def http(sections):
 def streams(sections):
     n = 200000 if QUICK else 1000000
     rows = []
-    for name, function in (
-            ("aio-process + aio-stream-lines + aio-dostream", "aio-bench-lines-aio"),
+    for name, function, env in (
+            ("aio-process + aio-stream-lines + aio-dostream", "aio-bench-lines-aio", {}),
             ("aio-make-callback + aio-chain, the first examples/process-lines.el",
-             "aio-bench-lines-idiom"),
-            ("plain make-process filter splitting lines itself", "aio-bench-lines-plain")):
+             "aio-bench-lines-idiom", {}),
+            ("plain make-process filter splitting lines itself", "aio-bench-lines-plain", {}),
+            ("aio-process + aio-stream-lines + aio-dostream, no GC", "aio-bench-lines-aio",
+             {"AIO_BENCH_NO_GC": "1"}),
+            ("plain make-process filter, no GC", "aio-bench-lines-plain",
+             {"AIO_BENCH_NO_GC": "1"})):
         log(f"lines: {name}")
-        rows.append((name, measure(emacs_cmd(function), {"AIO_BENCH_N": str(n)})))
+        rows.append((name, measure(emacs_cmd(function), {"AIO_BENCH_N": str(n), **env})))
     lines = table(f"{n:,} lines from `seq`, read to the end", None,
                   [("wall (s)", ("total_s", "%.3f")), ("allocated (MB)", ("alloc_mb", "%.0f")),
                    ("GC (s)", ("gc_s", "%.3f")),
@@ -379,6 +383,10 @@ def streams(sections):
     sections.append(("8. Streams",
                      "Lines: a process prints short lines, each counted by the reader. "
                      "Allocated is the bytes of Lisp objects made, from `memory-use-counts`. "
+                     "Every contender has `aio` loaded, so that each garbage collection marks "
+                     "the same heap; the rows \"no GC\" set `gc-cons-threshold` to 1 GiB, which "
+                     "shows the reading path without collections, whose pauses make most of "
+                     "the longest gap. "
                      "Pipeline: an async generator yields integers, `aio-stream-map` adds one "
                      "(a plain function, or an `aio-lambda`), `aio-stream-filter` keeps the "
                      "even ones, `aio-stream-collect` gathers them; byte-compiled; four stages.",

@@ -216,16 +216,24 @@ The wake method comes from AIO_BENCH_WAKE, the seconds from AIO_BENCH_SECONDS."
 (defun aio-bench--lines (read-lines)
   "Run READ-LINES on the command printing AIO_BENCH_N lines; print its costs.
 READ-LINES is called with the command and a function to call on each
-line, and returns once the command has ended."
+line, and returns once the command has ended, or returns a promise
+resolved then."
   (let* ((n (aio-bench--number "N" 1000000))
          (command (list "seq" (number-to-string n)))
-         (count 0) (chars 0))
+         (count 0) (chars 0)
+         ;; AIO_BENCH_NO_GC=1 leaves garbage collection out.
+         (gc-cons-threshold (if (aio-bench--param "NO_GC")
+                                (* 1024 1024 1024)
+                              gc-cons-threshold)))
     (garbage-collect)
     (let ((counts (memory-use-counts)) (gc gc-elapsed) (start (float-time)))
       (aio-bench--probe-start)
-      (funcall read-lines command (lambda (line)
-                                    (setq count (1+ count)
-                                          chars (+ chars (length line)))))
+      (let ((result (funcall read-lines command
+                             (lambda (line)
+                               (setq count (1+ count)
+                                     chars (+ chars (length line)))))))
+        (when (aio-promise-p result)
+          (aio-wait-for result)))
       (let ((total (- (float-time) start))
             (gap (aio-bench--probe-stop))
             (allocated (aio-bench--allocated counts (memory-use-counts)))
@@ -244,42 +252,37 @@ line, and returns once the command has ended."
   "Workload 8a: lines through `aio-process', `aio-stream-lines', `aio-dostream'."
   (require 'aio)
   (aio-bench--lines
-   (lambda (command handle-line)
-     (aio-wait-for
-      (funcall (aio-lambda ()
-                 (let ((process (aio-process :command command)))
-                   (aio-dostream (line (aio-stream-lines (aio-process-stdout process)))
-                     (funcall handle-line line))
-                   (aio-await (aio-process-exit process)))))))))
+   (aio-lambda (command handle-line)
+     (let ((process (aio-process :command command)))
+       (aio-dostream (line (aio-stream-lines (aio-process-stdout process)))
+         (funcall handle-line line))
+       (aio-await (aio-process-exit process))))))
 
 (defun aio-bench-lines-idiom ()
   "Workload 8a with the filter idiom of the first examples/process-lines.el."
   (require 'aio)
   (aio-bench--lines
-   (lambda (command handle-line)
-     (aio-wait-for
-      (funcall
-       (aio-lambda ()
-         (let* ((callback (aio-make-callback))
-                (next (cdr callback))
-                (process (make-process
-                          :name "lines" :command command :noquery t
-                          :connection-type 'pipe
-                          :filter (lambda (_process text) (funcall (car callback) 'output text))
-                          :sentinel (lambda (_process event) (funcall (car callback) 'event event))))
-                (pending "")
-                (done nil))
-           (while (not done)
-             (pcase (aio-chain next)
-               (`(output ,text)
-                (setq pending (concat pending text))
-                (while (string-match "\n" pending)
-                  (funcall handle-line (substring pending 0 (match-beginning 0)))
-                  (setq pending (substring pending (match-end 0)))))
-               (`(event ,_)
-                (setq done (not (process-live-p process))))))
-           (when (> (length pending) 0)
-             (funcall handle-line pending)))))))))
+   (aio-lambda (command handle-line)
+     (let* ((callback (aio-make-callback))
+            (next (cdr callback))
+            (process (make-process
+                      :name "lines" :command command :noquery t
+                      :connection-type 'pipe
+                      :filter (lambda (_process text) (funcall (car callback) 'output text))
+                      :sentinel (lambda (_process event) (funcall (car callback) 'event event))))
+            (pending "")
+            (done nil))
+       (while (not done)
+         (pcase (aio-chain next)
+           (`(output ,text)
+            (setq pending (concat pending text))
+            (while (string-match "\n" pending)
+              (funcall handle-line (substring pending 0 (match-beginning 0)))
+              (setq pending (substring pending (match-end 0)))))
+           (`(event ,_)
+            (setq done (not (process-live-p process))))))
+       (when (> (length pending) 0)
+         (funcall handle-line pending))))))
 
 (defun aio-bench-lines-plain ()
   "Workload 8a with a plain `make-process' filter that splits lines itself."

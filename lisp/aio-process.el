@@ -90,34 +90,31 @@ timers."
   (killing nil) (kill-timer nil) (linger-timer nil))
 
 (defun aio--check-process (object)
-  "Signal `wrong-type-argument' unless OBJECT is an `aio-process'."
+  "Return OBJECT if it is an `aio-process', else signal `wrong-type-argument'."
   (unless (aio-process-p object)
-    (signal 'wrong-type-argument (list 'aio-process-p object))))
+    (signal 'wrong-type-argument (list 'aio-process-p object)))
+  object)
 
 (defun aio-process-stdout (process)
   "Return the stream of the stdout of PROCESS, an `aio-process'.
 Its values are strings as Emacs reads them, decoded by the process's
 coding system; `aio-stream-lines' turns them into lines."
-  (aio--check-process process)
-  (aio--process-stdout process))
+  (aio--process-stdout (aio--check-process process)))
 
 (defun aio-process-stderr (process)
   "Return the stream of the stderr of PROCESS, or nil if not kept apart."
-  (aio--check-process process)
-  (aio--process-stderr process))
+  (aio--process-stderr (aio--check-process process)))
 
 (defun aio-process-exit (process)
   "Return the promise of the exit status of PROCESS, an `aio-process'.
 It resolves, once PROCESS has exited and Emacs has reaped it, to its
 exit code, or to minus the number of the signal that killed it (-9
 for SIGKILL).  `aio-cancel' on it kills PROCESS; see `aio-process'."
-  (aio--check-process process)
-  (aio--process-exit process))
+  (aio--process-exit (aio--check-process process)))
 
 (defun aio-process-process (process)
   "Return the Emacs process object of PROCESS, an `aio-process'."
-  (aio--check-process process)
-  (aio--process-process process))
+  (aio--process-process (aio--check-process process)))
 
 ;;;; Output and flow control
 

@@ -659,8 +659,7 @@ Calling NAME returns an `aio-stream' of the values BODY yields with
          (decls (car parsed))
          (doc (and (stringp (car decls)) (pop decls))))
     `(defun ,name ,arglist
-       ,(let ((aio--async-note aio--stream-note))
-          (aio--async-doc doc))
+       ,(string-replace aio--async-note aio--stream-note (aio--async-doc doc))
        ,@decls
        ,(cadr (aio--stream-generator-code (cdr parsed) arglist name)))))
 

@@ -16,12 +16,6 @@
   "Wait for the list of the lines of STREAM."
   (aio-test-wait (aio-stream-collect (aio-stream-lines stream))))
 
-(defun aio-process-test-error (promise)
-  "Wait for PROMISE; return the error it is rejected with, or nil."
-  (condition-case err
-      (progn (aio-test-wait promise) nil)
-    (error err)))
-
 (defun aio-process-test-gone-p (process)
   "Return non-nil if PROCESS, an `aio-process', has left no trace."
   (let ((emacs-process (aio-process-process process)))
@@ -93,7 +87,7 @@ The native loop, with its own process, is started first."
       (should (equal '("hello" "wörld" "no newline")
                      (aio-process-test-lines (aio-process-stdout process))))
       (should (eql 0 (aio-test-wait (aio-process-exit process))))
-      (should (aio-process-test-error (aio-process-send process "late"))))
+      (should (aio-test-error (aio-process-send process "late"))))
     ;; More than any pipe holds, with a small bound: the writes wait
     ;; while cat is stopped for its reader.
     (let* ((aio-process-max-bytes 8192)
@@ -182,7 +176,7 @@ The native loop, with its own process, is started first."
       (should (aio-cancel (aio-process-exit process) 'enough))
       (should (equal '(aio-cancel . enough) (aio-test-cancellation (aio-process-exit process))))
       (should (aio-process-test-gone-p process))
-      (should (equal '(aio-stream-end) (aio-process-test-error
+      (should (equal '(aio-stream-end) (aio-test-error
                                          (aio-stream-next (aio-process-stdout process))))))
     ;; One that ignores SIGTERM gets SIGKILL after the grace period.
     (let* ((aio-process-kill-grace-seconds 0.2)
@@ -236,7 +230,7 @@ The native loop, with its own process, is started first."
                    (aio-test-wait (aio-process-output '("sh" "-c" "echo out; echo err >&2")))))
     (should (equal '(0 "a\nb\n" "")
                    (aio-test-wait (aio-process-output '("cat") :input "a\nb\n"))))
-    (let ((err (aio-process-test-error
+    (let ((err (aio-test-error
                 (aio-process-output '("sh" "-c" "echo bad thing >&2; exit 2")))))
       (should (equal '(aio-process-error "sh -c echo bad thing >&2; exit 2" 2 "bad thing\n")
                      err)))
@@ -244,7 +238,7 @@ The native loop, with its own process, is started first."
                                                                  :check nil))))
     (should (equal '(-15 "" "") (aio-test-wait (aio-process-output '("sh" "-c" "kill $$")
                                                                    :check nil))))
-    (let ((tail (nth 3 (aio-process-test-error
+    (let ((tail (nth 3 (aio-test-error
                         (aio-process-output '("sh" "-c" "head -c 5000 /dev/zero | tr '\\0' x >&2; exit 1"))))))
       (should (= 2000 (length tail))))
     (should (equal (list 0 (concat (file-truename temporary-file-directory) "\n") "")
@@ -255,7 +249,7 @@ The native loop, with its own process, is started first."
   (aio-process-test-no-leak
     (let ((start (float-time)))
       (should (equal '(aio-timeout . 0.2)
-                     (aio-process-test-error (aio-process-output '("sleep" "30") :timeout 0.2))))
+                     (aio-test-error (aio-process-output '("sleep" "30") :timeout 0.2))))
       (should (< (- (float-time) start) 10)))
     (let ((promise (aio-process-output '("sleep" "30"))))
       (aio-test-settle)
@@ -268,7 +262,7 @@ The native loop, with its own process, is started first."
                                   "aio-no-such-command")
                    (condition-case err (aio-process :command '("aio-no-such-command"))
                      (error err))))
-    (should (eq 'file-missing (car (aio-process-test-error
+    (should (eq 'file-missing (car (aio-test-error
                                     (aio-process-output '("aio-no-such-command")))))))
   (aio-process-test-no-leak
     (should (equal '(file-missing "Setting current directory" "No such file or directory"
@@ -276,7 +270,7 @@ The native loop, with its own process, is started first."
                    (condition-case err (aio-process :command '("true")
                                                     :directory "/aio/no/such/directory")
                      (error err))))
-    (should (eq 'file-missing (car (aio-process-test-error
+    (should (eq 'file-missing (car (aio-test-error
                                     (aio-process-output '("true") :directory "/aio/no/such/directory")))))))
 
 (aio-deftest aio-process-bad-arguments ()

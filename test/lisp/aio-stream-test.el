@@ -12,12 +12,6 @@
 (require 'aio)
 (require 'aio-test-helpers)
 
-(defun aio-stream-test-end (promise)
-  "Wait for PROMISE; return the error it is rejected with, or nil."
-  (condition-case err
-      (progn (aio-test-wait promise) nil)
-    (error err)))
-
 (defvar aio-stream-test-log nil
   "What the generators of these tests did, newest first.")
 
@@ -57,8 +51,8 @@
     (should (null (aio-test-wait (aio-stream-next stream))))
     (should (eql 1 (aio-test-wait (aio-stream-next stream))))
     (should (null (aio-test-wait (aio-stream-next stream))))
-    (should (equal '(aio-stream-end) (aio-stream-test-end (aio-stream-next stream))))
-    (should (equal '(aio-stream-end) (aio-stream-test-end (aio-stream-next stream)))))
+    (should (equal '(aio-stream-end) (aio-test-error (aio-stream-next stream))))
+    (should (equal '(aio-stream-end) (aio-test-error (aio-stream-next stream)))))
   (should (equal '(nil nil) (aio-test-wait (aio-stream-collect
                                             (funcall (aio-stream-lambda ()
                                                        (aio-yield nil)
@@ -86,9 +80,9 @@
          (reader-1 (aio-stream-next stream))
          (reader-2 (aio-stream-next stream)))
     (aio-stream-close stream)
-    (should (equal '(aio-stream-end) (aio-stream-test-end reader-1)))
-    (should (equal '(aio-stream-end) (aio-stream-test-end reader-2)))
-    (should (equal '(aio-stream-end) (aio-stream-test-end (aio-stream-next stream))))
+    (should (equal '(aio-stream-end) (aio-test-error reader-1)))
+    (should (equal '(aio-stream-end) (aio-test-error reader-2)))
+    (should (equal '(aio-stream-end) (aio-test-error (aio-stream-next stream))))
     (should (aio-stream-closed-p stream))
     (should-error (aio-stream-write stream 1) :type 'aio-stream-closed)
     (should-error (aio-stream-push stream 1) :type 'aio-stream-closed))
@@ -97,9 +91,9 @@
          (_ (aio-stream-write stream 'kept))
          (waiting (aio-stream-write stream 'lost)))
     (aio-stream-close stream)
-    (should (equal '(aio-stream-closed) (aio-stream-test-end waiting)))
+    (should (equal '(aio-stream-closed) (aio-test-error waiting)))
     (should (eq 'kept (aio-test-wait (aio-stream-next stream))))
-    (should (equal '(aio-stream-end) (aio-stream-test-end (aio-stream-next stream))))))
+    (should (equal '(aio-stream-end) (aio-test-error (aio-stream-next stream))))))
 
 (aio-deftest aio-stream-close-with-an-error-fails-every-reader ()
   (let* ((stream (aio-stream 4))
@@ -108,10 +102,10 @@
          (first (aio-stream-next stream))
          (reader (aio-stream-next stream)))
     (should (eql 1 (aio-test-wait first)))
-    (should (equal '(file-error "Broken") (aio-stream-test-end reader)))
-    (should (equal '(file-error "Broken") (aio-stream-test-end (aio-stream-next stream))))
+    (should (equal '(file-error "Broken") (aio-test-error reader)))
+    (should (equal '(file-error "Broken") (aio-test-error (aio-stream-next stream))))
     (should (equal '(file-error "Broken")
-                   (aio-stream-test-end (aio-stream-collect stream))))))
+                   (aio-test-error (aio-stream-collect stream))))))
 
 (aio-deftest aio-stream-canceled-read-takes-no-value ()
   (let* ((stream (aio-stream 4))
@@ -228,9 +222,9 @@
          (reader (funcall (aio-lambda ()
                             (aio-dostream (value stream)
                               (push value seen))))))
-    (should (equal '(arith-error boom) (aio-stream-test-end reader)))
+    (should (equal '(arith-error boom) (aio-test-error reader)))
     (should (equal '(2 1) seen))
-    (should (equal '(arith-error boom) (aio-stream-test-end (aio-stream-next stream))))))
+    (should (equal '(arith-error boom) (aio-test-error (aio-stream-next stream))))))
 
 (aio-deftest aio-stream-closing-early-runs-cleanups-once ()
   (setq aio-stream-test-log nil)
@@ -269,7 +263,7 @@
     (aio-stream-close stream)
     (aio-test-settle)
     (should (null aio-stream-test-log))
-    (should (equal '(aio-stream-end) (aio-stream-test-end (aio-stream-next stream))))))
+    (should (equal '(aio-stream-end) (aio-test-error (aio-stream-next stream))))))
 
 (aio-deftest aio-stream-defstream-documents-itself ()
   (should (string-match-p "async generator" (documentation 'aio-stream-test-count)))
@@ -290,7 +284,7 @@
   (should-error (macroexpand '(aio-dostream (x (aio-stream)) x)) :type 'error)
   (should-error (macroexpand-all '(aio-lambda () (aio-dostream x))) :type 'wrong-type-argument)
   (should (equal '(wrong-type-argument stringp 42)
-                 (aio-stream-test-end
+                 (aio-test-error
                   (aio-stream-collect (aio-stream-lines (aio-stream-from-list '(42))))))))
 
 (aio-deftest aio-stream-dostream-result ()
@@ -326,7 +320,7 @@
   (setq aio-stream-test-log nil)
   (let ((mapped (aio-stream-map (lambda (x) (if (= x 3) (error "No %d" x) x))
                                 (aio-stream-test-forever nil))))
-    (should (equal '(error "No 3") (aio-stream-test-end (aio-stream-collect mapped))))
+    (should (equal '(error "No 3") (aio-test-error (aio-stream-collect mapped))))
     (aio-test-settle)
     (should (equal '(cleanup) aio-stream-test-log)))
   (let ((mapped (aio-stream-map (aio-lambda (x)
@@ -334,11 +328,11 @@
                                   (when (= x 2) (error "Async %d" x))
                                   x)
                                 (aio-stream-from-list '(0 1 2 3)))))
-    (should (equal '(error "Async 2") (aio-stream-test-end (aio-stream-collect mapped)))))
+    (should (equal '(error "Async 2") (aio-test-error (aio-stream-collect mapped)))))
   (let ((filtered (aio-stream-filter #'cl-evenp
                                      (aio-stream-map #'identity
                                                      (aio-stream-from-list '(0 1 2 x 4))))))
-    (should (eq 'wrong-type-argument (car (aio-stream-test-end (aio-stream-collect filtered)))))))
+    (should (eq 'wrong-type-argument (car (aio-test-error (aio-stream-collect filtered)))))))
 
 (aio-deftest aio-stream-closing-a-combinator-stops-what-it-waits-for ()
   (setq aio-stream-test-log nil)
@@ -349,7 +343,7 @@
     (aio-test-settle)
     (should (> (aio-test-timers) timers))
     (aio-stream-close mapped)
-    (should (equal '(aio-stream-end) (aio-stream-test-end next)))
+    (should (equal '(aio-stream-end) (aio-test-error next)))
     (should (aio-test-eventually (lambda () (= timers (aio-test-timers)))))
     (should (equal 'cleanup (car (car aio-stream-test-log))))))
 
@@ -376,7 +370,7 @@
                              (aio-await (aio-sleep 0.01))
                              (error "Source failed"))))
          (merged (aio-stream-merge (aio-stream-test-forever 0.001) failing)))
-    (should (equal '(error "Source failed") (aio-stream-test-end (aio-stream-collect merged))))
+    (should (equal '(error "Source failed") (aio-test-error (aio-stream-collect merged))))
     (aio-test-settle)
     (should (equal '(cleanup) aio-stream-test-log))))
 
@@ -440,23 +434,21 @@
   "Yield ticks forever."
   (while t (aio-yield 'tick)))
 
+(defun aio-stream-test-paused-ticks (size)
+  "Return what a generator of ticks with bound SIZE awaits after a read."
+  (let* ((aio-stream-default-size size)
+         (stream (aio-stream-test-ticks)))
+    (aio-test-wait (aio-stream-next stream))
+    (aio-test-settle)
+    (prog1 (aio-stream-test-awaits "aio-stream-test-ticks")
+      (aio-stream-close stream)
+      (aio-test-settle))))
+
 (aio-deftest aio-stream-list-tasks-shows-a-paused-generator ()
-  (let* ((aio-stream-default-size 2)
-         (buffered (aio-stream-test-ticks)))
-    (aio-test-wait (aio-stream-next buffered))
-    (aio-test-settle)
-    (should (equal "room in its stream of aio-stream-test-ticks (2 buffered)"
-                   (aio-stream-test-awaits "aio-stream-test-ticks")))
-    (aio-stream-close buffered)
-    (aio-test-settle))
-  (let* ((aio-stream-default-size 0)
-         (rendezvous (aio-stream-test-ticks)))
-    (aio-test-wait (aio-stream-next rendezvous))
-    (aio-test-settle)
-    (should (equal "a reader of its stream of aio-stream-test-ticks"
-                   (aio-stream-test-awaits "aio-stream-test-ticks")))
-    (aio-stream-close rendezvous)
-    (aio-test-settle))
+  (should (equal "room in its stream of aio-stream-test-ticks (2 buffered)"
+                 (aio-stream-test-paused-ticks 2)))
+  (should (equal "a reader of its stream of aio-stream-test-ticks"
+                 (aio-stream-test-paused-ticks 0)))
   (let* ((stream (aio-stream 1))
          (reader (funcall (aio-lambda () (aio-await (aio-stream-next stream))))))
     (should (string-match-p "\\`next value of stream\\'"
