@@ -625,7 +625,9 @@ stream is first read and runs ahead of its readers by at most the
 stream's bound, `aio-stream-default-size' when the generator is
 called.  When BODY returns, the stream ends; when it fails, readers
 get its error after the values it yielded.  Closing the stream
-cancels BODY at its pause, so that its `unwind-protect' cleanups run.
+cancels BODY at its pause, so that its `unwind-protect' cleanups run;
+a BODY whose stream is neither read to its end nor closed stays
+paused for good.
 
 \(fn ARGLIST [DOCSTRING] BODY...)"
   (declare (indent defun) (doc-string 2)
