@@ -569,14 +569,15 @@ too."
 body of `aio-defstream' or `aio-stream-lambda'"))
   `(aio-await (aio--stream-yield ,aio--yield-stream ,value)))
 
-(defun aio--stream-generator (starter name)
+(defun aio--stream-generator (starter arguments name)
   "Return the stream of a generator; STARTER is called when it is first read.
-STARTER gets the stream and returns the promise of the generator's
-body; NAME names the generator."
+STARTER is applied to the stream and ARGUMENTS, the values of the
+generator's arguments, and returns the promise of its body, which
+it binds them around; NAME names the generator."
   (aio--make-stream :max (aio--check-size aio-stream-default-size)
                     :make #'aio--stream-generator-start
                     :on-close #'aio--stream-generator-close
-                    :state starter :name name))
+                    :state (cons starter arguments) :name name))
 
 (defun aio--stream-generator-start (stream)
   "Start the generator feeding STREAM, which a reader found empty.
@@ -584,7 +585,7 @@ Return what it has yielded at once, as `aio--stream-take-now' does."
   (let ((starter (aio--stream-state stream)))
     (setf (aio--stream-make stream) nil
           (aio--stream-state stream) nil)
-    (let ((promise (funcall starter stream)))
+    (let ((promise (apply (car starter) stream (cdr starter))))
       (setf (aio--stream-pending stream) promise)
       (aio--listen promise (apply-partially #'aio--stream-generator-done stream))))
   (aio--stream-take-now stream))
@@ -612,9 +613,14 @@ function: see `aio--async-body'."
   (let* ((stream (make-symbol "stream"))
          (code (let ((aio--yield-stream stream))
                  (aio--async-body body (cons stream arglist) name
-                                  (and bind-step (make-symbol "step"))))))
+                                  (and bind-step (make-symbol "step")))))
+         (variables (aio--co-arg-names arglist)))
+    ;; The body starts later: its arguments are bound again then, so
+    ;; that a dynamic one holds up to its first pause, as it does in
+    ;; `aio-lambda'.
     (list (car code)
-          `(aio--stream-generator (lambda (,stream) ,(cadr code))
+          `(aio--stream-generator (lambda (,stream ,@variables) ,(cadr code))
+                                  (list ,@variables)
                                   ,(macroexp-quote name)))))
 
 (defmacro aio-stream-lambda (arglist &rest body)
