@@ -354,23 +354,27 @@ def http(sections):
 
 def streams(sections):
     n = 200000 if QUICK else 1000000
-    rows = []
-    for name, function, env in (
-            ("aio-process + aio-stream-lines + aio-dostream", "aio-bench-lines-aio", {}),
-            ("aio-make-callback + aio-chain, the first examples/process-lines.el",
-             "aio-bench-lines-idiom", {}),
-            ("plain make-process filter splitting lines itself", "aio-bench-lines-plain", {}),
-            ("aio-process + aio-stream-lines + aio-dostream, no GC", "aio-bench-lines-aio",
-             {"AIO_BENCH_NO_GC": "1"}),
-            ("plain make-process filter, no GC", "aio-bench-lines-plain",
-             {"AIO_BENCH_NO_GC": "1"})):
-        log(f"lines: {name}")
-        rows.append((name, measure(emacs_cmd(function), {"AIO_BENCH_N": str(n), **env})))
-    lines = table(f"{n:,} lines from `seq`, read to the end", None,
-                  [("wall (s)", ("total_s", "%.3f")), ("allocated (MB)", ("alloc_mb", "%.0f")),
-                   ("GC (s)", ("gc_s", "%.3f")),
-                   ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
-                  rows, "total_s")
+    contenders = (
+        ("aio-process + aio-stream-lines + aio-dostream", "aio-bench-lines-aio"),
+        ("aio-make-callback + aio-chain, the first examples/process-lines.el",
+         "aio-bench-lines-idiom"),
+        ("plain make-process filter splitting lines itself", "aio-bench-lines-plain"))
+    lines = []
+    for title, env, names in (
+            ("default garbage collection", {}, [c[0] for c in contenders]),
+            ("garbage collection left out", {"AIO_BENCH_NO_GC": "1"},
+             [contenders[0][0], contenders[2][0]])):
+        rows = []
+        for name, function in contenders:
+            if name in names:
+                log(f"lines, {title}: {name}")
+                rows.append((name, measure(emacs_cmd(function), {"AIO_BENCH_N": str(n), **env})))
+        lines.append(table(f"{n:,} lines from `seq`, read to the end, {title}", None,
+                           [("wall (s)", ("total_s", "%.3f")),
+                            ("allocated (MB)", ("alloc_mb", "%.0f")),
+                            ("GC (s)", ("gc_s", "%.3f")),
+                            ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                           rows, "total_s"))
     log("pipeline")
     pipeline = table("generator -> map -> filter -> collect, 100,000 values", None,
                      [("us per value", ("sync_us", "%.2f")),
@@ -384,13 +388,13 @@ def streams(sections):
                      "Lines: a process prints short lines, each counted by the reader. "
                      "Allocated is the bytes of Lisp objects made, from `memory-use-counts`. "
                      "Every contender has `aio` loaded, so that each garbage collection marks "
-                     "the same heap; the rows \"no GC\" set `gc-cons-threshold` to 1 GiB, which "
-                     "shows the reading path without collections, whose pauses make most of "
-                     "the longest gap. "
+                     "the same heap.  The second table sets `gc-cons-threshold` to 1 GiB: the "
+                     "reading path without collections, whose pauses make most of the longest "
+                     "gap in the first. "
                      "Pipeline: an async generator yields integers, `aio-stream-map` adds one "
                      "(a plain function, or an `aio-lambda`), `aio-stream-filter` keeps the "
                      "even ones, `aio-stream-collect` gathers them; byte-compiled; four stages.",
-                     [lines, pipeline]))
+                     lines + [pipeline]))
 
 
 WORKLOADS_BY_NAME = {"timers": timers, "await": await_loops, "fanout": fanout,

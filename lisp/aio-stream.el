@@ -486,19 +486,21 @@ closed stream does nothing."
 
 ;;;; Looping
 
-(defun aio--awaits-p (body)
-  "Return non-nil if BODY, forms of an async body, may pause.
+(eval-and-compile
+  ;; `aio-dostream' calls it while it expands, in this file too.
+  (defun aio--awaits-p (body)
+    "Return non-nil if BODY, forms of an async body, may pause.
 BODY is expanded in the environment of the async body around it."
-  (let ((found nil)
-        (forms (list (macroexpand-all (macroexp-progn body)
-                                      macroexpand-all-environment))))
-    (while (and forms (not found))
-      (let ((form (pop forms)))
-        (cond ((eq form 'aio--await-marker) (setq found t))
-              ((consp form)
-               (push (car form) forms)
-               (push (cdr form) forms)))))
-    found))
+    (let ((found nil)
+          (forms (list (macroexpand-all (macroexp-progn body)
+                                        macroexpand-all-environment))))
+      (while (and forms (not found))
+        (let ((form (pop forms)))
+          (cond ((eq form 'aio--await-marker) (setq found t))
+                ((consp form)
+                 (push (car form) forms)
+                 (push (cdr form) forms)))))
+      found)))
 
 (defmacro aio-dostream (spec &rest body)
   "Run BODY with VAR bound to each value of STREAM in turn, in an async function.
@@ -944,6 +946,23 @@ CODING nil, or a multibyte TEXT, means no decoding."
 
 (defun aio--stream-lines-step (stream)
   "Return the next line of STREAM, from its text or the next chunks."
+  (let* ((state (aio--sref stream state))
+         (text (aref state 0))
+         (pos (aref state 1))
+         (newline (and text (not (aref state 2)) (not (aio--sref stream busy))
+                       (string-search "\n" text pos))))
+    (if newline
+        ;; The path of most lines: a whole one in the text at hand.
+        (progn
+          (aset state 1 (1+ newline))
+          (substring text pos (if (and (> newline pos)
+                                       (eq (aref text (1- newline)) ?\r))
+                                  (1- newline)
+                                newline)))
+      (aio--stream-lines-more stream))))
+
+(defun aio--stream-lines-more (stream)
+  "Return the next line of STREAM, when it spans chunks or needs a new one."
   (aio--stream-stepping stream
     (let ((state (aio--sref stream state))
           (line nil))
