@@ -352,6 +352,31 @@ def http(sections):
             server.wait(timeout=10)
 
 
+def measure_interleaved(contenders, runs=RUNS):
+    """Like `measure' for each (name, cmd, env) of CONTENDERS, their runs taken
+    in turns, so that a busy spell of the machine hits them all alike."""
+    results = {name: [] for name, _, _ in contenders}
+    for _ in range(runs):
+        for name, cmd, env in contenders:
+            if results[name] is None or (results[name] and "error" in results[name][-1]):
+                continue
+            r = run_once(cmd, env)
+            if r is None:
+                results[name] = None
+            else:
+                results[name].append(r)
+    out = {}
+    for name, rs in results.items():
+        if rs is None or not rs:
+            out[name] = None
+        elif "error" in rs[-1]:
+            out[name] = rs[-1]
+        else:
+            out[name] = {k: statistics.median(r[k] for r in rs)
+                         for k in rs[0] if isinstance(rs[0][k], float)}
+    return out
+
+
 def streams(sections):
     n = 200000 if QUICK else 1000000
     contenders = (
@@ -364,11 +389,10 @@ def streams(sections):
             ("default garbage collection", {}, [c[0] for c in contenders]),
             ("garbage collection left out", {"AIO_BENCH_NO_GC": "1"},
              [contenders[0][0], contenders[2][0]])):
-        rows = []
-        for name, function in contenders:
-            if name in names:
-                log(f"lines, {title}: {name}")
-                rows.append((name, measure(emacs_cmd(function), {"AIO_BENCH_N": str(n), **env})))
+        log(f"lines, {title}")
+        measured = measure_interleaved([(name, emacs_cmd(function), {"AIO_BENCH_N": str(n), **env})
+                                        for name, function in contenders if name in names])
+        rows = [(name, measured[name]) for name in names]
         lines.append(table(f"{n:,} lines from `seq`, read to the end, {title}", None,
                            [("wall (s)", ("total_s", "%.3f")),
                             ("allocated (MB)", ("alloc_mb", "%.0f")),
