@@ -1014,15 +1014,15 @@ is; unibyte chunks are bytes, decoded line by line with CODING
 \(default `utf-8'), so a character may be split across chunks.  With
 CODING `no-conversion' or `binary', lines of bytes stay unibyte."
   (aio--check-stream stream)
-  (let ((coding (or coding 'utf-8)))
-    (check-coding-system coding)
+  (let ((decoding (or coding 'utf-8)))
+    (check-coding-system decoding)
     (aio--stream-transform stream #'aio--stream-lines-step
                            (vector nil 0 nil
-                                   (unless (memq (coding-system-base coding)
+                                   (unless (memq (coding-system-base decoding)
                                                  '(no-conversion binary raw-text))
                                      ;; Line ends are ours to handle.
                                      (coding-system-change-eol-conversion
-                                      coding 'unix))
+                                      decoding 'unix))
                                    nil))))
 
 ;;;; Collecting and merging
