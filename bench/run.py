@@ -6,7 +6,8 @@ program) that prints one line of KEY=VALUE; the table shows the median of
 the runs and the ratio to the best contender.  BENCH_QUICK=1 runs fewer
 sizes and repetitions so that the whole thing takes under two minutes.
 AIO_REFERENCE_DIR names another implementation of the `aio' API, added
-as a contender on workloads 1 to 3.
+as a contender on workloads 1 to 3.  BENCH_ONLY=streams,timers,... runs
+only those workloads and replaces their sections in RESULTS.md.
 """
 
 import os
@@ -351,6 +352,102 @@ def http(sections):
             server.wait(timeout=10)
 
 
+def measure_interleaved(contenders, runs=RUNS):
+    """Like `measure' for each (name, cmd, env) of CONTENDERS, their runs taken
+    in turns, so that a busy spell of the machine hits them all alike."""
+    results = {name: [] for name, _, _ in contenders}
+    for _ in range(runs):
+        for name, cmd, env in contenders:
+            if results[name] is None or (results[name] and "error" in results[name][-1]):
+                continue
+            r = run_once(cmd, env)
+            if r is None:
+                results[name] = None
+            else:
+                results[name].append(r)
+    out = {}
+    for name, rs in results.items():
+        if rs is None or not rs:
+            out[name] = None
+        elif "error" in rs[-1]:
+            out[name] = rs[-1]
+        else:
+            out[name] = {k: statistics.median(r[k] for r in rs)
+                         for k in rs[0] if isinstance(rs[0][k], float)}
+    return out
+
+
+def streams(sections):
+    n = 200000 if QUICK else 1000000
+    contenders = (
+        ("aio-process + aio-stream-lines + aio-dostream", "aio-bench-lines-aio"),
+        ("aio-make-callback + aio-chain, the first examples/process-lines.el",
+         "aio-bench-lines-idiom"),
+        ("plain make-process filter splitting lines itself", "aio-bench-lines-plain"))
+    lines = []
+    for title, env, names in (
+            ("default garbage collection", {}, [c[0] for c in contenders]),
+            ("garbage collection left out", {"AIO_BENCH_NO_GC": "1"},
+             [contenders[0][0], contenders[2][0]])):
+        log(f"lines, {title}")
+        measured = measure_interleaved([(name, emacs_cmd(function), {"AIO_BENCH_N": str(n), **env})
+                                        for name, function in contenders if name in names])
+        rows = [(name, measured[name]) for name in names]
+        lines.append(table(f"{n:,} lines from `seq`, read to the end, {title}", None,
+                           [("wall (s)", ("total_s", "%.3f")),
+                            ("allocated (MB)", ("alloc_mb", "%.0f")),
+                            ("GC (s)", ("gc_s", "%.3f")),
+                            ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                           rows, "total_s"))
+    log("pipeline")
+    pipeline = table("generator -> map -> filter -> collect, 100,000 values", None,
+                     [("us per value", ("sync_us", "%.2f")),
+                      ("us per value per stage", ("sync_us_stage", "%.2f")),
+                      ("us per value, async map", ("async_us", "%.2f")),
+                      ("us per value per stage, async map", ("async_us_stage", "%.2f"))],
+                     [("aio-native", measure(emacs_cmd("aio-bench-pipeline"),
+                                             {"AIO_BENCH_N": "100000"}))],
+                     "sync_us")
+    sections.append(("8. Streams",
+                     "Lines: a process prints short lines, each counted by the reader. "
+                     "Allocated is the bytes of Lisp objects made, from `memory-use-counts`. "
+                     "Every contender has `aio` loaded, so that each garbage collection marks "
+                     "the same heap.  The second table sets `gc-cons-threshold` to 1 GiB: the "
+                     "reading path without collections, whose pauses make most of the longest "
+                     "gap in the first. "
+                     "Pipeline: an async generator yields integers, `aio-stream-map` adds one "
+                     "(a plain function, or an `aio-lambda`), `aio-stream-filter` keeps the "
+                     "even ones, `aio-stream-collect` gathers them; byte-compiled; four stages.",
+                     lines + [pipeline]))
+
+
+WORKLOADS_BY_NAME = {"timers": timers, "await": await_loops, "fanout": fanout,
+                     "wake": wake, "http": http, "streams": streams}
+
+
+def merge_results(path, sections):
+    """Put SECTIONS into the RESULTS.md at PATH, replacing those of the same title."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    for title, note, tables in sections:
+        body = [f"## {title}", ""]
+        if note:
+            body += [note, ""]
+        body += tables
+        body.append(f"Measured alone (BENCH_ONLY): {machine()}.\n")
+        new = "\n".join(body) + "\n"
+        start = text.find(f"## {title}\n")
+        if start < 0:
+            end_marker = text.find("Whole run:")
+            start = end = end_marker if end_marker >= 0 else len(text)
+        else:
+            following = text.find("\n## ", start + 1)
+            whole = text.find("\nWhole run:", start + 1)
+            ends = [e + 1 for e in (following, whole) if e >= 0]
+            end = min(ends) if ends else len(text)
+        text = text[:start] + new + text[end:]
+    path.write_text(text)
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -372,11 +469,20 @@ def main():
         reference_dir()
     sections = []
     started = time.time()
+    only = os.environ.get("BENCH_ONLY")
+    if only:
+        # Some workloads alone: their sections replace those of RESULTS.md.
+        for name in only.split(","):
+            WORKLOADS_BY_NAME[name.strip()](sections)
+        merge_results(ROOT / "bench" / "RESULTS.md", sections)
+        log(f"updated {ROOT / 'bench' / 'RESULTS.md'}")
+        return
     timers(sections)
     await_loops(sections)
     fanout(sections)
     wake(sections)
     http(sections)
+    streams(sections)
     lines = ["# Benchmark results", "", f"Machine: {machine()}.", "",
              "Made by `make bench` (bench/run.py). Every Emacs contender runs as its own "
              "`emacs -Q --batch`, byte-compiled, with a Release build of the module and "

@@ -64,7 +64,8 @@ Nil means refresh only on request, with \\<aio-tasks-mode-map>\\[revert-buffer].
 (defun aio-tasks--describe-promise (promise &optional site)
   "Return a string saying what PROMISE is.
 SITE, when non-nil, is the function whose call made PROMISE, as in
-`aio--await-site'."
+`aio--await-site'.  If SITE has a property `aio-tasks-describe-function',
+that function is called with PROMISE and may return the string."
   (let ((task-id (aio-promise-task promise))
         (op (aio-native--promise-operation promise)))
     (cond
@@ -76,6 +77,9 @@ SITE, when non-nil, is the function whose call made PROMISE, as in
             (format "task %s" (aio-tasks--name task))
           (format "task %d" task-id))))
      (op (nth 1 (aio-native--operation op)))
+     ;; A library may say what the promises of its functions wait for.
+     ((and site (functionp (get site 'aio-tasks-describe-function))
+           (funcall (get site 'aio-tasks-describe-function) promise)))
      ((assq site aio-tasks--site-labels)
       (cdr (assq site aio-tasks--site-labels)))
      (site (format "promise from %s" site))

@@ -9,12 +9,13 @@
 
 ;; The user entry point of aio-native, a drop-in superset of emacs-aio
 ;; 1.1: promises, async functions written with `aio-defun' and
-;; `aio-await', select, semaphores, and awaitable sleeps, idle waits,
-;; timeouts and URL retrieval.  Requiring `aio' loads all of it,
-;; including the native module behind `aio-sleep', except url.el:
-;; `aio-url-retrieve' loads it when first called.  url.el makes every
-;; garbage collection of Emacs a third longer (12 ms to 16 ms here), a
-;; price programs that do not use it should not pay.
+;; `aio-await', select, semaphores, streams and subprocesses, and
+;; awaitable sleeps, idle waits, timeouts and URL retrieval.  Requiring
+;; `aio' loads all of it, including the native module behind
+;; `aio-sleep', except url.el: `aio-url-retrieve' loads it when first
+;; called.  url.el makes every garbage collection of Emacs a third
+;; longer (12 ms to 16 ms here), a price programs that do not use it
+;; should not pay.
 
 ;;; Code:
 
@@ -31,6 +32,8 @@
 (require 'aio-lock)
 (require 'aio-event)
 (require 'aio-queue)
+(require 'aio-stream)
+(require 'aio-process)
 (require 'aio-http)
 (autoload 'aio-url-retrieve "aio-url"
   "Return a promise of (STATUS . BUFFER) from retrieving URL.

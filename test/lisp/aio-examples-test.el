@@ -46,6 +46,11 @@ byte-compiled or native-compiled, as the test run asks."
 (aio-examples-test--deftest "process-lines.el"
   "^got: line 1\ngot: line 2\ngot: line 3\ngot: line 4\ngot: line 5\nexit status: 0$")
 
+(aio-examples-test--deftest "grep-as-you-type.el"
+  "^Searches started: 24, canceled before they finished: \\([2-9]\\|[1-9][0-9]+\\)$"
+  "^1 match for \"(defun aio-stream-lines \":\naio-stream\.el:[0-9]+:(defun aio-stream-lines (stream"
+  "^grep processes left: 0$")
+
 (aio-examples-test--deftest "timeout.el"
   "A fast page with a 2 s limit: 200$"
   "cleanup ran for .*/slow"

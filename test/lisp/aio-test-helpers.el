@@ -46,6 +46,12 @@
       (progn (aio-wait-for promise 10) nil)
     (aio-cancel err)))
 
+(defun aio-test-error (promise)
+  "Wait for PROMISE; return the error it is rejected with, or nil."
+  (condition-case err
+      (progn (aio-test-wait promise) nil)
+    (error err)))
+
 (defun aio-test-wait (promise)
   "Wait for PROMISE, but not forever: give up after 10 s."
   (aio-wait-for promise 10))
