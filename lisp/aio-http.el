@@ -46,6 +46,10 @@
 (define-error 'aio-http-protocol-error "Protocol not allowed" 'aio-http-error)
 (define-error 'aio-http-too-large "HTTP response too large" 'aio-http-error)
 (define-error 'aio-http-malformed-response "Malformed HTTP response" 'aio-http-error)
+(define-error 'aio-http-status-error "HTTP error status" 'aio-http-error)
+;; Also a `file-error', for handlers of that.
+(define-error 'aio-http-file-error "Cannot read or write the body's file"
+  '(aio-http-error file-error))
 (define-error 'aio-http-transfer-error "HTTP transfer failed" 'aio-http-error)
 ;; Not an `aio-http-error': a cancellation must not be caught by a plain
 ;; handler of `error', and `aio-http-error' is one.
@@ -61,6 +65,8 @@
     (too-large . aio-http-too-large)
     (malformed . aio-http-malformed-response)
     (descriptors . aio-http-descriptor-error)
+    (file . aio-http-file-error)
+    (status . aio-http-status-error)
     (other . aio-http-transfer-error))
   "Map from the engine's failure kinds to error symbols.")
 
@@ -104,6 +110,17 @@ request with `aio-http-too-large' as soon as it is known to be too big
 memory holding it."
   :type '(choice (const :tag "No limit" nil) natnum)
   :group 'aio-http)
+
+(defvar aio-http-buffer-through-file t
+  "Non-nil to fill the buffer of :as `buffer' from a temporary file.
+The loop thread writes the body to the file and Emacs inserts it from
+there, so that the body is never a Lisp string: large bodies then cost
+Emacs's garbage collector nothing.  Nil makes the body a string first.")
+
+(defvar aio-http-stream-window (* 512 1024)
+  "Bytes of a streamed body handed to Lisp before the reader takes them.
+Beyond this the transfer pauses until the reader catches up; a reader
+that never reads holds at most twice this much.  See aio-http-stream.el.")
 
 (defun aio-http--set-limit (symbol value)
   "Set connection cap SYMBOL to VALUE, and tell the running loop."
@@ -149,7 +166,8 @@ the cap wait for a connection to free up."
 
 (defconst aio-http--keywords
   '(:method :headers :body :timeout :connect-timeout :follow-redirects
-    :max-redirects :verify-tls :max-size :proxy :as)
+    :max-redirects :verify-tls :max-size :proxy :as :idle-timeout :on-progress
+    :fail-on-error-status)
   "Keywords `aio-http-request' accepts.")
 
 (defconst aio-http--max-seconds 1e9
@@ -315,11 +333,32 @@ AS says which form the body takes."
      :body (aio-http--body (aref raw 4) headers as)
      :url (aref raw 5)
      :redirects (aref raw 6)
-     :timings (list :namelookup (nth 0 timings) :connect (nth 1 timings)
-                    :appconnect (nth 2 timings) :starttransfer (nth 3 timings)
-                    :total (nth 4 timings)))))
+     :timings (aio-http--timings timings))))
+
+(defun aio-http--timings (timings)
+  "Return TIMINGS, the engine's list of five seconds, as a plist."
+  (list :namelookup (nth 0 timings) :connect (nth 1 timings)
+        :appconnect (nth 2 timings) :starttransfer (nth 3 timings)
+        :total (nth 4 timings)))
 
 ;;; The request
+
+(autoload 'aio-http--start-reporting "aio-http-stream")
+
+(defun aio-http--file-argument (form keyword)
+  "Return the local file name of FORM, (file PATH), given as KEYWORD.
+Signal an error for any other FORM, or a remote file name."
+  (unless (and (consp form) (eq (car form) 'file) (consp (cdr form))
+               (stringp (cadr form)) (null (cddr form)))
+    (signal 'wrong-type-argument (list '\(file\ PATH\) form keyword)))
+  (let ((path (expand-file-name (cadr form))))
+    (when (file-remote-p path)
+      (error "`aio-http-request' cannot use remote file %s" path))
+    path))
+
+(defun aio-http--file-bytes (path)
+  "Return PATH encoded as the file system wants it."
+  (encode-coding-string path (or file-name-coding-system default-file-name-coding-system)))
 
 (defun aio-http-request (url &rest args)
   "Return a promise of the response from an HTTP request of URL.
@@ -332,9 +371,11 @@ descriptor left), `aio-http-timeout', `aio-http-too-many-redirects',
 redirects), `aio-http-too-large' (over :max-size, or more than memory
 holds), `aio-http-malformed-response' (the reply is not HTTP that can
 be read: garbage, a bad status line, a header too large, broken
-chunking or compression) or `aio-http-transfer-error' (the connection
-broke...).  The error data is (MESSAGE URL).  `aio-cancel' on the
-promise aborts the transfer.
+chunking or compression), `aio-http-file-error' (a file of :body or
+:as cannot be read or written; also a `file-error'),
+`aio-http-status-error' (with :fail-on-error-status) or
+`aio-http-transfer-error' (the connection broke...).  The error data is
+\(MESSAGE URL).  `aio-cancel' on the promise aborts the transfer.
 
 ARGS is a plist of keyword arguments:
 :method           a string or symbol; default \"GET\".
@@ -342,22 +383,46 @@ ARGS is a plist of keyword arguments:
                   and a number VALUE are accepted too).  Content-Length
                   and Transfer-Encoding are dropped: the body's own
                   length is sent.  A second Host is refused.
-:body             a string; multibyte text is sent as UTF-8.
-:timeout          seconds for the whole transfer; default none.
+:body             a string (multibyte text is sent as UTF-8), or
+                  \(file PATH): the bytes of that file, read by the loop
+                  thread, never made a Lisp string.
+:timeout          seconds for the whole transfer, body included (also a
+                  streamed one); default none.
+:idle-timeout     seconds without a byte either way after which the
+                  request fails with `aio-http-timeout'; a stream whose
+                  reader does not read is not idle.  Default none.
 :connect-timeout  seconds to connect; default curl's (300).
 :follow-redirects non-nil (the default) to follow redirects.
 :max-redirects    how many to follow at most; default 20.
 :verify-tls       nil to accept any certificate; default t.
 :max-size         the largest body accepted, in bytes, or nil for no
-                  limit; default `aio-http-max-size' (256 MiB).
+                  limit; default `aio-http-max-size' (256 MiB) for a
+                  body held in memory, none for a stream or a file.
 :proxy            a proxy URL, \"\" for none; default nil, which uses
                   the environment's (http_proxy, no_proxy...) as curl does.
+:fail-on-error-status  non-nil to reject a final status of 400 or more
+                  with `aio-http-status-error' (and keep no body).
+:on-progress      a function called on Emacs's side, at most about ten
+                  times a second and once at the end, with BYTES-DOWN,
+                  TOTAL-DOWN, BYTES-UP and TOTAL-UP (a total is nil
+                  while unknown).
 :as               the form of the body: `string' (the default, unibyte
                   bytes), `text' (decoded with the charset in the
-                  Content-Type, else UTF-8) or `buffer' (a new buffer
-                  with that text, which the caller must kill).
+                  Content-Type, else UTF-8), `buffer' (a new buffer
+                  with that text, which the caller must kill), `stream'
+                  or (file PATH).  With `stream' the promise resolves as
+                  soon as the final response's headers are in, and the
+                  body is an `aio-stream' of unibyte chunks as they
+                  arrive; a failure after the headers fails the stream;
+                  closing it, or canceling its reader, aborts the
+                  transfer.  The loop thread pauses the transfer while
+                  the reader lags by more than `aio-http-stream-window'.
+                  With (file PATH) the loop thread writes the body to a
+                  temporary file beside PATH, renamed to PATH once
+                  complete (a failed or cancelled transfer leaves
+                  nothing), and the body is PATH.
 
-\(fn URL &key METHOD HEADERS BODY TIMEOUT CONNECT-TIMEOUT FOLLOW-REDIRECTS MAX-REDIRECTS VERIFY-TLS MAX-SIZE PROXY AS)"
+\(fn URL &key METHOD HEADERS BODY TIMEOUT IDLE-TIMEOUT CONNECT-TIMEOUT FOLLOW-REDIRECTS MAX-REDIRECTS VERIFY-TLS MAX-SIZE PROXY FAIL-ON-ERROR-STATUS ON-PROGRESS AS)"
   (unless (stringp url)
     (signal 'wrong-type-argument (list 'stringp url)))
   (let ((tail args))
@@ -371,16 +436,21 @@ ARGS is a plist of keyword arguments:
          (promise (aio-promise))
          (body (plist-get args :body))
          (as (or (plist-get args :as) 'string))
+         (reporting (or (memq as '(stream)) (consp as) (plist-get args :on-progress)
+                        (and (eq as 'buffer) aio-http-buffer-through-file)))
          (max-redirects (if (plist-member args :max-redirects)
                             (plist-get args :max-redirects)
                           20))
-         (max-size (if (plist-member args :max-size)
+         (max-size (if (or (plist-member args :max-size) (eq as 'stream) (consp as))
                        (plist-get args :max-size)
                      aio-http-max-size))
-         (proxy (plist-get args :proxy)))
-    (unless (or (null body) (stringp body))
+         (proxy (plist-get args :proxy))
+         (progress (plist-get args :on-progress))
+         (upload (and (consp body) (aio-http--file-argument body :body))))
+    (unless (or (null body) (stringp body) upload)
       (signal 'wrong-type-argument (list 'stringp body)))
     (aio-http--check-seconds (plist-get args :timeout))
+    (aio-http--check-seconds (plist-get args :idle-timeout))
     (aio-http--check-seconds (plist-get args :connect-timeout))
     (unless (natnump max-redirects)
       (signal 'wrong-type-argument (list 'natnump max-redirects)))
@@ -390,23 +460,45 @@ ARGS is a plist of keyword arguments:
       (signal 'wrong-type-argument (list 'natnump max-size)))
     (unless (or (null proxy) (stringp proxy))
       (signal 'wrong-type-argument (list 'stringp proxy)))
-    (unless (memq as '(string text buffer))
-      (signal 'args-out-of-range (list as '(string text buffer))))
-    (let ((bytes (and body (aio-http--bytes body))))
-      (aio-http--start
-       url method (aio-http--header-lines (plist-get args :headers) bytes) bytes
-       (list :timeout (plist-get args :timeout)
-             :connect-timeout (plist-get args :connect-timeout)
-             :follow-redirects (if (plist-member args :follow-redirects)
-                                   (plist-get args :follow-redirects)
-                                 t)
-             :max-redirects max-redirects
-             :verify-tls (if (plist-member args :verify-tls)
-                             (plist-get args :verify-tls)
-                           t)
-             :max-size max-size
-             :proxy proxy)
-       promise as))))
+    (when progress (aio--check-function progress))
+    (cond ((consp as)
+           (setq as (list 'file (aio-http--file-argument as :as))))
+          ((not (memq as '(string text buffer stream)))
+           (signal 'args-out-of-range (list as '(string text buffer stream (file PATH)))))
+          (reporting
+           (when (eq as 'buffer)
+             ;; The loop thread writes the body to a file, whence it goes
+             ;; into the buffer: never a Lisp string.
+             (setq as (list 'buffer (make-temp-file "aio-http-body-"))))))
+    (let ((bytes (and (stringp body) (aio-http--bytes body)))
+          (options (list :timeout (plist-get args :timeout)
+                         :idle-timeout (plist-get args :idle-timeout)
+                         :connect-timeout (plist-get args :connect-timeout)
+                         :follow-redirects (if (plist-member args :follow-redirects)
+                                               (plist-get args :follow-redirects)
+                                             t)
+                         :max-redirects max-redirects
+                         :verify-tls (if (plist-member args :verify-tls)
+                                         (plist-get args :verify-tls)
+                                       t)
+                         :max-size max-size
+                         :proxy proxy
+                         :fail-on-error-status (plist-get args :fail-on-error-status))))
+      (when reporting
+        (setq options
+              (append (list :sink (cond ((eq as 'stream) 'stream)
+                                        ((consp as)
+                                         (list 'file (aio-http--file-bytes (cadr as)))))
+                            :window aio-http-stream-window
+                            :upload-file (and upload (aio-http--file-bytes upload))
+                            :progress (and progress t))
+                      options)))
+      (when (and upload (not reporting))
+        (setq options (append (list :upload-file (aio-http--file-bytes upload)) options)))
+      (let ((lines (aio-http--header-lines (plist-get args :headers) (or bytes upload))))
+        (if reporting
+            (aio-http--start-reporting url method lines bytes options promise as progress)
+          (aio-http--start url method lines bytes options promise as))))))
 
 (provide 'aio-http)
 ;;; aio-http.el ends here

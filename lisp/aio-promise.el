@@ -132,6 +132,13 @@ Reading the clock costs more than a typical callback.")
   (or (> (setq aio--budget (1- aio--budget)) 0)
       (aio--check-clock)))
 
+(defsubst aio--spent ()
+  "Tell the ready queue that the callback running now took long.
+The queue looks at the clock before the next callback instead of after
+`aio--budget-step' of them, so that a run of such callbacks still ends
+its slice on time."
+  (setq aio--budget 1))
+
 (defun aio--schedule ()
   "Make sure a drain will run for a non-empty ready queue."
   (when (and aio--queue-head (not aio--drain-timer) (not aio--draining))

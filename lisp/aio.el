@@ -35,6 +35,8 @@
 (require 'aio-stream)
 (require 'aio-process)
 (require 'aio-http)
+(require 'aio-http-stream)
+(require 'aio-sse)
 (autoload 'aio-url-retrieve "aio-url"
   "Return a promise of (STATUS . BUFFER) from retrieving URL.
 Like `url-retrieve'; see aio-url.el.

@@ -138,6 +138,8 @@ HttpErrorKind http_error_kind(CURLcode code) {
       return HttpErrorKind::malformed;
     case CURLE_FILESIZE_EXCEEDED:
       return HttpErrorKind::too_large;
+    case CURLE_HTTP_RETURNED_ERROR:
+      return HttpErrorKind::status;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -254,6 +256,7 @@ void Transfer::setup() {
   }
   check(curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_), "HTTPHEADER");
 
+  if (r.fail_on_error_status) check(curl_easy_setopt(easy_, CURLOPT_FAILONERROR, 1L), "FAILONERROR");
   if (r.idle_timeout_s > 0) {
     // Less than a byte a second for that long: curl's own speed check.
     check(curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_LIMIT, 1L), "LOW_SPEED_LIMIT");

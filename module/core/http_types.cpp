@@ -14,6 +14,7 @@ const char* http_error_kind_name(HttpErrorKind kind) {
     case HttpErrorKind::malformed: return "malformed";
     case HttpErrorKind::descriptors: return "descriptors";
     case HttpErrorKind::file: return "file";
+    case HttpErrorKind::status: return "status";
     case HttpErrorKind::other: break;
   }
   return "other";

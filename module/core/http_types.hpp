@@ -50,6 +50,9 @@ struct HttpRequest {
   // Seconds without a byte in either direction after which the transfer
   // fails as timed out; 0: none.
   long idle_timeout_s = 0;
+  // A final status of 400 or more fails the transfer (kind "status"),
+  // and no body is kept: a download does not save an error page.
+  bool fail_on_error_status = false;
 };
 
 // Seconds from the start of the transfer, as curl measures them.
@@ -103,6 +106,8 @@ enum class HttpErrorKind {
   descriptors,
   // A file to upload or download to could not be read or written.
   file,
+  // The server answered with an error status (fail_on_error_status).
+  status,
   other,
 };
 

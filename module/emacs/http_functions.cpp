@@ -101,6 +101,7 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   v = option(env, opts, ":upload-file");
   if (!env.is_nil(v)) r.upload_path = line_of(env, v);
   r.progress = !env.is_nil(option(env, opts, ":progress"));
+  r.fail_on_error_status = !env.is_nil(option(env, opts, ":fail-on-error-status"));
   v = option(env, opts, ":idle-timeout");
   if (!env.is_nil(v)) r.idle_timeout_s = static_cast<long>(std::ceil(env.number_in(v, 0.001, max_seconds)));
 
@@ -144,8 +145,10 @@ const Function functions[] = {
      ":window bytes are not acknowledged with `aio-native--http-ack'; or\n"
      "\\=(file PATH): written to PATH), :upload-file (a file whose bytes are\n"
      "the body), :progress (non-nil for (progress . [DOWN TOTAL UP TOTAL])\n"
-     "events) and :idle-timeout (seconds without a byte).  The completion's\n"
-     "payload is a response vector, see `aio-native--drain'.  Return ID.\n\n"
+     "events), :idle-timeout (seconds without a byte) and\n"
+     ":fail-on-error-status (a status of 400 or more fails, kind `status').\n"
+     "The completion's payload is a response vector, see `aio-native--drain'.\n"
+     "Return ID.\n\n"
      "(fn ID URL METHOD HEADERS BODY OPTIONS)"},
     {"aio-native--http-ack", 2, 2, boundary<http_ack>,
      "Tell streamed HTTP transfer ID that its reader took BYTES of its body.\n"

@@ -11,6 +11,7 @@ only.
 """
 
 import gzip
+import hashlib
 import http.server
 import os
 import shutil
@@ -30,6 +31,25 @@ def _query(handler):
 
 def _param(handler, name, default):
     return _query(handler).get(name, [default])[0]
+
+
+# Every rule of the WHATWG event stream format at least once; the
+# events it holds are listed in test/lisp/aio-sse-test.el.
+SSE_SAMPLE = (
+    b"\xef\xbb\xbf"                       # a byte order mark
+    b": a comment\r\n"
+    b"data: first\n\n"                     # LF
+    b"event: greeting\r\ndata: caf\xc3\xa9\r\n\r\n"   # CR LF, UTF-8
+    b"data: line one\rdata: line two\r\r"  # CR alone, multi-line data
+    b"id: 42\ndata:no space\n\n"           # an id; no space after the colon
+    b"data\n\n"                            # a field without a colon: empty data
+    b"retry: 1500\ndata: with retry\n\n"
+    b"retry: soon\ndata: bad retry\n\n"     # retry not digits: ignored
+    b"event: ping\n\n"                      # no data: not dispatched
+    b"data:  two spaces\nid\n\n"             # one space dropped; id reset
+    b"data: \xe2\x82\xac euro\n\n"
+    b"data: never finished\n"                # no blank line: dropped
+)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -183,6 +203,63 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(self.RAW[_param(self, "kind", "http09")])
         self.wfile.flush()
 
+    def _chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def r_drip(self):
+        """N chunks "drip-<i>\\n", one every DELAY seconds."""
+        n = int(_param(self, "n", "5"))
+        delay = float(_param(self, "delay", "0.05"))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for i in range(n):
+                self._chunk(b"drip-%d\n" % i)
+                time.sleep(delay)
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+
+    def r_sse(self):
+        """The event stream of test/lisp/aio-sse-test.el, PIECE bytes at a time."""
+        piece = int(_param(self, "piece", "0")) or len(SSE_SAMPLE)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(0, len(SSE_SAMPLE), piece):
+            self._chunk(SSE_SAMPLE[i:i + piece])
+            if piece < len(SSE_SAMPLE):
+                time.sleep(0.001)
+        self.wfile.write(b"0\r\n\r\n")
+
+    def r_forever(self):
+        """Streams until the client leaves; /forever-closed says if it did."""
+        self.server.forever_closed.clear()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            while not self.server.stopping.is_set():
+                self._chunk(b"x" * 1024)
+                time.sleep(0.01)
+        except OSError:
+            self.server.forever_closed.set()
+        self.close_connection = True
+
+    def r_forever_closed(self):
+        closed = self.server.forever_closed.wait(float(_param(self, "wait", "5")))
+        self._send(200, b"closed" if closed else b"open")
+
+    def r_sha256(self):
+        """The SHA-256 of the request body, and its length."""
+        body = self._body()
+        self._send(200, ("%s %d" % (hashlib.sha256(body).hexdigest(), len(body))).encode())
+
     def r_endless(self):
         """Claims an enormous length and sends zeros until the client leaves."""
         self.send_response(200)
@@ -234,6 +311,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         "/close-mid-body": r_close_mid_body, "/never": r_never,
         "/slow": r_slow, "/bytes": r_bytes, "/charset": r_charset,
         "/most-active": r_most_active, "/raw": r_raw, "/endless": r_endless,
+        "/drip": r_drip, "/sse": r_sse, "/forever": r_forever,
+        "/forever-closed": r_forever_closed, "/sha256": r_sha256,
     }
 
     def _dispatch(self):
@@ -261,6 +340,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.tls = context is not None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
+        self.forever_closed = threading.Event()
         self.active = 0
         self.most_active = 0
 

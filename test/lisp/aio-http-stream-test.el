@@ -1,0 +1,202 @@
+;;; aio-http-stream-test.el --- Streamed, downloaded and uploaded bodies  -*- lexical-binding: t; -*-
+
+;;; Commentary:
+
+;; `aio-http-request' with :as `stream' and (file PATH), :body (file
+;; PATH), :on-progress, :idle-timeout, and `aio-http-download', against
+;; the test server on 127.0.0.1 (test/servers/scripted_server.py).
+
+;;; Code:
+
+(require 'ert)
+(require 'cl-lib)
+(require 'aio)
+(require 'aio-test-helpers)
+(require 'aio-http-test)
+(require 'aio-stream)
+
+(defun aio-http-stream-test--open (path &rest args)
+  "Request PATH as a stream with ARGS; return the response."
+  (aio-wait-for (apply #'aio-http-request (aio-http-test--url path) :proxy "" :as 'stream args)
+                10))
+
+(defun aio-http-stream-test--pattern (n)
+  "Return the N bytes the server's /bytes route sends."
+  (let ((block (apply #'unibyte-string (number-sequence 0 255))))
+    (substring (apply #'concat (make-list (1+ (/ n 256)) block)) 0 n)))
+
+(defvar aio-http-stream-test-slow-size (* 40 1024 1024)
+  "Bytes of the body `aio-http-stream-a-slow-reader-holds-little' reads.
+`make test-reliability' reads 200 MiB.")
+
+(defmacro aio-http-stream-test--in-directory (dir &rest body)
+  "Run BODY with DIR bound to a new empty directory, deleted after."
+  (declare (indent 1) (debug (symbolp body)))
+  `(let ((,dir (make-temp-file "aio-http-stream-" t)))
+     (unwind-protect (progn ,@body)
+       (delete-directory ,dir t))))
+
+(aio-deftest aio-http-stream-resolves-at-the-headers ()
+  (let* ((response (aio-http-stream-test--open "/drip?n=5&delay=0.05"))
+         (body (aio-http-response-body response)))
+    (should (= (aio-http-response-status response) 200))
+    (should (equal (aio-http-response-header response "transfer-encoding") "chunked"))
+    (should (aio-stream-p body))
+    ;; The server is still dripping: the body has not ended.
+    (should-not (aio-stream-closed-p body))
+    (let ((chunks (aio-wait-for (aio-stream-collect body) 10)))
+      (should (> (length chunks) 1))
+      (should (cl-every (lambda (c) (not (multibyte-string-p c))) chunks))
+      (should (equal (apply #'concat chunks)
+                     (mapconcat (lambda (i) (format "drip-%d\n" i)) (number-sequence 0 4) ""))))
+    (should (> (plist-get (aio-http-response-timings response) :total) 0))))
+
+(aio-deftest aio-http-stream-fails-after-the-headers ()
+  (let* ((response (aio-http-stream-test--open "/close-mid-body"))
+         (err (should-error (aio-wait-for (aio-stream-collect (aio-http-response-body response)) 10))))
+    (should (eq (car err) 'aio-http-transfer-error))
+    (should (= (aio-http-test--stat :http-pending) 0))))
+
+(aio-deftest aio-http-stream-closed-by-its-reader-aborts-the-transfer ()
+  (let* ((response (aio-http-stream-test--open "/forever"))
+         (read (funcall (aio-lambda (body)
+                          (let ((n 0))
+                            (aio-dostream (chunk body)
+                              (ignore chunk)
+                              (when (= (cl-incf n) 3) (aio-stream-close body)))
+                            n))
+                        (aio-http-response-body response))))
+    (should (= (aio-wait-for read 10) 3))
+    (should (aio-test-eventually (lambda () (= (aio-http-test--stat :http-pending) 0))))
+    ;; The server saw the connection go.
+    (should (equal (aio-http-response-body (aio-http-test--get "/forever-closed?wait=5"))
+                   "closed"))))
+
+(aio-deftest aio-http-stream-reader-cancelled-aborts-the-transfer ()
+  (let* ((response (aio-http-stream-test--open "/forever"))
+         (reader (funcall (aio-lambda (body)
+                            (aio-dostream (chunk body) (ignore chunk)))
+                          (aio-http-response-body response))))
+    (aio-wait-for (aio-sleep 0.05))
+    (aio-cancel reader)
+    (should (aio-test-canceled-p reader))
+    (should (aio-test-eventually (lambda () (= (aio-http-test--stat :http-pending) 0))))
+    (should (equal (aio-http-response-body (aio-http-test--get "/forever-closed?wait=5"))
+                   "closed"))))
+
+(defun aio-http-stream-test--rss ()
+  "Return the resident size of this Emacs in bytes."
+  (with-temp-buffer
+    (insert-file-contents "/proc/self/status")
+    (re-search-forward "^VmRSS:[ \t]+\\([0-9]+\\) kB")
+    (* 1024 (string-to-number (match-string 1)))))
+
+(aio-deftest aio-http-stream-a-slow-reader-holds-little ()
+  ;; A body whose reader first reads nothing for a while, then reads
+  ;; all of it: Emacs never holds more than a few windows of it.
+  (let* ((n aio-http-stream-test-slow-size)
+         (before (progn (garbage-collect) (aio-http-stream-test--rss)))
+         (most before)
+         (response (aio-http-stream-test--open (format "/bytes?n=%d" n)))
+         (body (aio-http-response-body response)))
+    (aio-wait-for (aio-sleep 0.3))
+    (setq most (max most (aio-http-stream-test--rss)))
+    (let ((total (aio-wait-for
+                  (funcall (aio-lambda ()
+                             (let ((total 0) (i 0))
+                               (aio-dostream (chunk body)
+                                 (cl-incf total (length chunk))
+                                 (when (zerop (% (cl-incf i) 64))
+                                   (setq most (max most (aio-http-stream-test--rss)))))
+                               total)))
+                  60)))
+      (should (= total n)))
+    ;; Garbage waits for a collection, so allow some; unbounded it would
+    ;; be the whole body.
+    (should (< (- most before) (min (* 64 1024 1024) (/ n 2))))))
+
+(aio-deftest aio-http-download-to-a-file ()
+  (aio-http-stream-test--in-directory dir
+    (let* ((path (expand-file-name "out.bin" dir))
+           (calls nil)
+           (response (aio-wait-for
+                      (aio-http-request (aio-http-test--url "/bytes?n=3000000") :proxy ""
+                                        :as (list 'file path)
+                                        :on-progress (lambda (&rest args) (push args calls)))
+                      10)))
+      (should (equal (aio-http-response-body response) path))
+      (should (equal (with-temp-buffer
+                       (set-buffer-multibyte nil)
+                       (insert-file-contents-literally path)
+                       (buffer-string))
+                     (aio-http-stream-test--pattern 3000000)))
+      (should (equal (directory-files dir nil "\\`[^.]") '("out.bin")))
+      (should (equal (directory-files dir nil "\\`\\.[^.]") nil))
+      ;; The last report has the final counts.
+      (should (equal (car calls) '(3000000 3000000 0 0))))))
+
+(aio-deftest aio-http-download-that-fails-leaves-nothing ()
+  (aio-http-stream-test--in-directory dir
+    (let ((path (expand-file-name "x" dir)))
+      (should (eq (car (should-error
+                        (aio-wait-for (aio-http-request (aio-http-test--url "/close-mid-body")
+                                                        :proxy "" :as (list 'file path))
+                                      10)))
+                  'aio-http-transfer-error))
+      (let ((promise (aio-http-request (aio-http-test--url "/never") :proxy ""
+                                       :as (list 'file path))))
+        (aio-wait-for (aio-sleep 0.05))
+        (aio-cancel promise)
+        (should (aio-test-canceled-p promise)))
+      (let ((err (should-error (aio-wait-for (aio-http-download (aio-http-test--url "/status/404")
+                                                                path :proxy "")
+                                             10))))
+        (should (eq (car err) 'aio-http-status-error)))
+      (aio-test-quiesce)
+      (should (null (directory-files dir nil "\\`[^.]\\|\\`\\.[^.]"))))))
+
+(aio-deftest aio-http-download-into-a-missing-directory ()
+  (let ((err (should-error (aio-wait-for (aio-http-download (aio-http-test--url "/hello")
+                                                            "/nonexistent/dir/x" :proxy "")
+                                         10))))
+    (should (eq (car err) 'aio-http-file-error))
+    (should (memq 'file-error (get (car err) 'error-conditions)))))
+
+(aio-deftest aio-http-upload-from-a-file ()
+  (aio-http-stream-test--in-directory dir
+    (let ((path (expand-file-name "up.bin" dir))
+          (bytes (aio-http-stream-test--pattern 1500000)))
+      (let ((coding-system-for-write 'binary))
+        (write-region bytes nil path nil 'silent))
+      (dolist (method '("POST" "PUT"))
+        (should (equal (aio-http-response-body
+                        (aio-wait-for (aio-http-request (aio-http-test--url "/sha256") :proxy ""
+                                                        :method method :body (list 'file path))
+                                      10))
+                       (format "%s %d" (secure-hash 'sha256 bytes) (length bytes)))))
+      (should-error (aio-http-request (aio-http-test--url "/sha256") :body '(file))
+                    :type 'wrong-type-argument)
+      (should (eq (car (should-error
+                        (aio-wait-for (aio-http-request (aio-http-test--url "/sha256") :proxy ""
+                                                        :method "PUT"
+                                                        :body (list 'file (expand-file-name "no" dir)))
+                                      10)))
+                  'aio-http-file-error)))))
+
+(aio-deftest aio-http-idle-timeout ()
+  (let ((err (should-error (aio-wait-for (aio-http-request (aio-http-test--url "/never")
+                                                           :proxy "" :idle-timeout 1)
+                                         10))))
+    (should (eq (car err) 'aio-http-timeout))))
+
+(aio-deftest aio-http-progress-is-rate-limited ()
+  (let ((calls 0))
+    ;; A drip of 1 s: without a limit there would be one report per chunk
+    ;; and per poll of curl.
+    (aio-wait-for (aio-http-request (aio-http-test--url "/drip?n=20&delay=0.05") :proxy ""
+                                    :on-progress (lambda (&rest _) (cl-incf calls)))
+                  10)
+    (should (<= 1 calls 15))))
+
+(provide 'aio-http-stream-test)
+;;; aio-http-stream-test.el ends here
