@@ -289,67 +289,163 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http(sections):
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        sections.append(("7. HTTP", "nginx is not installed (Debian: nginx-light); skipped.", []))
-        return
-    with tempfile.TemporaryDirectory() as d:
-        d = Path(d)
+class Nginx:
+    """nginx on 127.0.0.1 serving FILES, a dict of name -> bytes or size
+    (a file of that many zero bytes, made sparse), from a temporary root."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def __enter__(self):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(nginx):
+            return None
+        self.tmp = tempfile.TemporaryDirectory()
+        d = Path(self.tmp.name)
+        self.dir = d
         (d / "www").mkdir()
         (d / "tmp").mkdir()
-        (d / "www" / "10k.bin").write_bytes(os.urandom(10 * 1024))
-        (d / "www" / "1m.bin").write_bytes(os.urandom(1024 * 1024))
+        for name, content in self.files.items():
+            path = d / "www" / name
+            if isinstance(content, int):
+                with open(path, "wb") as f:
+                    f.truncate(content)
+            else:
+                path.write_bytes(content)
+            path.chmod(0o644)
         # nginx's worker drops root's privileges and must read these.
-        for p in (d, d / "www", d / "www" / "10k.bin", d / "www" / "1m.bin"):
-            p.chmod(0o755 if p.is_dir() else 0o644)
-        port = free_port()
-        (d / "nginx.conf").write_text(NGINX_CONF.format(dir=d, port=port))
-        server = subprocess.Popen([nginx, "-c", str(d / "nginx.conf"), "-p", str(d)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for p in (d, d / "www"):
+            p.chmod(0o755)
+        self.port = free_port()
+        (d / "nginx.conf").write_text(NGINX_CONF.format(dir=d, port=self.port))
+        self.server = subprocess.Popen([nginx, "-c", str(d / "nginx.conf"), "-p", str(d)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import urllib.request
+        first = next(iter(self.files))
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.url(first), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return self
+
+    def url(self, name):
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def __exit__(self, *exc):
+        if hasattr(self, "server"):
+            self.server.terminate()
+            self.server.wait(timeout=10)
+            self.tmp.cleanup()
+
+
+HTTP_ENV = {"no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"}
+
+
+def http(sections):
+    with Nginx({"10k.bin": os.urandom(10 * 1024), "1m.bin": os.urandom(1024 * 1024)}) as nginx:
+        if nginx is None:
+            sections.append(("7. HTTP", "nginx is not installed (Debian: nginx-light); skipped.", []))
+            return
+        out = []
+        cases = [("10k.bin", 1000, 50, "1,000 GETs of 10 KiB, 50 at a time"),
+                 ("1m.bin", 50, 10, "50 GETs of 1 MiB, 10 at a time")]
+        if QUICK:
+            cases = [("10k.bin", 200, 50, "200 GETs of 10 KiB, 50 at a time"),
+                     ("1m.bin", 20, 10, "20 GETs of 1 MiB, 10 at a time")]
+        for file, n, conc, title in cases:
+            url = nginx.url(file)
+            env = {"AIO_BENCH_URL": url, "AIO_BENCH_N": str(n), "AIO_BENCH_CONCURRENCY": str(conc),
+                   **HTTP_ENV}
+            rows = []
+            contenders = [("aio-http-request", "aio-bench-http-request", []),
+                          ("aio-http-request :as 'buffer", "aio-bench-http-request-buffer", []),
+                          ("aio-url-retrieve", "aio-bench-http-aio-url-retrieve", []),
+                          ("url-retrieve", "aio-bench-http-url-retrieve", []),
+                          ("plz (curl process per request)", "aio-bench-http-plz", PLZ_DIRS)]
+            if file == "10k.bin":
+                contenders.pop(1)
+            for name, function, extra in contenders:
+                if function == "aio-bench-http-plz" and not PLZ_DIRS:
+                    rows.append((name, "not installed (Debian: elpa-plz)"))
+                    continue
+                log(f"http {file}: {name}")
+                rows.append((name, measure(emacs_cmd(function, [LISP] + extra), env)))
+            log(f"http {file}: floor")
+            rows.append(("C++ on libcurl alone (floor)",
+                         measure([str(BUILD / "http_floor"), url, str(n), str(conc)], {})))
+            out.append(table(title, None, [("wall (s)", ("total_s", "%.3f")),
+                                           ("CPU (s)", ("cpu_s", "%.3f")),
+                                           ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                             rows, "total_s"))
+        sections.append(("7. HTTP",
+                         "nginx on 127.0.0.1, one worker, keep-alive on. CPU is the whole "
+                         "process's (for aio-native that includes its loop thread; plz's curl "
+                         "processes are not counted). `:as 'buffer` has the loop thread write "
+                         "the body to a temporary file that Emacs inserts, so it never becomes "
+                         "a Lisp string.", out))
+
+
+def sse_events(n):
+    """N server-sent events of about 200 bytes, as an LLM API sends them."""
+    out = []
+    for i in range(n):
+        data = '{"id":%d,"choices":[{"delta":{"content":"%s"}}]}' % (i, "token " * 24)
+        out.append("event: chunk\nid: %d\ndata: %s\n\n" % (i, data))
+    return "".join(out).encode()
+
+
+def curl_download(url, path):
+    """Seconds curl's own command line takes to download URL to PATH."""
+    samples = []
+    for _ in range(RUNS):
+        start = time.time()
+        check(["curl", "-s", "--noproxy", "*", "-o", str(path), url])
+        samples.append(time.time() - start)
+        os.unlink(path)
+    return {"total_s": statistics.median(samples)}
+
+
+def http_streams(sections):
+    n_events = 20000 if QUICK else 100000
+    big = (200 if QUICK else 1024) * 1024 * 1024
+    with Nginx({"events.txt": sse_events(n_events), "big.bin": big}) as nginx:
+        if nginx is None:
+            sections.append(("9. Streamed HTTP", "nginx is not installed (Debian: nginx-light); skipped.", []))
+            return
+        env = {"AIO_BENCH_URL": nginx.url("events.txt"), **HTTP_ENV}
+        log("sse")
+        measured = measure_interleaved(
+            [(name, emacs_cmd(function), env) for name, function in (
+                ("aio-http-request :as 'stream + aio-http-sse", "aio-bench-sse-aio"),
+                ("curl process, events parsed in its filter (as gptel)", "aio-bench-sse-curl-process"),
+                ("url-retrieve, events parsed at the end", "aio-bench-sse-url-retrieve"))])
+        sse = table(f"{n_events:,} events of about 200 bytes", None,
+                    [("events per second", ("rate", "%.0f")), ("wall (s)", ("total_s", "%.3f")),
+                     ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                    list(measured.items()), "rate", lower_is_better=False)
+        out_dir = Path(tempfile.mkdtemp(prefix="aio-bench-dl-"))
         try:
-            for _ in range(100):
-                try:
-                    import urllib.request
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/10k.bin", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            out = []
-            cases = [("10k.bin", 1000, 50, "1,000 GETs of 10 KiB, 50 at a time"),
-                     ("1m.bin", 50, 10, "50 GETs of 1 MiB, 10 at a time")]
-            if QUICK:
-                cases = [("10k.bin", 200, 50, "200 GETs of 10 KiB, 50 at a time"),
-                         ("1m.bin", 20, 10, "20 GETs of 1 MiB, 10 at a time")]
-            for file, n, conc, title in cases:
-                url = f"http://127.0.0.1:{port}/{file}"
-                env = {"AIO_BENCH_URL": url, "AIO_BENCH_N": str(n), "AIO_BENCH_CONCURRENCY": str(conc),
-                       "no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"}
-                rows = []
-                for name, function, extra in (
-                        ("aio-http-request", "aio-bench-http-request", []),
-                        ("aio-url-retrieve", "aio-bench-http-aio-url-retrieve", []),
-                        ("url-retrieve", "aio-bench-http-url-retrieve", []),
-                        ("plz (curl process per request)", "aio-bench-http-plz", PLZ_DIRS)):
-                    if function == "aio-bench-http-plz" and not PLZ_DIRS:
-                        rows.append((name, "not installed (Debian: elpa-plz)"))
-                        continue
-                    log(f"http {file}: {name}")
-                    rows.append((name, measure(emacs_cmd(function, [LISP] + extra), env)))
-                log(f"http {file}: floor")
-                rows.append(("C++ on libcurl alone (floor)",
-                             measure([str(BUILD / "http_floor"), url, str(n), str(conc)], {})))
-                out.append(table(title, None, [("wall (s)", ("total_s", "%.3f")),
-                                               ("CPU (s)", ("cpu_s", "%.3f")),
-                                               ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
-                                 rows, "total_s"))
-            sections.append(("7. HTTP",
-                             "nginx on 127.0.0.1, one worker, keep-alive on. CPU is the whole "
-                             "process's (for aio-native that includes its loop thread; plz's curl "
-                             "processes are not counted).", out))
+            target = out_dir / "big.bin"
+            log("download: aio")
+            aio = measure(emacs_cmd("aio-bench-download-aio"),
+                          {"AIO_BENCH_URL": nginx.url("big.bin"), "AIO_BENCH_PATH": str(target), **HTTP_ENV})
+            log("download: curl")
+            curl = curl_download(nginx.url("big.bin"), target)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            shutil.rmtree(out_dir, ignore_errors=True)
+        download = table(f"Download of {big // (1024 * 1024):,} MiB to disk", None,
+                         [("wall (s)", ("total_s", "%.3f")),
+                          ("Emacs memory growth (MB)", ("rss_growth_mb", "%.1f")),
+                          ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                         [("aio-http-request :as '(file PATH)", aio), ("curl -o PATH (command line)", curl)],
+                         "total_s")
+        sections.append(("9. Streamed HTTP",
+                         "nginx on 127.0.0.1 serves a file of server-sent events and a file of "
+                         "zeros. Events are counted by the reader. Memory growth is the largest "
+                         "resident size seen during the download less the size before.",
+                         [sse, download]))
 
 
 def measure_interleaved(contenders, runs=RUNS):
@@ -422,7 +518,7 @@ def streams(sections):
 
 
 WORKLOADS_BY_NAME = {"timers": timers, "await": await_loops, "fanout": fanout,
-                     "wake": wake, "http": http, "streams": streams}
+                     "wake": wake, "http": http, "streams": streams, "http-streams": http_streams}
 
 
 def merge_results(path, sections):
@@ -483,6 +579,7 @@ def main():
     wake(sections)
     http(sections)
     streams(sections)
+    http_streams(sections)
     lines = ["# Benchmark results", "", f"Machine: {machine()}.", "",
              "Made by `make bench` (bench/run.py). Every Emacs contender runs as its own "
              "`emacs -Q --batch`, byte-compiled, with a Release build of the module and "

@@ -420,5 +420,124 @@ time, the longest gap and how many requests failed."
        :then (lambda (_) (funcall done t))
        :else (lambda (_) (funcall done nil))))))
 
+;;;; 9. Streamed HTTP
+
+(defun aio-bench-http-request-buffer ()
+  "Workload 7 with `aio-http-request' and :as `buffer'."
+  (require 'aio)
+  (aio-bench--http-drive
+   (lambda (url done)
+     (aio-listen (aio-http-request url :proxy "" :as 'buffer)
+                 (lambda (value)
+                   (let ((response (funcall value)))
+                     (kill-buffer (aio-http-response-body response))
+                     (funcall done (eql 200 (aio-http-response-status response)))))))))
+
+(defun aio-bench--sse-report (start events)
+  "Print the rate of EVENTS events since START and the longest gap."
+  (let ((seconds (- (float-time) start)))
+    (aio-bench--emit :total_s seconds :events events
+                     :rate (/ events seconds)
+                     :max_gap_ms (aio-bench--probe-stop))))
+
+(defun aio-bench-sse-aio ()
+  "Workload 8: server-sent events through `aio-http-sse'."
+  (require 'aio)
+  (let ((url (aio-bench--param "URL"))
+        (start (float-time))
+        (events 0))
+    (aio-bench--probe-start)
+    (aio-wait-for
+     (funcall (aio-lambda ()
+                (let ((response (aio-await (aio-http-request url :proxy "" :as 'stream))))
+                  (aio-dostream (event (aio-http-sse (aio-http-response-body response)))
+                    (ignore event)
+                    (setq events (1+ events))))))
+     600)
+    (aio-bench--sse-report start events)))
+
+(defun aio-bench--sse-parse-region (buffer count)
+  "Parse the whole events in BUFFER as gptel does; call COUNT on each.
+Return nothing; parsed text is deleted."
+  (with-current-buffer buffer
+    (goto-char (point-min))
+    (while (search-forward "\n\n" nil t)
+      (let ((end (point))
+            (data nil))
+        (goto-char (point-min))
+        (while (re-search-forward "^data: ?\\(.*\\)$" end t)
+          (push (match-string 1) data))
+        (funcall count (mapconcat #'identity (nreverse data) "\n"))
+        (delete-region (point-min) end)
+        (goto-char (point-min))))))
+
+(defun aio-bench-sse-curl-process ()
+  "Workload 8: a curl process whose filter parses events in Lisp."
+  (let* ((url (aio-bench--param "URL"))
+         (start (float-time))
+         (events 0)
+         (buffer (generate-new-buffer " *sse*"))
+         (process (make-process
+                   :name "curl" :buffer nil :noquery t :coding 'utf-8
+                   :connection-type 'pipe
+                   :command (list "curl" "-sN" "--noproxy" "*" url)
+                   :filter (lambda (_process text)
+                             (with-current-buffer buffer
+                               (goto-char (point-max))
+                               (insert text))
+                             (aio-bench--sse-parse-region
+                              buffer (lambda (_) (setq events (1+ events))))))))
+    (aio-bench--probe-start)
+    (aio-bench--wait-until (lambda () (not (process-live-p process))))
+    ;; The last output may still be on its way to the filter.
+    (accept-process-output process 0.1)
+    (aio-bench--sse-report start events)))
+
+(defvar url-http-end-of-headers)
+
+(defun aio-bench-sse-url-retrieve ()
+  "Workload 8: url.el, which hands over the body only at the end."
+  (require 'url)
+  (setq url-proxy-services nil)
+  (let* ((url (aio-bench--param "URL"))
+         (start (float-time))
+         (events 0)
+         (done nil))
+    (aio-bench--probe-start)
+    (url-retrieve url (lambda (_status)
+                        (let ((buffer (current-buffer)))
+                          (delete-region (point-min) (1+ url-http-end-of-headers))
+                          (decode-coding-region (point-min) (point-max) 'utf-8)
+                          (aio-bench--sse-parse-region
+                           buffer (lambda (_) (setq events (1+ events))))
+                          (kill-buffer buffer)
+                          (setq done t)))
+                  nil t t)
+    (aio-bench--wait-until (lambda () done))
+    (aio-bench--sse-report start events)))
+
+(defun aio-bench--rss ()
+  "Return this Emacs's resident size in bytes."
+  (with-temp-buffer
+    (insert-file-contents "/proc/self/status")
+    (re-search-forward "^VmRSS:[ \t]+\\([0-9]+\\) kB")
+    (* 1024 (string-to-number (match-string 1)))))
+
+(defun aio-bench-download-aio ()
+  "Workload 8: a big file to disk with :as (file PATH)."
+  (require 'aio)
+  (let ((url (aio-bench--param "URL"))
+        (path (aio-bench--param "PATH"))
+        (start (float-time))
+        (rss (aio-bench--rss))
+        (most 0))
+    (aio-bench--probe-start)
+    (let ((sampler (run-at-time 0.05 0.05 (lambda () (setq most (max most (aio-bench--rss)))))))
+      (aio-wait-for (aio-http-request url :proxy "" :as (list 'file path)) 600)
+      (cancel-timer sampler))
+    (aio-bench--emit :total_s (- (float-time) start)
+                     :rss_growth_mb (/ (max 0 (- (max most (aio-bench--rss)) rss)) 1048576.0)
+                     :max_gap_ms (aio-bench--probe-stop))))
+
 (provide 'workloads)
 ;;; workloads.el ends here

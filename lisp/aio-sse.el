@@ -52,37 +52,52 @@ RETRY its fields, LAST-ID the last event id."
   "Return BYTES, a unibyte string, decoded as UTF-8."
   (decode-coding-string bytes 'utf-8 t))
 
-(defun aio-sse--line (parser line events)
-  "Take LINE, unibyte without its end, into PARSER; return EVENTS extended.
-EVENTS is the list of events dispatched so far, newest first."
+(defun aio-sse--field-p (name text start colon)
+  "Return non-nil if the field of TEXT from START to COLON is NAME."
+  (and (= (- colon start) (length name))
+       (eq t (compare-strings name nil nil text start colon))))
+
+(defun aio-sse--line (parser text start end events)
+  "Take the line of TEXT from START to END into PARSER.
+TEXT is unibyte and the line has no line end.  Return EVENTS, the
+events dispatched so far (newest first), with the one this line ends
+if any.  Only the values of the fields kept are copied out of TEXT."
   (cond
-   ((equal line "")
+   ((= start end)
     (let ((data (aio-sse--parser-data parser)))
       (when data
         (push (aio-sse--make-event
                (or (aio-sse--parser-type parser) "message")
-               (mapconcat #'aio-sse--decode (nreverse data) "\n")
+               (aio-sse--decode (if (cdr data)
+                                    (mapconcat #'identity (nreverse data) "\n")
+                                  (car data)))
                (aio-sse--parser-last-id parser)
                (aio-sse--parser-retry parser))
               events)))
     (setf (aio-sse--parser-data parser) nil
           (aio-sse--parser-type parser) nil
           (aio-sse--parser-retry parser) nil))
-   ((eq (aref line 0) ?:))              ; a comment
+   ((eq (aref text start) ?:))          ; a comment
    (t
-    (let* ((colon (string-search ":" line))
-           (field (if colon (substring line 0 colon) line))
-           (value (cond ((null colon) "")
-                        ((and (< (1+ colon) (length line)) (eq (aref line (1+ colon)) ?\s))
-                         (substring line (+ colon 2)))
-                        (t (substring line (1+ colon))))))
-      (pcase field
-        ("data" (push value (aio-sse--parser-data parser)))
-        ("event" (setf (aio-sse--parser-type parser) (aio-sse--decode value)))
-        ("id" (unless (string-search "\0" value)
-                (setf (aio-sse--parser-last-id parser) (aio-sse--decode value))))
-        ("retry" (when (string-match-p "\\`[0-9]+\\'" value)
-                   (setf (aio-sse--parser-retry parser) (string-to-number value))))))))
+    (let* ((colon (let ((at (string-search ":" text start)))
+                    (if (and at (< at end)) at end)))
+           (from (cond ((= colon end) end)
+                       ((and (< (1+ colon) end) (eq (aref text (1+ colon)) ?\s))
+                        (+ colon 2))
+                       (t (1+ colon)))))
+      (cond
+       ((aio-sse--field-p "data" text start colon)
+        (push (substring text from end) (aio-sse--parser-data parser)))
+       ((aio-sse--field-p "event" text start colon)
+        (setf (aio-sse--parser-type parser) (aio-sse--decode (substring text from end))))
+       ((aio-sse--field-p "id" text start colon)
+        (let ((value (substring text from end)))
+          (unless (string-search "\0" value)
+            (setf (aio-sse--parser-last-id parser) (aio-sse--decode value)))))
+       ((aio-sse--field-p "retry" text start colon)
+        (let ((value (substring text from end)))
+          (when (string-match-p "\\`[0-9]+\\'" value)
+            (setf (aio-sse--parser-retry parser) (string-to-number value)))))))))
   events)
 
 (defun aio-sse--feed (parser chunk)
@@ -105,24 +120,24 @@ Return the events it completes, oldest first."
       (setf (aio-sse--parser-skip-lf parser) nil)
       (when (eq (aref text start) ?\n)
         (setq start (1+ start))))
-    (let ((partial (aio-sse--parser-partial parser))
-          (end nil))
+    (let ((end nil))
       (while (setq end (string-match "[\r\n]" text start))
-        (let ((line (if (equal partial "")
-                        (substring text start end)
-                      (prog1 (concat partial (substring text start end))
-                        (setq partial "")))))
-          (setq events (aio-sse--line parser line events))
-          (setq start (1+ end))
-          (when (eq (aref text end) ?\r)
-            (if (< start (length text))
-                (when (eq (aref text start) ?\n)
-                  (setq start (1+ start)))
-              (setf (aio-sse--parser-skip-lf parser) t)))))
-      (setf (aio-sse--parser-partial parser)
-            (if (< start (length text))
-                (concat partial (substring text start))
-              partial)))
+        (let ((partial (aio-sse--parser-partial parser)))
+          (if (equal partial "")
+              (setq events (aio-sse--line parser text start end events))
+            ;; The line begun in an earlier chunk: only it is copied.
+            (let ((line (concat partial (substring text start end))))
+              (setf (aio-sse--parser-partial parser) "")
+              (setq events (aio-sse--line parser line 0 (length line) events)))))
+        (setq start (1+ end))
+        (when (eq (aref text end) ?\r)
+          (if (< start (length text))
+              (when (eq (aref text start) ?\n)
+                (setq start (1+ start)))
+            (setf (aio-sse--parser-skip-lf parser) t))))
+      (when (< start (length text))
+        (setf (aio-sse--parser-partial parser)
+              (concat (aio-sse--parser-partial parser) (substring text start)))))
     (nreverse events)))
 
 (aio-defstream aio-sse--events (body)
