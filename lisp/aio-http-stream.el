@@ -32,6 +32,15 @@
 (declare-function aio-native--http-start "aio-native-module"
                   (id url method headers body options))
 (declare-function aio-native--http-ack "aio-native-module" (id bytes))
+(declare-function aio-native--http-stream-start "aio-native-module" (id sse))
+
+(defvar aio-http--bodies (make-hash-table :test #'eq :weakness 'key)
+  "Map from a streamed body not yet read to its `aio-http--transfer'.
+The loop thread holds such a body until it is read, as bytes, or until
+`aio-http-sse' asks for it as events, which the loop thread parses.")
+
+(defvar aio-http-sse-bound 256
+  "Most events a stream of `aio-http-sse' holds before its reader takes them.")
 
 (cl-defstruct (aio-http--transfer (:constructor aio-http--make-transfer)
                                   (:copier nil))
@@ -78,6 +87,7 @@ STATUS is as for the handlers of `aio-native--pending'."
   (pcase status
     (3 (pcase (car payload)
          ('chunk (aio-http--on-chunk state (cdr payload)))
+         ('sse (aio-http--on-events state (cdr payload)))
          ('headers (aio-http--on-headers state (cdr payload)))
          ('progress (aio-http--on-progress state (cdr payload)))))
     (0 (aio-http--on-done state payload))
@@ -88,15 +98,45 @@ STATUS is as for the handlers of `aio-native--pending'."
         state (list 'aio-http-cancelled (aio-http--transfer-url state))))))
 
 (defun aio-http--on-headers (state raw)
-  "Resolve the promise of STATE with the response RAW, its body a stream."
+  "Resolve the promise of STATE with the response RAW, its body a stream.
+The loop thread holds the body until it is first read; see
+`aio-http--bodies'."
   (let ((stream (aio-stream nil :max-bytes aio-http-stream-window
                             :on-room (apply-partially #'aio-http--on-room state)
                             :on-close (apply-partially #'aio-http--on-closed state)))
         (response (aio-http--response raw 'string)))
-    (setf (aio-http-response-body response) stream
+    (setf (aio--stream-demand stream) (apply-partially #'aio-http--on-first-read state)
+          (aio-http-response-body response) stream
           (aio-http--transfer-stream state) stream
           (aio-http--transfer-response state) response)
+    (puthash stream state aio-http--bodies)
     (aio-resolve (aio-http--transfer-promise state) (aio--value-fn response))))
+
+(defun aio-http--on-first-read (state stream)
+  "Let the body of STATE go as bytes: STREAM, its body, is being read."
+  (setf (aio--stream-demand stream) nil)
+  (when (gethash stream aio-http--bodies)
+    (remhash stream aio-http--bodies)
+    (unless (aio-http--transfer-done state)
+      (aio-native--http-stream-start (aio-http--transfer-id state) nil))))
+
+(defun aio-http--sse-stream (body)
+  "Return a stream of the events of BODY, parsed by the loop thread.
+BODY is a streamed body not yet read (see `aio-http--bodies'), or nil
+is returned.  BODY itself then ends at once."
+  (let ((state (gethash body aio-http--bodies)))
+    (when (and state (not (aio-http--transfer-done state)))
+      (remhash body aio-http--bodies)
+      (let ((events (aio-stream aio-http-sse-bound
+                                :on-room (apply-partially #'aio-http--on-room state)
+                                :on-close (apply-partially #'aio-http--on-closed state))))
+        ;; The body is let go without stopping the transfer.
+        (setf (aio--stream-on-close body) nil
+              (aio--stream-demand body) nil
+              (aio-http--transfer-stream state) events)
+        (aio-stream-close body)
+        (aio-native--http-stream-start (aio-http--transfer-id state) t)
+        events))))
 
 (defun aio-http--on-chunk (state bytes)
   "Put BYTES, the next piece of the body of STATE, into its stream."
@@ -105,6 +145,20 @@ STATUS is as for the handlers of `aio-native--pending'."
       (if (aio-stream-push stream bytes)
           (aio-native--http-ack (aio-http--transfer-id state) (length bytes))
         (cl-incf (aio-http--transfer-held state) (length bytes))))))
+
+(defun aio-http--on-events (state batch)
+  "Put the events of BATCH, [BYTES EVENT...], into the stream of STATE."
+  (let ((stream (aio-http--transfer-stream state))
+        (room t)
+        (i 1)
+        (n (length batch)))
+    (unless (aio-stream-closed-p stream)
+      (while (< i n)
+        (setq room (aio-stream-push stream (aref batch i))
+              i (1+ i)))
+      (if room
+          (aio-native--http-ack (aio-http--transfer-id state) (aref batch 0))
+        (cl-incf (aio-http--transfer-held state) (aref batch 0))))))
 
 (defun aio-http--on-room (state _stream)
   "Acknowledge what the body stream of STATE held back: it has room again."

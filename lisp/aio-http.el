@@ -490,6 +490,7 @@ ARGS is a plist of keyword arguments:
                                         ((consp as)
                                          (list 'file (aio-http--file-bytes (cadr as)))))
                             :window aio-http-stream-window
+                            :stream-waits (eq as 'stream)
                             :upload-file (and upload (aio-http--file-bytes upload))
                             :progress (and progress t))
                       options)))

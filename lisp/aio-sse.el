@@ -67,7 +67,8 @@ if any.  Only the values of the fields kept are copied out of TEXT."
     (let ((data (aio-sse--parser-data parser)))
       (when data
         (push (aio-sse--make-event
-               (or (aio-sse--parser-type parser) "message")
+               (let ((type (aio-sse--parser-type parser)))
+                 (if (member type '(nil "")) "message" type))
                (aio-sse--decode (if (cdr data)
                                     (mapconcat #'identity (nreverse data) "\n")
                                   (car data)))
@@ -147,6 +148,8 @@ Return the events it completes, oldest first."
       (dolist (event (aio-sse--feed parser chunk))
         (aio-yield event)))))
 
+(declare-function aio-http--sse-stream "aio-http-stream" (body))
+
 (defun aio-http-sse (stream)
   "Return a stream of the server-sent events read from STREAM.
 STREAM yields unibyte strings, such as the body of a response to
@@ -154,9 +157,16 @@ STREAM yields unibyte strings, such as the body of a response to
 `aio-sse-event'; see `aio-sse-event-type', `aio-sse-event-data',
 `aio-sse-event-id' and `aio-sse-event-retry'.  The result ends when
 STREAM ends (an event not ended by a blank line is dropped) and fails
-as STREAM fails; closing it closes STREAM."
+as STREAM fails; closing it closes STREAM.
+
+When STREAM is the body of such a response and nothing of it was read
+yet, the loop thread parses the events itself, and STREAM ends at once:
+read the events from the result only.  Bytes that are not UTF-8 then
+become U+FFFD, as the WHATWG rules say; parsed in Lisp, they stay raw
+bytes."
   (aio--check-stream stream)
-  (aio-sse--events stream))
+  (or (and (fboundp 'aio-http--sse-stream) (aio-http--sse-stream stream))
+      (aio-sse--events stream)))
 
 (aio-defstream aio-sse--json (lines args)
   "Yield the JSON values of LINES, parsed with `json-parse-string' and ARGS."

@@ -6,10 +6,12 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace aio {
 
 struct HttpResponse;  // http_types.hpp
+struct SseEvent;      // sse.hpp
 
 enum class Status : int {
   ok = 0,
@@ -42,6 +44,10 @@ struct Completion {
   // unique: a completion stays copyable, and this header need not see
   // the full type.
   std::shared_ptr<const HttpResponse> http;
+  // For an "sse" event: the events parsed, and how many body bytes they
+  // took (what the reader acknowledges).
+  std::shared_ptr<const std::vector<SseEvent>> sse;
+  std::uint64_t bytes = 0;
 };
 
 }  // namespace aio

@@ -82,6 +82,13 @@ void Http::ack(std::uint64_t id, std::uint64_t bytes) {
   deliver_events(it->second.get());
 }
 
+void Http::start_stream(std::uint64_t id, bool sse) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  it->second->start_stream(sse);
+  deliver_events(it->second.get());
+}
+
 void Http::start(std::uint64_t id, HttpRequest request) {
   cancel(id);
   auto fail = [&](const std::string& message) {

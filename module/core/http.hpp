@@ -47,6 +47,9 @@ class Http {
   // The reader of streamed transfer ID took BYTES of its body: a paused
   // transfer goes on once it has room. An id not active is ignored.
   void ack(std::uint64_t id, std::uint64_t bytes);
+  // Lets the held streamed body of transfer ID go, as bytes or, with
+  // SSE, as parsed server-sent events (Transfer::start_stream).
+  void start_stream(std::uint64_t id, bool sse);
 
   // Counted from submission (any thread) to completion, like Timers.
   void note_submitted() { pending_.fetch_add(1, std::memory_order_relaxed); }

@@ -84,21 +84,22 @@ std::size_t Transfer::take_body(const char* data, std::size_t len) {
     case BodySink::stream: {
       // Bodies of responses that are not the final one are not the reader's.
       if (!final_headers_) return len;
-      const std::uint64_t held = unacked_ + chunk_.size();
-      // Over the window, wait for the reader; but a reader who has taken
-      // everything gets the next piece whatever its size.
-      if (held > 0 && held + len > request_.stream_window) {
+      const std::uint64_t held = unacked_ + chunk_.size() + sse_bytes_;
+      // Held until start_stream; over the window, wait for the reader;
+      // but a reader who has taken everything gets the next piece
+      // whatever its size.
+      if (mode_ == StreamMode::held || (held > 0 && held + len > request_.stream_window)) {
         paused_ = true;
         return CURL_WRITEFUNC_PAUSE;
       }
-      chunk_.append(data, len);
-      if (chunk_.size() >= chunk_target) {
-        unacked_ += chunk_.size();
-        Completion c = event("chunk");
-        c.payload = std::move(chunk_);
-        chunk_.clear();
-        events_.push_back(std::move(c));
+      if (mode_ == StreamMode::sse) {
+        sse_.feed(std::string_view(data, len), &sse_batch_);
+        sse_bytes_ += len;
+        if (sse_bytes_ >= chunk_target) flush_sse();
+        return len;
       }
+      chunk_.append(data, len);
+      if (chunk_.size() >= chunk_target) flush_chunk();
       return len;
     }
     case BodySink::file: {
@@ -117,14 +118,38 @@ std::size_t Transfer::take_body(const char* data, std::size_t len) {
   return 0;
 }
 
-std::vector<Completion> Transfer::take_events() {
-  if (!chunk_.empty()) {
-    unacked_ += chunk_.size();
-    Completion c = event("chunk");
-    c.payload = std::move(chunk_);
-    chunk_.clear();
-    events_.push_back(std::move(c));
+void Transfer::flush_chunk() {
+  unacked_ += chunk_.size();
+  Completion c = event("chunk");
+  c.payload = std::move(chunk_);
+  chunk_.clear();
+  events_.push_back(std::move(c));
+}
+
+void Transfer::flush_sse() {
+  // Bytes that completed no event yet still count, or the reader could
+  // never acknowledge them: they go with an empty batch.
+  unacked_ += sse_bytes_;
+  Completion c = event("sse");
+  c.bytes = sse_bytes_;
+  c.sse = std::make_shared<const std::vector<SseEvent>>(std::move(sse_batch_));
+  sse_batch_.clear();
+  sse_bytes_ = 0;
+  events_.push_back(std::move(c));
+}
+
+void Transfer::start_stream(bool sse) {
+  if (mode_ != StreamMode::held) return;
+  mode_ = sse ? StreamMode::sse : StreamMode::bytes;
+  if (paused_) {
+    paused_ = false;
+    curl_easy_pause(easy_, CURLPAUSE_CONT);
   }
+}
+
+std::vector<Completion> Transfer::take_events() {
+  if (!chunk_.empty()) flush_chunk();
+  if (sse_bytes_ > 0) flush_sse();
   if (progress_) {
     events_.push_back(std::move(*progress_));
     progress_.reset();
@@ -138,7 +163,7 @@ void Transfer::ack(std::uint64_t bytes) {
   unacked_ -= std::min(bytes, unacked_);
   // Resume at half the window, not at the first byte taken, so that a
   // reader taking small pieces does not pause and resume curl each time.
-  if (paused_ && unacked_ + chunk_.size() <= request_.stream_window / 2) {
+  if (paused_ && mode_ != StreamMode::held && unacked_ + chunk_.size() + sse_bytes_ <= request_.stream_window / 2) {
     paused_ = false;
     curl_easy_pause(easy_, CURLPAUSE_CONT);
   }

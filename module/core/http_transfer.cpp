@@ -171,6 +171,7 @@ Transfer::Transfer(std::uint64_t id, HttpRequest request)
     file_problem = upload_->open();
   }
   if (request_.sink == BodySink::file) download_ = std::make_unique<DownloadFile>(request_.file_path);
+  if (request_.stream_waits) mode_ = StreamMode::held;
   easy_ = curl_easy_init();
   if (!easy_) throw std::runtime_error("curl_easy_init failed");
   try {

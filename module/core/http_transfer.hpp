@@ -15,6 +15,7 @@
 #include "completion.hpp"
 #include "http_files.hpp"
 #include "http_types.hpp"
+#include "sse.hpp"
 
 namespace aio {
 
@@ -46,6 +47,10 @@ class Transfer {
   // The reader took BYTES of a streamed body: resumes a paused transfer
   // once there is room again. May call on_body at once.
   void ack(std::uint64_t bytes);
+  // Lets a streamed body held by HttpRequest::stream_waits go: as
+  // "chunk" events, or with SSE, as "sse" events of parsed server-sent
+  // events. May call on_body at once.
+  void start_stream(bool sse);
 
  private:
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self);
@@ -58,6 +63,8 @@ class Transfer {
   std::size_t take_body(const char* data, std::size_t len);
   void setup_body();
   void headers_event();
+  void flush_chunk();
+  void flush_sse();
   Completion event(const char* kind) const;
   bool header_line(std::string_view line);
   bool end_of_block();
@@ -90,6 +97,11 @@ class Transfer {
   std::unique_ptr<DownloadFile> download_;
   std::unique_ptr<UploadFile> upload_;
   std::string chunk_;           // streamed bytes not yet made an event
+  // How a streamed body goes: held, as bytes, or parsed as events.
+  enum class StreamMode { held, bytes, sse } mode_ = StreamMode::bytes;
+  SseParser sse_;
+  std::vector<SseEvent> sse_batch_;  // events not yet made an event
+  std::uint64_t sse_bytes_ = 0;      // the body bytes they took
   std::uint64_t unacked_ = 0;   // streamed bytes handed over, not yet taken
   bool paused_ = false;         // on_body said CURL_WRITEFUNC_PAUSE
   std::vector<Completion> events_;

@@ -43,6 +43,9 @@ struct HttpRequest {
   // For BodySink::stream: most bytes handed over and not yet taken by
   // the reader (see Http::ack); beyond it the transfer is paused.
   std::uint64_t stream_window = 1u << 20;
+  // For BodySink::stream: hold the body until Http::start_stream says
+  // whether it goes as bytes or as parsed server-sent events.
+  bool stream_waits = false;
   // A file whose bytes are the request body (instead of BODY).
   std::optional<std::string> upload_path;
   // Whether to send "progress" events (at most about ten a second).

@@ -136,6 +136,10 @@ void Loop::cancel_http(std::uint64_t id) {
   submit([this, id] { http_.cancel(id); });
 }
 
+void Loop::start_http_stream(std::uint64_t id, bool sse) {
+  submit([this, id, sse] { http_.start_stream(id, sse); });
+}
+
 void Loop::ack_http(std::uint64_t id, std::uint64_t bytes) {
   submit([this, id, bytes] { http_.ack(id, bytes); });
 }

@@ -57,6 +57,7 @@ class Loop {
   void cancel_http(std::uint64_t id);
   void set_http_limits(const HttpLimits& limits);
   void ack_http(std::uint64_t id, std::uint64_t bytes);
+  void start_http_stream(std::uint64_t id, bool sse);
 
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }

@@ -11,7 +11,7 @@ namespace {
 
 // What handing C over to Emacs will cost in bytes, roughly.
 std::size_t payload_bytes(const Completion& c) {
-  std::size_t n = c.payload.size();
+  std::size_t n = c.payload.size() + c.bytes;
   if (c.http) n += c.http->body.size() + c.http->status_line.size();
   return n;
 }

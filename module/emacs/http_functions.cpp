@@ -96,6 +96,7 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   } else if (!env.is_nil(v)) {
     env.signal("args-out-of-range", {v});
   }
+  r.stream_waits = !env.is_nil(option(env, opts, ":stream-waits"));
   v = option(env, opts, ":window");
   if (!env.is_nil(v)) r.stream_window = static_cast<std::uint64_t>(env.integer_in(v, 1, std::int64_t{1} << 40));
   v = option(env, opts, ":upload-file");
@@ -113,6 +114,12 @@ emacs_value http_ack(Env& env, std::ptrdiff_t, emacs_value* args) {
   auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
   auto bytes = static_cast<std::uint64_t>(env.integer_in(args[1], 0, std::numeric_limits<std::int64_t>::max()));
   running_loop(env).ack_http(id, bytes);
+  return env.nil();
+}
+
+emacs_value http_stream_start(Env& env, std::ptrdiff_t, emacs_value* args) {
+  auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
+  running_loop(env).start_http_stream(id, !env.is_nil(args[1]));
   return env.nil();
 }
 
@@ -142,7 +149,8 @@ const Function functions[] = {
      ":max-size (bytes) and :proxy (a string; \"\" for none; nil for the\n"
      "environment's), :sink (nil: the body in the response; `stream': events\n"
      "\\=(headers . RESPONSE) then (chunk . BYTES), paused while more than\n"
-     ":window bytes are not acknowledged with `aio-native--http-ack'; or\n"
+     ":window bytes are not acknowledged with `aio-native--http-ack', and\n"
+     "with :stream-waits held until `aio-native--http-stream-start'; or\n"
      "\\=(file PATH): written to PATH), :upload-file (a file whose bytes are\n"
      "the body), :progress (non-nil for (progress . [DOWN TOTAL UP TOTAL])\n"
      "events), :idle-timeout (seconds without a byte) and\n"
@@ -154,6 +162,14 @@ const Function functions[] = {
      "Tell streamed HTTP transfer ID that its reader took BYTES of its body.\n"
      "A transfer paused for want of room goes on once half its window is\n"
      "free.  An ID that is not pending is ignored.\n\n(fn ID BYTES)"},
+    {"aio-native--http-stream-start", 2, 2, boundary<http_stream_start>,
+     "Let the held body of streamed HTTP transfer ID go.\n"
+     "With SSE nil, as (chunk . BYTES) events; else parsed as server-sent\n"
+     "events, in (sse . [BYTES EVENT...]) events, BYTES the body bytes\n"
+     "they took (to acknowledge with `aio-native--http-ack') and each\n"
+     "EVENT an `aio-sse-event' record.  See :stream-waits of\n"
+     "`aio-native--http-start'.  An ID that is not pending is ignored.\n\n"
+     "(fn ID SSE)"},
     {"aio-native--http-limits", 3, 3, boundary<http_limits>,
      "Cap the HTTP engine's connections: TOTAL open at once, PER-HOST to\n"
      "one host, IDLE kept for reuse.  Transfers over a cap wait for a slot.\n\n"

@@ -1,6 +1,7 @@
 #include "payload.hpp"
 
 #include "../core/http_types.hpp"
+#include "../core/sse.hpp"
 
 namespace aio::emacs {
 
@@ -24,9 +25,55 @@ emacs_value http_response_value(Env& env, const HttpResponse& r) {
                              r.decoded ? env.t() : env.nil()});
 }
 
+// TEXT, valid UTF-8, as a Lisp string. ASCII text is made unibyte,
+// which Lisp treats alike and costs half: make_string goes through a
+// decoding copy.
+emacs_value text_value(Env& env, const std::string& text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return env.string(text);
+  }
+  return env.unibyte(text);
+}
+
+// The events of one batch, as records `aio-sse-event' of aio-sse.el
+// makes them: (record 'aio-sse-event TYPE DATA ID RETRY). Events of a
+// batch share one string for a type and for an id they repeat.
+class SseEvents {
+ public:
+  explicit SseEvents(Env& env) : env_(env), tag_(env.intern("aio-sse-event")) {}
+
+  emacs_value value(const SseEvent& e) {
+    return env_.call("record", {tag_, shared(e.type, &type_, &type_value_), text_value(env_, e.data),
+                                e.has_id ? shared(e.id, &id_, &id_value_) : env_.nil(),
+                                e.retry >= 0 ? env_.integer(e.retry) : env_.nil()});
+  }
+
+ private:
+  emacs_value shared(const std::string& text, std::string* last, emacs_value* last_value) {
+    if (!*last_value || text != *last) {
+      *last = text;
+      *last_value = text_value(env_, text);
+    }
+    return *last_value;
+  }
+
+  Env& env_;
+  emacs_value tag_;
+  std::string type_, id_;
+  emacs_value type_value_ = nullptr, id_value_ = nullptr;
+};
+
 emacs_value event_value(Env& env, const Completion& c) {
   emacs_value data;
-  if (c.http) {
+  if (c.sse) {
+    data = env.call("make-vector", {env.integer(static_cast<std::intmax_t>(c.sse->size() + 1)), env.nil()});
+    emacs_env* raw = env.raw();
+    raw->vec_set(raw, data, 0, env.integer(static_cast<std::intmax_t>(c.bytes)));
+    std::ptrdiff_t i = 1;
+    SseEvents events(env);
+    for (const SseEvent& e : *c.sse) raw->vec_set(raw, data, i++, events.value(e));
+    env.check();
+  } else if (c.http) {
     data = http_response_value(env, *c.http);
   } else if (c.error_kind == "progress") {
     data = env.call("vector", {env.integer(c.progress[0]), env.integer(c.progress[1]),

@@ -13,8 +13,9 @@ namespace aio::emacs {
 // (KIND . MESSAGE) with KIND a symbol, for a failure; a response vector
 // [STATUS VERSION STATUS-LINE HEADERS BODY URL REDIRECTS TIMINGS DECODED]
 // for a finished HTTP transfer. An event is (KIND . DATA): (headers .
-// RESPONSE-VECTOR), (chunk . BYTES) or (progress . [DOWN TOTAL-DOWN UP
-// TOTAL-UP]), a total -1 when unknown. Throws LispExit when Emacs
+// RESPONSE-VECTOR), (chunk . BYTES), (sse . [BYTES EVENT...]) with each
+// EVENT an `aio-sse-event' record (aio-sse.el's layout), or (progress .
+// [DOWN TOTAL-DOWN UP TOTAL-UP]), a total -1 when unknown. Throws LispExit when Emacs
 // cannot make it.
 emacs_value completion_payload(Env& env, const Completion& c);
 

@@ -270,3 +270,49 @@ TEST_F(HttpSinksTest, APausedTransferIsNotIdle) {
 
 }  // namespace
 }  // namespace aio::test
+namespace aio::test {
+namespace {
+
+TEST_F(HttpSinksTest, AHeldStreamWaitsForItsStart) {
+  HttpRequest r = get("/bytes?n=300000");
+  r.sink = BodySink::stream;
+  r.stream_waits = true;
+  loop_->start_http(12, std::move(r));
+  auto first = until_final(12, true, 500ms);
+  // The headers, and nothing of the body.
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].error_kind, "headers");
+  loop_->start_http_stream(12, false);
+  auto rest = until_final(12);
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back().status, Status::ok);
+  std::string body;
+  for (const auto& c : rest) body += c.payload;
+  EXPECT_EQ(body, pattern(300000));
+}
+
+TEST_F(HttpSinksTest, ServerSentEventsAreParsedOnTheLoopThread) {
+  for (const char* piece : {"0", "1", "7"}) {
+    HttpRequest r = get(std::string("/sse?piece=") + piece);
+    r.sink = BodySink::stream;
+    r.stream_waits = true;
+    loop_->start_http(13, std::move(r));
+    loop_->start_http_stream(13, true);
+    std::vector<SseEvent> events;
+    for (const auto& c : until_final(13)) {
+      if (c.error_kind != "sse") continue;
+      loop_->ack_http(13, c.bytes);
+      events.insert(events.end(), c.sse->begin(), c.sse->end());
+    }
+    ASSERT_EQ(events.size(), 9u) << piece;
+    EXPECT_EQ(events[1].type, "greeting");
+    EXPECT_EQ(events[1].data, "caf\xC3\xA9");
+    EXPECT_EQ(events[2].data, "line one\nline two");
+    EXPECT_EQ(events[5].retry, 1500);
+    EXPECT_EQ(events[6].id, "42");
+    EXPECT_EQ(events[8].data, "\xE2\x82\xAC euro");
+  }
+}
+
+}  // namespace
+}  // namespace aio::test

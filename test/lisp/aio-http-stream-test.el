@@ -51,6 +51,14 @@
                      (mapconcat (lambda (i) (format "drip-%d\n" i)) (number-sequence 0 4) ""))))
     (should (> (plist-get (aio-http-response-timings response) :total) 0))))
 
+(aio-deftest aio-http-stream-through-combinators ()
+  ;; A combinator reading the body is a first read: the body goes.
+  (let ((response (aio-http-stream-test--open "/drip?n=5&delay=0.01")))
+    (should (equal (aio-wait-for (aio-stream-collect
+                                  (aio-stream-lines (aio-http-response-body response)))
+                                 10)
+                   '("drip-0" "drip-1" "drip-2" "drip-3" "drip-4")))))
+
 (aio-deftest aio-http-stream-fails-after-the-headers ()
   (let* ((response (aio-http-stream-test--open "/close-mid-body"))
          (err (should-error (aio-wait-for (aio-stream-collect (aio-http-response-body response)) 10))))
