@@ -79,7 +79,7 @@ default is used instead."
 What is left is announced again, so that a flood of completions is
 taken in slices and input is read between them.")
 
-(defvar aio-native-drain-bytes (* 1024 1024)
+(defvar aio-native-drain-bytes (* 256 1024)
   "Most bytes of results (bodies, messages) one wake-up hands to Lisp.
 At least one completion is taken whatever its size; the rest wait for
 the next turn, so that a burst of large bodies does not hold Emacs in

@@ -25,6 +25,11 @@ void Transfer::setup_body() {
     if (rc != CURLE_OK) throw std::runtime_error(std::string(what) + ": " + curl_easy_strerror(rc));
   };
   const HttpRequest& r = request_;
+  // curl's default buffer is 16 KiB: a write per 16 KiB for a download,
+  // and small pieces for a stream. Bigger for those only, since each
+  // transfer has one.
+  if (r.sink == BodySink::file) check(curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, 256L * 1024), "BUFFERSIZE");
+  if (r.sink == BodySink::stream) check(curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, 64L * 1024), "BUFFERSIZE");
   const std::string& m = r.method;
   if (m == "HEAD") {
     check(curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L), "NOBODY");
