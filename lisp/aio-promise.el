@@ -173,14 +173,57 @@ What is left waits for a timer on the next turn of the event loop."
 
 ;;;; Errors nobody awaits
 
-;; Promises watched for an error that nobody awaits, mapped to a string
-;; saying where they came from.  Listening to a promise removes it.
+(defgroup aio-debugging nil
+  "Reporting and debugging the errors of async functions."
+  :group 'aio-native
+  :prefix "aio-")
+
+(defcustom aio-report-unhandled-errors t
+  "Non-nil means report the errors of async functions nobody awaits.
+An async function that fails while nothing listens to its promise
+\(no `aio-await', `aio-listen', `aio-wait-for', `aio-catch'...),
+and nothing starts listening before the end of the turn, has its
+error reported once: in the echo area, as a failing command's, when
+it ran as a command, else through `aio-unhandled-error-function' (a
+warning in *Warnings*).  Nil means drop such errors silently."
+  :type 'boolean
+  :group 'aio-debugging)
+
+(defcustom aio-unhandled-error-grace-seconds 0
+  "Seconds a failed promise nobody listens to waits before it is reported.
+0 means the end of the turn: once the callbacks that were ready when
+it failed have run.  A longer grace lets code start several async
+functions and await them one after the other without a report for
+one that fails while an earlier one is awaited; `aio-all' is the
+better way to await them."
+  :type 'number
+  :group 'aio-debugging)
+
+(defvar aio-unhandled-error-function #'aio-report-unhandled-error
+  "Function called with ERROR and WHERE for an error nobody awaited.
+ERROR is the condition, WHERE a string saying where it came from.
+While it runs, `aio--unhandled-chain' holds the async backtrace.")
+
+(defvar aio--unhandled-chain nil
+  "The async backtrace of the error being reported; see `aio--last-failure'.")
+
+(defvar aio--commands (make-hash-table :test #'eq :weakness 'key)
+  "Promises of async functions run as commands, mapped to their names.
+Their failures are reported like those of a command.")
+
+;; Promises watched for an error that nobody awaits, mapped to
+;; (CONDITION WHERE CHAIN): the error, a string saying where it came
+;; from, and its async backtrace.  Listening to a promise, or calling
+;; its value function, removes it.
 (defvar aio--unobserved (make-hash-table :test #'eq :weakness 'key))
 
-(defun aio--watch (promise where)
-  "Report PROMISE's error if it fails and nobody listens to it.
-WHERE is a string that says where PROMISE came from."
-  (puthash promise where aio--unobserved)
+(defun aio--watch-failure (promise condition where chain)
+  "Report PROMISE, failed with CONDITION, if nobody listens to it.
+WHERE is a string that says where PROMISE came from, CHAIN the async
+backtrace.  Errors only: a cancellation or a quit is deliberate."
+  (when (and aio-report-unhandled-errors
+             (memq 'error (get (car condition) 'error-conditions)))
+    (puthash promise (list condition where chain) aio--unobserved))
   promise)
 
 (defsubst aio--observe (promise)
@@ -188,23 +231,51 @@ WHERE is a string that says where PROMISE came from."
   (unless (zerop (hash-table-count aio--unobserved))
     (remhash promise aio--unobserved)))
 
+(defun aio--observe-failure (promise)
+  "Note that somebody took the error of PROMISE, a failed task's promise."
+  (aio--observe promise))
+
 (defun aio--check-unobserved (promise)
-  "Report PROMISE's error if nobody has listened to PROMISE by now."
-  (let ((where (gethash promise aio--unobserved)))
-    (when where
+  "Report PROMISE's error if nobody has listened to PROMISE by now.
+With `aio-unhandled-error-grace-seconds', look again after that long."
+  (when (gethash promise aio--unobserved)
+    (if (and (numberp aio-unhandled-error-grace-seconds)
+             (> aio-unhandled-error-grace-seconds 0))
+        (run-at-time aio-unhandled-error-grace-seconds nil
+                     #'aio--report-unobserved promise)
+      (aio--report-unobserved promise))))
+
+(defun aio--report-unobserved (promise)
+  "Report PROMISE's error now, if nobody has listened to PROMISE."
+  (let ((entry (gethash promise aio--unobserved)))
+    (when entry
       (remhash promise aio--unobserved)
-      (condition-case err
-          (funcall (aio-promise-result promise))
-        (error (funcall aio-unhandled-error-function err where))
-        ;; Canceling is deliberate, not a failure to report.
-        (aio-cancel nil)))))
+      (when aio-report-unhandled-errors
+        (let ((command (gethash promise aio--commands)))
+          (if command
+              (aio--report-command-error (car entry) command)
+            (let ((aio--unhandled-chain (nth 2 entry)))
+              (funcall aio-unhandled-error-function
+                       (car entry) (nth 1 entry)))))))))
+
+(defun aio--report-command-error (condition command)
+  "Report CONDITION, the error of the async command COMMAND.
+As the command loop reports a failing command: through
+`command-error-function', which shows it in the echo area."
+  (funcall command-error-function condition (format "%s: " command) nil))
+
+(declare-function aio--chain-string "aio-debug" (chain))
 
 (defun aio-report-unhandled-error (error where)
   "Display a warning about ERROR, which nobody awaited.
-WHERE says where the failing code came from."
+WHERE says where the failing code came from.  The warning shows the
+async backtrace too, when there is one (see `aio-backtrace')."
   (display-warning 'aio
-                   (format "Unhandled error in %s: %s %S"
-                           where (error-message-string error) error)
+                   (format "Unhandled error in %s: %s %S%s"
+                           where (error-message-string error) error
+                           (if (and aio--unhandled-chain (fboundp 'aio--chain-string))
+                               (concat "\n" (aio--chain-string aio--unhandled-chain))
+                             ""))
                    :error))
 
 ;;;; Promises

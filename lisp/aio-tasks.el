@@ -63,10 +63,11 @@ Nil means refresh only on request, with \\<aio-tasks-mode-map>\\[revert-buffer].
 
 (defun aio-tasks--describe-promise (promise &optional site)
   "Return a string saying what PROMISE is.
-SITE, when non-nil, is the function whose call made PROMISE, as in
-`aio--await-site'."
+SITE, when non-nil, is the await of PROMISE, an `aio--site' (see
+`aio--await-site'): it tells which function's call made PROMISE."
   (let ((task-id (aio-promise-task promise))
-        (op (aio-native--promise-operation promise)))
+        (op (aio-native--promise-operation promise))
+        (called (and site (aio--site-function site))))
     (cond
      ((eq promise aio--next-turn) "next turn")
      ((eq promise aio--detached) "cancellation")
@@ -76,9 +77,9 @@ SITE, when non-nil, is the function whose call made PROMISE, as in
             (format "task %s" (aio-tasks--name task))
           (format "task %d" task-id))))
      (op (nth 1 (aio-native--operation op)))
-     ((assq site aio-tasks--site-labels)
-      (cdr (assq site aio-tasks--site-labels)))
-     (site (format "promise from %s" site))
+     ((assq called aio-tasks--site-labels)
+      (cdr (assq called aio-tasks--site-labels)))
+     (called (format "promise from %s" called))
      (t "promise"))))
 
 (defun aio-tasks--describe-await (task &optional plain)

@@ -40,6 +40,7 @@ Like `url-retrieve'; see aio-url.el.
 (require 'aio-editing)
 (require 'aio-tasks)
 (require 'aio-trace)
+(require 'aio-debug)
 
 ;;;###autoload (autoload 'aio-defun "aio" nil nil 'macro)
 ;;;###autoload (autoload 'aio-lambda "aio" nil nil 'macro)
