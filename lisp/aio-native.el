@@ -397,6 +397,12 @@ Only operations recorded in `aio-native--info' are found."
   (unless (<= 0 seconds aio-native--max-seconds)
     (signal 'args-out-of-range (list seconds 0 aio-native--max-seconds))))
 
+(defconst aio-native--described-sleep 1
+  "Sleeps at least this long, in seconds, are always described.
+So `aio-list-tasks', opened after they started, shows their duration
+and age.  A shorter sleep costs nothing extra, and ends within that
+time anyway.")
+
 (defun aio-sleep (seconds &optional result)
   "Return a promise that resolves with RESULT after SECONDS.
 SECONDS is a non-negative number.  The timer runs on the native loop,
@@ -409,7 +415,9 @@ on the promise stops the timer."
         (aio-resolve promise (lambda () result))
       (let ((id (aio-native--register
                  (cons promise result)
-                 (and aio-native--trackers (format "sleep %ss" seconds)))))
+                 (and (or aio-native--trackers
+                          (>= seconds aio-native--described-sleep))
+                      (format "sleep %ss" seconds)))))
         (aio-native--timer-start id seconds)
         ;; The id itself, not a closure: see `aio--cancel-1'.
         (setf (aio-promise-canceller promise) id)))
