@@ -461,6 +461,18 @@ an async function then unwinds on later turns of the ready queue,
 and `aio-wait-for' keeps processing events until it has, but no
 longer than this, before it signals `aio-timeout'.")
 
+(defcustom aio-wait-for-cancel-on-quit nil
+  "Non-nil means quitting `aio-wait-for' cancels what it waits for.
+\[keyboard-quit] during `aio-wait-for' signals `quit' there.  With
+nil (the default, as emacs-aio does), the promise and the work
+behind it go on: an async function keeps running, and can still be
+awaited or canceled.  With non-nil, the promise is canceled with the
+reason `quit', unless something else waits for it: an async function
+then gets `aio-cancel' at its await and unwinds on the following
+turns, and a native operation stops."
+  :type 'boolean
+  :group 'aio-debugging)
+
 (defun aio--wait-until (promise deadline)
   "Process events until PROMISE is resolved or DEADLINE (a time) passes."
   (while (and (null (aio-promise-result promise))
@@ -478,7 +490,11 @@ With TIMEOUT, a non-negative number of seconds: if PROMISE is still
 unresolved by then, cancel it, as asyncio's `wait_for' does (unless
 something else also waits for it; `aio-shield' keeps it from being
 canceled), give the cancellation up to `aio-wait-for-grace-seconds'
-to run its cleanups, and signal (aio-timeout . TIMEOUT)."
+to run its cleanups, and signal (aio-timeout . TIMEOUT).
+
+Quitting (\[keyboard-quit]) signals `quit' from here and, by
+default, leaves PROMISE and the work behind it running, as emacs-aio
+does; with `aio-wait-for-cancel-on-quit', PROMISE is canceled too."
   (aio--check-promise promise)
   (when timeout
     (unless (numberp timeout)
@@ -492,7 +508,16 @@ to run its cleanups, and signal (aio-timeout . TIMEOUT)."
     (when listening
       (push #'ignore (aio-promise-callbacks promise)))
     (unwind-protect
-        (aio--wait-until promise deadline)
+        (condition-case err
+            (aio--wait-until promise deadline)
+          (quit
+           (when (and listening (null (aio-promise-result promise)))
+             (setq listening nil)
+             (aio--unlisten promise #'ignore)
+             (when (and aio-wait-for-cancel-on-quit
+                        (null (aio-promise-callbacks promise)))
+               (aio-cancel promise 'quit)))
+           (signal (car err) (cdr err))))
       (when (and listening (null (aio-promise-result promise)))
         (aio--unlisten promise #'ignore)))
     (unless (aio-promise-result promise)

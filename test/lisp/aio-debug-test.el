@@ -5,7 +5,7 @@
 ;; Errors nobody awaits are reported once; async backtraces; the
 ;; debugger entered where an error is signaled, in a frame named after
 ;; the async function; `aio-locals' and variables seen from `debug';
-;; byte-compiler warnings in async bodies.
+;; byte-compiler warnings in async bodies; quitting `aio-wait-for'.
 ;; Edebug is tested in aio-edebug-test.el, the test clock in
 ;; aio-test-clock-test.el.
 ;;
@@ -425,6 +425,34 @@ Each report is (ERROR WHERE CHAIN)."
                   '(4 5)))
     (should (memq (car (rassoc "Unused lexical variable `unused-in-body'" async))
                   '(7 8)))))
+
+;;;; Quitting `aio-wait-for'
+
+(defun aio-debug-test--quit-soon ()
+  "Make Emacs quit shortly, as \\[keyboard-quit] would."
+  (run-at-time 0.02 nil (lambda () (setq quit-flag t))))
+
+(aio-deftest aio-debug-quit-leaves-the-work-running-by-default ()
+  (let* ((gate (aio-promise))
+         (task (funcall (aio-lambda () (aio-await gate) 'finished))))
+    (aio-debug-test--quit-soon)
+    (should (eq 'quit (condition-case err (aio-wait-for task 5)
+                        (quit (car err)))))
+    (should-not (aio-result task))
+    (aio-resolve gate #'ignore)
+    (should (eq 'finished (aio-test-wait task)))))
+
+(aio-deftest aio-debug-quit-may-cancel-what-is-waited-for ()
+  (let* ((aio-wait-for-cancel-on-quit t)
+         (cleaned nil)
+         (task (funcall (aio-lambda ()
+                          (unwind-protect (aio-await (aio-sleep 3600))
+                            (setq cleaned t))))))
+    (aio-debug-test--quit-soon)
+    (should (eq 'quit (condition-case err (aio-wait-for task 5)
+                        (quit (car err)))))
+    (should (equal '(aio-cancel . quit) (aio-test-cancellation task)))
+    (should cleaned)))
 
 (provide 'aio-debug-test)
 ;;; aio-debug-test.el ends here
