@@ -473,14 +473,29 @@ turns, and a native operation stops."
   :type 'boolean
   :group 'aio-debugging)
 
+(defvar aio--test-clock nil
+  "The clock of `aio-with-test-clock' while it runs, else nil.")
+
+(declare-function aio--test-clock-now "aio-test-clock" (clock))
+(declare-function aio--test-clock-wait "aio-test-clock" (clock promise deadline))
+
+(defun aio--seconds ()
+  "Return the time in seconds: the test clock's if there is one, else real."
+  (if aio--test-clock
+      (aio--test-clock-now aio--test-clock)
+    (float-time)))
+
 (defun aio--wait-until (promise deadline)
-  "Process events until PROMISE is resolved or DEADLINE (a time) passes."
-  (while (and (null (aio-promise-result promise))
-              (or (null deadline) (< (float-time) deadline)))
-    (if aio--queue-head
-        (progn (aio--drain)
-               (accept-process-output nil 0))
-      (accept-process-output nil (aio--wait-seconds deadline)))))
+  "Process events until PROMISE is resolved or DEADLINE (a time) passes.
+DEADLINE is in the seconds of `aio--seconds'."
+  (if aio--test-clock
+      (aio--test-clock-wait aio--test-clock promise deadline)
+    (while (and (null (aio-promise-result promise))
+                (or (null deadline) (< (float-time) deadline)))
+      (if aio--queue-head
+          (progn (aio--drain)
+                 (accept-process-output nil 0))
+        (accept-process-output nil (aio--wait-seconds deadline))))))
 
 (defun aio-wait-for (promise &optional timeout)
   "Block until PROMISE is resolved, then return its value or signal its error.
@@ -494,7 +509,9 @@ to run its cleanups, and signal (aio-timeout . TIMEOUT).
 
 Quitting (\[keyboard-quit]) signals `quit' from here and, by
 default, leaves PROMISE and the work behind it running, as emacs-aio
-does; with `aio-wait-for-cancel-on-quit', PROMISE is canceled too."
+does; with `aio-wait-for-cancel-on-quit', PROMISE is canceled too.
+
+Inside `aio-with-test-clock', TIMEOUT is in the clock's seconds."
   (aio--check-promise promise)
   (when timeout
     (unless (numberp timeout)
@@ -502,7 +519,7 @@ does; with `aio-wait-for-cancel-on-quit', PROMISE is canceled too."
     (unless (>= timeout 0)
       (signal 'args-out-of-range (list timeout))))
   (aio--observe promise)
-  (let ((deadline (and timeout (+ (float-time) timeout)))
+  (let ((deadline (and timeout (+ (aio--seconds) timeout)))
         (listening (null (aio-promise-result promise))))
     ;; Listening tells others that somebody waits for PROMISE.
     (when listening
@@ -523,7 +540,7 @@ does; with `aio-wait-for-cancel-on-quit', PROMISE is canceled too."
     (unless (aio-promise-result promise)
       (unless (aio-promise-callbacks promise)
         (aio-cancel promise)
-        (aio--wait-until promise (+ (float-time) aio-wait-for-grace-seconds)))
+        (aio--wait-until promise (+ (aio--seconds) aio-wait-for-grace-seconds)))
       (signal 'aio-timeout timeout))
     (funcall (aio-promise-result promise))))
 
