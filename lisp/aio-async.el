@@ -579,7 +579,6 @@ WHERE is (FORM . LINE), see `aio--await-marker'.  The await's site
   (let ((var aio--await-var)
         (site (aio--make-site :function (aio--site expr)
                               :form (car where)
-                              :file (aio--source-file)
                               :line (cdr where)
                               :handlers aio--walk-handlers)))
     `(if (aio--await-now-p (setq ,var ,expr))
@@ -871,10 +870,11 @@ code to put where it is evaluated once, for the byte compiler (see
   "Return a name for a task of MACRO's BODY, with ARGLIST.
 It says which macro, shows BODY's first form and, when known, the file."
   (let ((file (aio--source-file))
-        (form (aio--short-form (car (or (nth 2 (aio--edebug-unwrap body macro)) body))
-                               40)))
+        (form (aio--short-form (car (aio--strip-edebug body)) 40)))
     (format "%s%s %s%s" macro
-            (cond ((eq arglist 'none) "") (arglist (format " %S" arglist)) (t " ()"))
+            (cond ((eq arglist 'none) "")
+                  (arglist (concat " " (aio--short-form arglist)))
+                  (t " ()"))
             form
             (if file (format " (in %s)" (file-name-nondirectory file)) ""))))
 

@@ -110,9 +110,9 @@ FIRST is non-nil for the function where the error was signaled."
               (aio--name-string name)
               (if (and defined (symbolp name)) (format " (%s)" defined) "")
               (cond ((and first site)
-                     (format "signaled after resuming at %s" (aio--site-where site)))
+                     (format "signaled after resuming at %s" (aio--site-where site info)))
                     (first "signaled before its first await")
-                    (site (format "awaiting %s" (aio--site-where site)))
+                    (site (format "awaiting %s" (aio--site-where site info)))
                     (t "awaiting"))))))
 
 (defun aio--chain-string (chain)
@@ -141,7 +141,9 @@ The function where the error was signaled comes first."
           (push (format "  awaited by %s%s"
                         (aio--name-string (aio--task-name waiter))
                         (let ((site (aio--task-site waiter)))
-                          (if site (format " at %s" (aio--site-where site)) "")))
+                          (if site
+                              (format " at %s" (aio--site-where site (aio--task-info waiter)))
+                            "")))
                 lines)
           (setq promise (aio--task-promise waiter)))
          ((memq #'ignore callbacks)

@@ -30,11 +30,12 @@
   "Where an await is, kept as a constant of the expanded code.
 FUNCTION is the function the awaited form calls, or nil (see
 `aio--site'); FORM a short printed form of the awaited expression;
-FILE and LINE where the await is, or nil; HANDLERS the conditions that
+LINE the line of the await, or nil (its file is its function's, see
+`aio--info'); HANDLERS the conditions that
 the `condition-case' forms of the async body around the await catch
 \(t catches everything), for the debugger's guess whether an error
 arriving there is handled."
-  function form file line handlers)
+  function form line handlers)
 
 (cl-defstruct (aio--info (:type vector) (:constructor aio--make-info)
                          (:copier nil) (:predicate nil))
@@ -86,16 +87,18 @@ nil when unknown.  See `aio--with-source'.")
 (defun aio--source-region ()
   "Return (BUFFER BEG . END) of the top-level form just read, or nil.
 That is the form being expanded, or the one around it."
-  (let ((buffer (or (and load-in-progress (not (macroexp-compiling-p))
-                         (aio--load-buffer))
-                    (current-buffer))))
-    (with-current-buffer buffer
-      (let* ((end (point))
-             (beg (ignore-errors
-                    (with-syntax-table emacs-lisp-mode-syntax-table
-                      (scan-sexps end -1)))))
-        (and beg (< beg end) (eq (char-after beg) ?\()
-             (cons buffer (cons beg end)))))))
+  (let ((buffer (if (and load-in-progress (not (macroexp-compiling-p)))
+                    ;; Nil when `load' reads no buffer: then nothing is known.
+                    (aio--load-buffer)
+                  (current-buffer))))
+    (when buffer
+      (with-current-buffer buffer
+        (let* ((end (point))
+               (beg (ignore-errors
+                      (with-syntax-table emacs-lisp-mode-syntax-table
+                        (scan-sexps end -1)))))
+          (and beg (< beg end) (eq (char-after beg) ?\()
+               (cons buffer (cons beg end))))))))
 
 (defmacro aio--with-source (&rest body)
   "Run BODY with `aio--source' set for the async form being expanded.
@@ -151,9 +154,14 @@ region of `aio--source'."
 
 ;;;; Building sites and infos
 
+(defvar print-symbols-bare)
+
 (defun aio--short-form (form &optional width)
-  "Return FORM printed on one line, no wider than WIDTH (default 60)."
-  (let ((print-length 4) (print-level 3) (print-escape-newlines t))
+  "Return FORM printed on one line, no wider than WIDTH (default 60).
+Symbols print bare, without the positions Emacs 29's byte compiler
+gives them."
+  (let ((print-length 4) (print-level 3) (print-escape-newlines t)
+        (print-symbols-bare t))
     (truncate-string-to-width (prin1-to-string (aio--strip-edebug form))
                               (or width 60) nil nil "...")))
 
@@ -166,18 +174,11 @@ Nil also for a special form or `funcall'."
          (not (memq head '(funcall apply)))
          head)))
 
-(defun aio--make-await-site (form expanded handlers)
-  "Return the site of the await of FORM, expanded as EXPANDED.
-HANDLERS is as the slot of `aio--site' says."
-  (aio--make-site :function (aio--site expanded)
-                  :form (aio--short-form form)
-                  :file (aio--source-file)
-                  :line (aio--source-line 'aio-await (list 'aio-await form))
-                  :handlers handlers))
-
-(defun aio--site-where (site)
-  "Return a string saying where SITE is: file and line, or its form."
-  (let ((file (aio--site-file site))
+(defun aio--site-where (site info)
+  "Return a string saying where SITE is: file and line, or its form.
+INFO is the `aio--info' of the async function SITE is in, or nil: the
+file is that function's."
+  (let ((file (and info (aio--info-file info)))
         (line (aio--site-line site)))
     (cond ((and file line)
            (format "%s:%d" (file-name-nondirectory file) line))

@@ -71,11 +71,12 @@ in closures."
       (dolist (arg arglist)
         (cond ((eq arg '&optional))
               ((eq arg '&rest) (setq rest t))
-              (t (let ((slot (cl-position arg names)))
+              (t (let* ((slot (cl-position arg names))
+                        (value (and slot (aref iter slot))))
                    (when slot
-                     (if rest
-                         (setq values (append (reverse (aref iter slot)) values))
-                       (push (aref iter slot) values)))))))
+                     (if (and rest (proper-list-p value))
+                         (setq values (append (reverse value) values))
+                       (push value values)))))))
       (cons t (nreverse values)))))
 
 (defun aio-tasks--location (task)

@@ -186,9 +186,9 @@ Each report is (ERROR WHERE CHAIN)."
                                              aio-debug-test--fail-later)
                      (mapcar #'car chain)))
       ;; Where each was paused: file and line of the await.
-      (let ((site (nth 1 (nth 1 chain))))
+      (let ((link (nth 1 chain)))
         (should (string-match-p "\\`aio-debug-test\\.el:[0-9]+\\'"
-                                (aio--site-where site)))))
+                                (aio--site-where (nth 1 link) (nth 2 link))))))
     (let ((text (with-current-buffer (aio-backtrace) (buffer-string))))
       (should (string-match-p "Latest failure: Arithmetic error: \"deep\"" text))
       (should (string-match-p
@@ -199,17 +199,18 @@ Each report is (ERROR WHERE CHAIN)."
                text)))
     (kill-buffer "*aio-backtrace*")))
 
+(defvar aio-debug-test--made nil
+  "An async function loaded from a file by a test.")
+
 (aio-deftest aio-debug-sites-say-the-line-of-each-await ()
-  (let ((file (make-temp-file "aio-site-" nil ".el")))
+  (let ((file (make-temp-file "aio-site-" nil ".el"
+                              (concat ";;; -*- lexical-binding: t -*-\n"
+                                      "(setq aio-debug-test--made\n"
+                                      "  (aio-lambda (p)\n"
+                                      "    (aio-await (aio-sleep 0))\n"
+                                      "    (aio-await p)))\n"))))
     (unwind-protect
         (progn
-          (with-temp-file file
-            (insert ";;; -*- lexical-binding: t -*-\n"
-                    "(setq aio-debug-test--made\n"
-                    "  (aio-lambda (p)\n"
-                    "    (aio-await (aio-sleep 0))\n"
-                    "    (aio-await p)))\n"))
-          (defvar aio-debug-test--made)
           (load file nil t)
           (let* ((gate (aio-promise))
                  (promise (funcall aio-debug-test--made gate))
@@ -217,7 +218,7 @@ Each report is (ERROR WHERE CHAIN)."
             (should (aio-test-eventually
                      (lambda () (eq gate (aio--task-awaited task)))))
             (should (equal (format "%s:5" (file-name-nondirectory file))
-                           (aio--site-where (aio--task-site task))))
+                           (aio--site-where (aio--task-site task) (aio--task-info task))))
             (should (equal 3 (aio--info-line (aio--task-info task))))
             (aio-resolve gate #'ignore)
             (aio-test-wait promise)))
@@ -376,15 +377,12 @@ Each report is (ERROR WHERE CHAIN)."
 
 (defun aio-debug-test--compile-body (head body)
   "Return the warnings of BODY as the body of (HEAD f (x) ...)."
-  (let ((file (make-temp-file "aio-warnings-" nil ".el")))
-    (unwind-protect
-        (progn
-          (with-temp-file file
-            (insert ";;; -*- lexical-binding: t -*-\n"
-                    "(require 'aio)\n"
-                    (format "(%s aio-debug-test--compiled (x)\n" head)
-                    body ")\n"))
-          (aio-debug-test--warnings file))
+  (let ((file (make-temp-file "aio-warnings-" nil ".el"
+                              (concat ";;; -*- lexical-binding: t -*-\n"
+                                      "(require 'aio)\n"
+                                      (format "(%s aio-debug-test--compiled (x)\n" head)
+                                      body ")\n"))))
+    (unwind-protect (aio-debug-test--warnings file)
       (delete-file file))))
 
 (aio-deftest aio-debug-byte-compiler-warns-in-async-bodies-as-in-defuns ()
