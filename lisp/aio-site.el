@@ -85,20 +85,21 @@ nil when unknown.  See `aio--with-source'.")
     found))
 
 (defun aio--source-region ()
-  "Return (BUFFER BEG . END) of the top-level form just read, or nil.
-That is the form being expanded, or the one around it."
+  "Return (BUFFER BEG . END) of the top-level form being expanded, or nil.
+That is the form just read, before point, or, as \[eval-defun]
+expands it, the one around point."
   (let ((buffer (if (and load-in-progress (not (macroexp-compiling-p)))
                     ;; Nil when `load' reads no buffer: then nothing is known.
                     (aio--load-buffer)
                   (current-buffer))))
     (when buffer
       (with-current-buffer buffer
-        (let* ((end (point))
-               (beg (ignore-errors
-                      (with-syntax-table emacs-lisp-mode-syntax-table
-                        (scan-sexps end -1)))))
-          (and beg (< beg end) (eq (char-after beg) ?\()
-               (cons buffer (cons beg end))))))))
+        (with-syntax-table emacs-lisp-mode-syntax-table
+          (let* ((outer (car (nth 9 (save-excursion (syntax-ppss)))))
+                 (beg (or outer (ignore-errors (scan-sexps (point) -1))))
+                 (end (if outer (ignore-errors (scan-sexps outer 1)) (point))))
+            (and beg end (< beg end) (eq (char-after beg) ?\()
+                 (cons buffer (cons beg end)))))))))
 
 (defmacro aio--with-source (&rest body)
   "Run BODY with `aio--source' set for the async form being expanded.

@@ -210,8 +210,16 @@ Each report is (ERROR WHERE CHAIN)."
                                       "    (aio-await (aio-sleep 0))\n"
                                       "    (aio-await p)))\n"))))
     (unwind-protect
-        (progn
-          (load file nil t)
+        ;; Loaded, then evaluated with point inside it, as C-M-x does.
+        (dolist (how (list (lambda () (load file nil t))
+                           (lambda ()
+                             (with-current-buffer (find-file-noselect file)
+                               (goto-char (point-min))
+                               (search-forward "(aio-lambda")
+                               (eval-defun nil)
+                               (kill-buffer)))))
+          (setq aio-debug-test--made nil)
+          (funcall how)
           (let* ((gate (aio-promise))
                  (promise (funcall aio-debug-test--made gate))
                  (task (gethash (aio-promise-task promise) aio--tasks)))
