@@ -265,11 +265,11 @@ So a backtrace shows the async function, not an anonymous function."
   (let ((name (aio--task-name task))
         (info (aio--task-info task)))
     (cond ((symbolp name) (if name (symbol-name name) "aio-task"))
-          ((and info (aio--info-file info) (aio--info-line info))
+          ((and info (aio--info-kind info) (aio--info-file info) (aio--info-line info))
            (format "%s@%s:%d" (aio--info-kind info)
                    (file-name-nondirectory (aio--info-file info))
                    (aio--info-line info)))
-          (info (symbol-name (aio--info-kind info)))
+          ((and info (aio--info-kind info)) (symbol-name (aio--info-kind info)))
           (t "aio-task"))))
 
 (defun aio--abandon-step (task)
@@ -819,15 +819,16 @@ number of arguments to a function with an opcode of its own."
 
 ;;;; Starting async bodies
 
-(defun aio--async-body (whole arglist body kind name &optional step-var)
+(defun aio--async-body (body arglist &optional name step-var kind whole)
   "Return the code to start BODY as a task named NAME (see `aio--task').
-WHOLE is the async form itself and KIND its macro; ARGLIST is the
-lambda list of the function whose body BODY is.  The value is a list
-\(BINDINGS FORM CHECK): FORM starts the task where ARGLIST's variables
-are bound; if STEP-VAR is non-nil, BINDINGS may bind it, around the
-function, to code FORM uses (see `aio--coroutine'); CHECK is nil or
-code to put where it is evaluated once, for the byte compiler (see
-`aio--lint-form')."
+ARGLIST is the lambda list of the function whose body BODY is.  The
+value is a list (BINDINGS FORM CHECK): FORM starts the task where
+ARGLIST's variables are bound; if STEP-VAR is non-nil, BINDINGS may
+bind it, around the function, to code FORM uses (see
+`aio--coroutine'); CHECK is nil or code to put where it is evaluated
+once, for the byte compiler (see `aio--lint-form').  KIND is the
+async macro, and WHOLE the form of its call: they say where the
+function is, for `aio--info'."
   (aio--with-source
     (let* ((edebug (aio--edebug-unwrap body name))
            (forms (if edebug (nth 2 edebug) body))
@@ -838,11 +839,11 @@ code to put where it is evaluated once, for the byte compiler (see
                                     (and (car edebug) edebug)))
            (info (aio--make-info :kind kind
                                  :file (aio--source-file)
-                                 :line (aio--source-line kind whole)
+                                 :line (and whole (aio--source-line kind whole))
                                  :arglist arglist
                                  :locals (and lowered aio--co-last-locals)))
            (start-args (list (macroexp-quote name) (macroexp-quote info)))
-           (check (and (not edebug) (aio--lint-form kind arglist expanded))))
+           (check (and (not edebug) kind (aio--lint-form kind arglist expanded))))
       (cond
        ((null lowered)
         (let ((iter `(funcall (iter-lambda (,aio--await-var) ,walked) nil)))
@@ -917,10 +918,9 @@ a promise of BODY's value.  BODY may start with a docstring and an
   (aio--check-lexical 'aio-lambda)
   (let* ((parsed (macroexp-parse-body body))
          (step (make-symbol "step"))
-         (code (aio--async-body `(aio-lambda ,arglist ,@body) arglist (cdr parsed)
-                                'aio-lambda
+         (code (aio--async-body (cdr parsed) arglist
                                 (aio--site-name 'aio-lambda arglist (cdr parsed))
-                                step))
+                                step 'aio-lambda `(aio-lambda ,arglist ,@body)))
          (fn `(lambda ,arglist ,@(car parsed)
                 ,(aio--command-form (car parsed) 'aio-lambda (cadr code))))
          ;; The step function is made once, here, not at each call.
@@ -960,8 +960,8 @@ returns a promise of BODY's value.  BODY may use `aio-await'.
   (let* ((parsed (macroexp-parse-body body))
          (decls (car parsed))
          (doc (and (stringp (car decls)) (pop decls)))
-         (code (aio--async-body `(aio-defun ,name ,arglist ,@body) arglist (cdr parsed)
-                                'aio-defun name))
+         (code (aio--async-body (cdr parsed) arglist name nil
+                                'aio-defun `(aio-defun ,name ,arglist ,@body)))
          (definition `(defun ,name ,arglist
                         ,(aio--async-doc doc)
                         ,@decls
@@ -984,10 +984,9 @@ nobody listens to the promise, the error is reported through
 `aio-unhandled-error-function'."
   (declare (indent 0) (debug (&define def-body)))
   (aio--check-lexical 'aio-with-async)
-  (let ((code (aio--async-body `(aio-with-async ,@body) nil
-                               (aio--next-turn-body body)
-                               'aio-with-async
-                               (aio--site-name 'aio-with-async 'none body))))
+  (let ((code (aio--async-body (aio--next-turn-body body) nil
+                               (aio--site-name 'aio-with-async 'none body)
+                               nil 'aio-with-async `(aio-with-async ,@body))))
     (if (nth 2 code) `(progn ,(nth 2 code) ,(cadr code)) (cadr code))))
 
 (provide 'aio-async)

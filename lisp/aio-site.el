@@ -40,7 +40,8 @@ arriving there is handled."
 (cl-defstruct (aio--info (:type vector) (:constructor aio--make-info)
                          (:copier nil) (:predicate nil))
   "What is known of an async function, kept as a constant of its code.
-KIND is `aio-defun', `aio-lambda' or `aio-with-async'; FILE and LINE
+KIND is `aio-defun', `aio-lambda' or `aio-with-async' (or nil, for
+another macro built on `aio--async-body'); FILE and LINE
 where it is defined, or nil; ARGLIST its lambda list; LOCALS nil, or
 a vector naming the variable each slot of its frame holds (nil for
 slots that hold none), see `aio--coroutine'."

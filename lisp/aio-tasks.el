@@ -104,7 +104,7 @@ line, or its first form when the file is unknown, then its arguments."
               (if (equal args "") "" " ")
               (if arguments args "...")
               (if location (format " %s" location) "")))
-     ((and info location)
+     ((and info location (aio--info-kind info))
       (format "%s %s%s" (aio--info-kind info) location
               (if (equal args "") "" (format " (%s)" args))))
      (t (concat (aio-tasks--name task)
@@ -122,11 +122,10 @@ line, or its first form when the file is unknown, then its arguments."
 
 (defun aio-tasks--describe-promise (promise &optional site)
   "Return a string saying what PROMISE is.
-SITE, when non-nil, is the await of PROMISE, an `aio--site' (see
-`aio--await-site'): it tells which function's call made PROMISE."
+SITE, when non-nil, is the function whose call made PROMISE, as in
+`aio--await-site'."
   (let ((task-id (aio-promise-task promise))
-        (op (aio-native--promise-operation promise))
-        (called (and site (aio--site-function site))))
+        (op (aio-native--promise-operation promise)))
     (cond
      ((eq promise aio--next-turn) "next turn")
      ((eq promise aio--detached) "cancellation")
@@ -136,9 +135,9 @@ SITE, when non-nil, is the await of PROMISE, an `aio--site' (see
             (format "task %s" (aio-tasks--name task))
           (format "task %d" task-id))))
      (op (nth 1 (aio-native--operation op)))
-     ((assq called aio-tasks--site-labels)
-      (cdr (assq called aio-tasks--site-labels)))
-     (called (format "promise from %s" called))
+     ((assq site aio-tasks--site-labels)
+      (cdr (assq site aio-tasks--site-labels)))
+     (site (format "promise from %s" site))
      (t "promise"))))
 
 (defun aio-tasks--describe-await (task &optional plain)
@@ -148,8 +147,13 @@ Unless PLAIN, say so when what it awaits has settled already."
     (cond ((null awaited) "nothing (running)")
           ((and (not plain) (aio-promise-result awaited))
            (concat "resuming after "
-                   (aio-tasks--describe-promise awaited (aio--task-site task))))
-          (t (aio-tasks--describe-promise awaited (aio--task-site task))))))
+                   (aio-tasks--describe-promise awaited (aio-tasks--called task))))
+          (t (aio-tasks--describe-promise awaited (aio-tasks--called task))))))
+
+(defun aio-tasks--called (task)
+  "Return the function whose call made what TASK awaits, or nil."
+  (let ((site (aio--task-site task)))
+    (and site (aio--site-function site))))
 
 (defun aio-tasks--format-seconds (seconds)
   "Return SECONDS, a duration or nil if unknown, as a short string.
