@@ -762,19 +762,39 @@ cannot be stepped through."
        (message "Edebug cannot step into %s: unknown instrumentation" name)
        (list nil nil (list (aio--strip-edebug (car body))))))))
 
+(defun aio--awaited (value)
+  "Return VALUE: it stands for an await in the byte compiler's copy of a body."
+  value)
+
+(defun aio--byte-compile-awaited (form)
+  "Compile FORM, (aio--awaited VALUE), as VALUE alone.
+An await's value may go unused (it is there to pause); VALUE's may
+not, so the byte compiler would warn about it in a plain function:
+the call hides it from that check.  Emacs 28 also notes the place of
+the await, see `aio--byte-compile-lint'."
+  (when (fboundp 'byte-compile-set-symbol-position)
+    (byte-compile-set-symbol-position 'aio-await))
+  (byte-compile-form (cadr form)))
+
+(put 'aio--awaited 'byte-compile #'aio--byte-compile-awaited)
+
 (defun aio--lint-copy (form)
   "Return FORM, an expanded async body, as the same code without awaits.
-An await is replaced by the form it awaits, as the code would be
-written in a plain function, so that the byte compiler warns about
-it in the same way; the walker of an async body around it then sees
-no await there either.  The warnings `macroexpand-all' left in FORM
-go: the byte compiler's own expansion of the copy makes them again."
+An await is replaced by `aio--awaited' around the form it awaits, as
+the code would be written in a plain function, so that the byte
+compiler warns about it in the same way; the walker of an async body
+around it then sees no await there either.  The warnings
+`macroexpand-all' left in FORM go: the byte compiler's own expansion
+of the copy makes them again."
   (cond
    ((atom form) form)
    (t (pcase (car form)
         ('quote form)
         ('macroexp--funcall-if-compiled nil)
-        ('aio--await-marker (aio--lint-copy (cadr form)))
+        ('aio--await-marker
+         ;; `aio-with-async''s move to the next turn is not the user's.
+         (unless (eq (cadr form) 'aio--next-turn)
+           (list 'aio--awaited (aio--lint-copy (cadr form)))))
         ('aio--task-marker nil)
         (head
          (let ((out nil)

@@ -393,6 +393,11 @@ Each report is (ERROR WHERE CHAIN)."
     (unwind-protect (aio-debug-test--warnings file)
       (delete-file file))))
 
+(aio-deftest aio-debug-byte-compiler-warns-not-for-an-await-of-a-pure-call ()
+  ;; Awaiting is what the form is there for, though its value is unused.
+  (should-not (aio-debug-test--compile-body
+               "aio-defun" "  (aio-await (aref x 0))\n  (ignore x)\n")))
+
 (aio-deftest aio-debug-byte-compiler-warns-in-async-bodies-as-in-defuns ()
   (let* ((body (concat "  (let ((unused 1) (also (car x 2)))\n"
                        "    (ignore also)\n"
