@@ -16,10 +16,10 @@
 ;; operation, or else the function whose call made the promise (a
 ;; semaphore, lock, event or queue wait, or any other).
 ;;
-;; A task's row shows the call, with its arguments as they are now in
-;; its frame, and where its function is defined.  Tasks and native
-;; operations have ids of their own, shown with a letter: T for a task,
-;; N for a native operation.
+;; A task's row shows its arguments as they are now in its frame, and
+;; an `aio-lambda' or `aio-with-async' body its file and line.  Tasks
+;; and native operations have ids of their own, shown with a letter: T
+;; for a task, N for a native operation.
 ;;
 ;; Native operations are described (with their start time) while
 ;; somebody looks: while this buffer lives, or `aio-trace-mode' is on;
@@ -88,27 +88,25 @@ in closures."
               (if (aio--info-line info) (format ":%d" (aio--info-line info)) "")))))
 
 (defun aio-tasks--what (task)
-  "Return what TASK is, for its row: the call, and where it comes from.
-An `aio-defun' shows as a call with its arguments, (NAME ARGS...);
-an `aio-lambda' or `aio-with-async' body as its kind and file and
-line, or its first form when the file is unknown, then its arguments."
-  (let* ((name (aio--task-name task))
-         (arguments (aio-tasks--arguments task))
-         (args (let ((print-length 4) (print-level 2) (print-escape-newlines t))
-                 (mapconcat #'prin1-to-string (cdr arguments) " ")))
-         (location (aio-tasks--location task))
-         (info (aio--task-info task)))
-    (cond
-     ((and name (symbolp name))
-      (format "(%s%s%s)%s" name
-              (if (equal args "") "" " ")
-              (if arguments args "...")
-              (if location (format " %s" location) "")))
-     ((and info location (aio--info-kind info))
-      (format "%s %s%s" (aio--info-kind info) location
-              (if (equal args "") "" (format " (%s)" args))))
-     (t (concat (aio-tasks--name task)
-                (if (equal args "") "" (format " (%s)" args)))))))
+  "Return what TASK is, for its row.
+The name of an `aio-defun', or other named function; an `aio-lambda'
+or `aio-with-async' body shows as its kind and where it is, FILE:LINE,
+when that is known, else as its first form and file."
+  (let ((location (aio-tasks--location task))
+        (info (aio--task-info task)))
+    (if (and (stringp (aio--task-name task))
+             location info (aio--info-kind info))
+        (format "%s %s" (aio--info-kind info) location)
+      (aio-tasks--name task))))
+
+(defun aio-tasks--arguments-cell (task)
+  "Return the cell of the arguments column for TASK: its arguments, printed.
+\"?\" when they cannot be told."
+  (let ((arguments (aio-tasks--arguments task)))
+    (if arguments
+        (let ((print-length 4) (print-level 2) (print-escape-newlines t))
+          (mapconcat #'prin1-to-string (cdr arguments) " "))
+      "?")))
 
 (defconst aio-tasks--site-labels
   '((aio-sem-wait . "semaphore wait")
@@ -196,7 +194,8 @@ SHORT, less than `aio-native--described-sleep'."
                             (aio-tasks--describe-await task)
                             (if (aio--task-awaited task)
                                 (aio-tasks--age-cell (aio--task-paused-at task) now)
-                              ""))))
+                              "")
+                            (aio-tasks--arguments-cell task))))
             (sort tasks (lambda (a b) (< (aio--task-id a) (aio--task-id b)))))))
 
 (defun aio-tasks--awaiters ()
@@ -227,7 +226,8 @@ SHORT, less than `aio-native--described-sleep'."
                                     (concat "awaited by "
                                             (mapconcat #'identity names ", "))
                                   "")
-                                (aio-tasks--age-cell start now short))))))
+                                (aio-tasks--age-cell start now short)
+                                "")))))
             (aio-native--operations))))
 
 (defun aio-tasks--entries ()
@@ -321,9 +321,9 @@ SHORT, less than `aio-native--described-sleep'."
   "Major mode listing pending async functions and native operations.
 Each line is a paused async function (kind \"async\", id T...) or
 a pending native operation (kind \"native\", id N...): what it is
-\(for an async function, the call with its arguments and where the
-function is defined), what it awaits (for an operation, which tasks
-await it), and for how long it has waited.
+\(for an `aio-lambda' or `aio-with-async' body, where it is), what
+it awaits (for an operation, which tasks await it), for how long it
+has waited, and an async function's arguments.
 The list refreshes every `aio-list-tasks-refresh-interval' seconds
 while it is visible.
 
@@ -331,9 +331,10 @@ while it is visible.
   (setq tabulated-list-format
         [("Id" 7 aio-tasks--sort-by-id :right-align t)
          ("Kind" 7 t)
-         ("What" 44 t)
+         ("What" 36 t)
          ("Awaits" 50 t)
-         ("For" 8 aio-tasks--sort-by-age :right-align t)]
+         ("For" 8 aio-tasks--sort-by-age :right-align t)
+         ("Arguments" 30 nil)]
         tabulated-list-padding 1)
   (setq-local revert-buffer-function
               (lambda (&rest _)

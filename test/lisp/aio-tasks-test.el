@@ -76,15 +76,15 @@
                  (waiter-row (aio-tasks-test--row 'task waiter-id))
                  (inner-row (aio-tasks-test--row 'task (1+ outer-id))))
             (should (equal "async" (aref outer-row 1)))
-            (should (string-match-p "\\`(aio-tasks-test--outer) aio-tasks-test\\.el:[0-9]+\\'"
-                                    (aref outer-row 2)))
+            (should (equal "aio-tasks-test--outer" (aref outer-row 2)))
             (should (equal "task aio-tasks-test--sleeper" (aref outer-row 3)))
-            ;; The call, with its arguments.
-            (should (string-prefix-p "(aio-tasks-test--sleeper 3600) aio-tasks-test.el:"
-                                     (aref inner-row 2)))
+            (should (equal "" (aref outer-row 5)))
+            (should (equal "aio-tasks-test--sleeper" (aref inner-row 2)))
             (should (equal "sleep 3600s" (aref inner-row 3)))
-            (should (string-prefix-p "(aio-tasks-test--sem-waiter #s(aio-sem"
-                                     (aref waiter-row 2)))
+            ;; The arguments, as they are in the frame.
+            (should (equal "3600" (aref inner-row 5)))
+            (should (equal "aio-tasks-test--sem-waiter" (aref waiter-row 2)))
+            (should (string-prefix-p "#s(aio-sem" (aref waiter-row 5)))
             (should (equal "semaphore wait" (aref waiter-row 3)))
             ;; How long: a duration, whatever its value.
             (should (string-match-p "\\`[0-9]+s\\'" (aref outer-row 4))))
@@ -107,10 +107,10 @@
                                'task (aio-promise-task lambda-promise)))
                   (async-row (aio-tasks-test--row
                               'task (aio-promise-task async-promise))))
-              ;; The file stays visible, before the arguments.
-              (should (string-match-p
-                       "\\`aio-lambda aio-tasks-test\\.el:[0-9]+ (3600)\\'"
-                       (aref lambda-row 2)))
+              ;; The file stays visible: file and line, not the first form.
+              (should (string-match-p "\\`aio-lambda aio-tasks-test\\.el:[0-9]+\\'"
+                                      (aref lambda-row 2)))
+              (should (equal "3600" (aref lambda-row 5)))
               (should (string-match-p "\\`aio-with-async aio-tasks-test\\.el:[0-9]+\\'"
                                       (aref async-row 2)))
               (should (equal "sleep 3600s" (aref lambda-row 3)))
