@@ -40,6 +40,7 @@
 (require 'aio-promise)
 (require 'aio-buffers)
 (require 'aio-coroutine)
+(require 'aio-site)
 
 (define-error 'aio-buffer-killed
   "Buffer killed while an async function was paused in it")
@@ -58,7 +59,7 @@
 ;; levels.  The price is that a task awaiting a promise nobody will ever
 ;; resolve stays here for good, where it can at least be seen.
 
-(cl-defstruct (aio--task (:constructor aio--make-task (id iter promise name))
+(cl-defstruct (aio--task (:constructor aio--make-task (id iter promise name info))
                          (:copier nil)
                          (:predicate nil))
   "The state of one call of an async function.
@@ -66,17 +67,18 @@ ID is its number in `aio--tasks', ITER its generator (a frame, see
 `aio--coroutine', or a generator of generator.el), PROMISE the
 promise of its value, NAME what it is called in `aio-list-tasks' and
 `aio-trace-mode': the symbol an `aio-defun' defines, or a string
-saying where an `aio-lambda' or `aio-with-async' body is, or nil.
+saying where an `aio-lambda' or `aio-with-async' body is, or nil;
+INFO what else is known of the function, an `aio--info' or nil.
 While it is paused, AWAITED is the promise it waits for, RESUMER the
 callback listening to AWAITED, SERIAL the number of its pauses so far
 \(a resumer acts only for its own pause), BUFFER and BUFFER-NAME the
 buffer current at the pause; the name is nil when a killed buffer is
 no error.  PAUSED-AT is the time of its latest pause, in whole
-seconds since the epoch, SITE the await it paused at, as
-`aio--await-site' describes it.  CANCELS
+seconds since the epoch, SITE the await it paused at, an `aio--site'
+or nil (see `aio--await-site').  CANCELS
 lists the reasons of the cancellations requested and not yet
 delivered, oldest first."
-  id iter promise name
+  id iter promise name info
   (awaited nil) (resumer nil) (serial 0)
   (buffer nil) (buffer-name nil)
   (paused-at nil) (site nil)
@@ -92,9 +94,10 @@ delivered, oldest first."
   "The task whose body is running, while it runs.")
 
 (defvar aio--await-site nil
-  "The await an async body pauses at, set as it pauses; only for display.
-The function the awaited form calls, such as `aio-sem-wait', or nil
-when that form is no plain function call.  See `aio-list-tasks'.")
+  "The await an async body pauses at, set as it pauses; for display.
+An `aio--site', a constant of the body's code: the function the
+awaited form calls (such as `aio-sem-wait'), the form, its file and
+line.  See `aio-list-tasks', `aio-backtrace'.")
 
 (defvar aio--trace-function nil
   "Nil, or a function told of each pause, resume and end of a task.
@@ -157,45 +160,123 @@ A pending cancellation is delivered instead of VALUE-FUNCTION."
           (setq value-function (aio--take-cancel task)))
         (aio--step task value-function t)))))
 
+(defmacro aio--step-body (debugging)
+  "Return the body of `aio--step', or of `aio--step-debugging' if DEBUGGING.
+The two differ in how an error of the body is caught: only the second
+lets `debug-on-error' call the debugger where the error is signaled,
+and it calls the step function under the task's name, so that the
+debugger's backtrace names the async function."
+  `(let ((aio--direct direct)
+         (aio--current-task task)
+         (awaited nil)
+         (buffer nil)
+         (site nil)
+         (ended nil))
+     (when (condition-case err
+               (save-current-buffer
+                 (let ((paused-in (aio--task-buffer task)))
+                   (when paused-in
+                     (cond ((eq paused-in (current-buffer)))
+                           ((buffer-live-p paused-in) (set-buffer paused-in))
+                           ((aio--task-buffer-name task)
+                            (setq value-function
+                                  (aio--error-fn
+                                   (list 'aio-buffer-killed
+                                         (aio--task-buffer-name task))))))))
+                 (let ((iter (aio--task-iter task)))
+                   (if (vectorp iter)
+                       (setq awaited ,(if debugging
+                                          '(aio--named-step task iter value-function)
+                                        '(aio--step-frame iter value-function))
+                             ended (null (aref iter aio--co-state-slot)))
+                     (setq awaited ,(if debugging
+                                        '(aio--named-step task iter value-function)
+                                      '(iter-next iter value-function)))))
+                 (setq buffer (current-buffer)
+                       site aio--await-site)
+                 t)
+             (iter-end-of-sequence
+              (setq awaited (cdr err) ended t))
+             (,(if debugging '(debug error) 'error)
+              (aio--task-failed task err)
+              nil)
+             (aio-cancel
+              (aio--finish task (aio--error-fn err) nil)
+              nil)
+             (quit
+              (aio--finish task (aio--error-fn err) nil)
+              (signal (car err) (cdr err))))
+       (if ended
+           (aio--finish task (aio--value-fn awaited) t)
+         (aio--pause task awaited buffer site)))))
+
 (defun aio--step (task value-function direct)
   "Run TASK up to its next pause; the paused await receives VALUE-FUNCTION.
-DIRECT is non-nil when the ready queue resumes the task."
-  (let ((aio--direct direct)
-        (aio--current-task task)
-        (awaited nil)
-        (buffer nil)
-        (site nil)
-        (ended nil))
-    (when (condition-case err
-              (save-current-buffer
-                (let ((paused-in (aio--task-buffer task)))
-                  (when paused-in
-                    (cond ((eq paused-in (current-buffer)))
-                          ((buffer-live-p paused-in) (set-buffer paused-in))
-                          ((aio--task-buffer-name task)
-                           (setq value-function
-                                 (aio--error-fn
-                                  (list 'aio-buffer-killed
-                                        (aio--task-buffer-name task))))))))
-                (let ((iter (aio--task-iter task)))
-                  (if (vectorp iter)
-                      (setq awaited (aio--step-frame iter value-function)
-                            ended (null (aref iter aio--co-state-slot)))
-                    (setq awaited (iter-next iter value-function))))
-                (setq buffer (current-buffer)
-                      site aio--await-site)
-                t)
-            (iter-end-of-sequence
-             (setq awaited (cdr err) ended t))
-            ((error aio-cancel)
-             (aio--finish task (aio--error-fn err) nil)
-             nil)
-            (quit
-             (aio--finish task (aio--error-fn err) nil)
-             (signal (car err) (cdr err))))
-      (if ended
-          (aio--finish task (aio--value-fn awaited) t)
-        (aio--pause task awaited buffer site)))))
+DIRECT is non-nil when the ready queue resumes the task.
+While the user debugs (see `aio--debugging-p'), `aio--step-debugging'
+does it instead."
+  (if (and debug-on-error (aio--debugging-p))
+      (aio--step-debugging task value-function direct)
+    (aio--step-body nil)))
+
+(defun aio--debugging-p ()
+  "Return non-nil if `debug-on-error' is the user's, not ERT's.
+ERT binds it to t around each test on Emacs 28 and 29, which would
+send every error of an async function into ERT's debugger, failing
+tests that expect the error; `ert-debug-on-error' asks for it."
+  (not (and (fboundp 'ert-running-test) (ert-running-test)
+            (not (bound-and-true-p ert-debug-on-error)))))
+
+(defvar aio--outer-debugger nil
+  "The `debugger' to call when `aio--debugger' decides to debug.")
+
+(autoload 'aio--debugger "aio-debug")
+
+(defun aio--step-debugging (task value-function direct)
+  "Do what `aio--step' does, for the debugger.
+Run TASK with VALUE-FUNCTION, DIRECT as for `aio--step', but let
+`debug-on-error' stop where an error is signaled in its body, through
+`aio--debugger', which skips errors an awaiting async function
+catches.  A non-local exit from the debugger (such as quitting it)
+ends TASK with `quit', so that its promise settles."
+  (let ((aio--outer-debugger (if (eq debugger #'aio--debugger)
+                                 aio--outer-debugger
+                               debugger))
+        (debugger #'aio--debugger)
+        (done nil))
+    (unwind-protect
+        (prog1 (aio--step-body t)
+          (setq done t))
+      (unless done
+        (aio--abandon-step task)))))
+
+(defun aio--named-step (task iter value-function)
+  "Run ITER, TASK's, with VALUE-FUNCTION, called by TASK's name.
+So a backtrace shows the async function, not an anonymous function."
+  (let ((name (make-symbol (aio--frame-name task))))
+    (if (vectorp iter)
+        (progn (fset name (aref iter aio--co-step-slot))
+               (funcall name iter value-function))
+      (fset name iter)
+      (funcall name :next value-function))))
+
+(defun aio--frame-name (task)
+  "Return the name under which TASK's body appears in a backtrace."
+  (let ((name (aio--task-name task))
+        (info (aio--task-info task)))
+    (cond ((symbolp name) (if name (symbol-name name) "aio-task"))
+          ((and info (aio--info-kind info) (aio--info-file info) (aio--info-line info))
+           (format "%s@%s:%d" (aio--info-kind info)
+                   (file-name-nondirectory (aio--info-file info))
+                   (aio--info-line info)))
+          ((and info (aio--info-kind info)) (symbol-name (aio--info-kind info)))
+          (t "aio-task"))))
+
+(defun aio--abandon-step (task)
+  "End TASK with `quit' if it is live and neither paused nor ended.
+For a step left by a non-local exit, such as quitting the debugger."
+  (when (and (aio--live-task task) (null (aio--task-awaited task)))
+    (aio--finish task (aio--error-fn '(quit)) nil)))
 
 (defun aio--pause (task awaited buffer site)
   "Note that TASK paused on promise AWAITED with BUFFER current.
@@ -233,17 +314,106 @@ then rejects the promise instead, as in asyncio."
     (funcall aio--trace-function 'finish task value-function))
   (aio-resolve (aio--task-promise task) value-function))
 
-(defun aio--start (iter &optional name)
+(defun aio--start (iter &optional name info)
   "Start the task run by ITER and return its promise.
 ITER is a frame (see `aio--coroutine') or a generator of generator.el.
-NAME names the task; see `aio--task'."
+NAME names the task and INFO tells more of its function; see `aio--task'."
   (let* ((promise (aio-promise))
          (id (setq aio--task-counter (1+ aio--task-counter)))
-         (task (aio--make-task id iter promise name)))
+         (task (aio--make-task id iter promise name info)))
     (setf (aio-promise-task promise) id)
     (puthash id task aio--tasks)
     (aio--step task nil nil)
     promise))
+
+;;;; Failures
+
+;; A task that fails hands its promise a value function of its own,
+;; made by `aio--failure-fn', which signals the error exactly as it was
+;; signaled and, on its way, notes two things for the task that
+;; receives it: the *chain* of async functions the error has crossed so
+;; far (the async backtrace), and whether the debugger has seen it
+;; already.  A task failing with the error it just received extends the
+;; chain.  All this runs only when a body fails.
+;;
+;; A failed promise nobody listens to is watched (see `aio--unobserved'
+;; in aio-promise.el): listening to it, or calling its value function,
+;; in the same turn takes it off the list; else it is reported.
+
+(defvar aio--arriving nil
+  "The error a failure's value function signaled last, and where.
+A list (CONDITION CHAIN TASK QUIET): CHAIN the async backtrace so
+far, TASK the task that received it, QUIET non-nil if the debugger
+has already been entered for it.")
+
+(defvar aio--debugged nil
+  "The error the debugger was last entered for, and in which task.
+A cons (CONDITION . TASK); set by `aio--debugger'.")
+
+(defvar aio--last-failure nil
+  "The latest failure of an async function: (CONDITION . CHAIN).
+CHAIN lists the async functions the error crossed, the last one
+first, the one where it was signaled last; each is (NAME SITE INFO),
+NAME and INFO as in `aio--task', SITE where it was paused (where it
+was signaled, the await it last resumed from, or nil if none).")
+
+(defun aio--same-error-p (a b)
+  "Return non-nil if conditions A and B are the same signaled error."
+  (and (eq (car a) (car b)) (eq (cdr a) (cdr b))))
+
+(defun aio--failure-fn (condition chain quiet promise)
+  "Return the value function of PROMISE, failed with CONDITION.
+It signals CONDITION as it is, after noting CHAIN and QUIET for the
+task that receives it (see `aio--arriving'); with QUIET, without
+entering the debugger again.  Calling it is taking care of the
+error: PROMISE is no longer reported as unhandled."
+  (lambda ()
+    (aio--observe-failure promise)
+    (setq aio--arriving (list condition chain aio--current-task quiet))
+    (if quiet
+        (let ((debug-on-error nil))
+          (signal (car condition) (cdr condition)))
+      (signal (car condition) (cdr condition)))))
+
+(defun aio--task-failed (task condition)
+  "End TASK, whose body failed with CONDITION, an error.
+Extend the async backtrace if CONDITION is the error TASK received
+at its await, and watch TASK's promise if nothing listens to it."
+  (let* ((arriving aio--arriving)
+         (from (and arriving
+                    (eq (nth 2 arriving) task)
+                    (aio--same-error-p condition (car arriving))
+                    arriving))
+         (debugged aio--debugged)
+         (quiet (or (nth 3 from)
+                    (and debugged (eq (cdr debugged) task)
+                         (aio--same-error-p condition (car debugged)))))
+         (chain (cons (list (aio--task-name task) (aio--task-site task)
+                            (aio--task-info task))
+                      (nth 1 from)))
+         (promise (aio--task-promise task)))
+    (setq aio--arriving nil
+          aio--last-failure (cons condition chain))
+    (when quiet
+      (setq aio--debugged nil))
+    (unless (aio-promise-callbacks promise)
+      (aio--watch-failure promise condition (aio--task-where task) chain))
+    (aio--finish task (aio--failure-fn condition chain quiet promise) nil)))
+
+(defun aio--task-where (task)
+  "Return a string naming TASK's function, for reports."
+  (let ((name (aio--task-name task)))
+    (cond ((and name (symbolp name)) (format "`%s'" name))
+          (name name)
+          (t (format "task %d" (aio--task-id task))))))
+
+(defun aio--command-start (interactive name promise)
+  "Return PROMISE, of the async command NAME, noted if INTERACTIVE.
+INTERACTIVE is non-nil when NAME runs as a command: an error nobody
+awaits is then reported as a failing command's is, in the echo area."
+  (when interactive
+    (puthash promise name aio--commands))
+  promise)
 
 ;;;; Cancellation
 
@@ -339,8 +509,9 @@ has time left, and no cancellation waits for delivery."
 ;; call, with generator.el), and what each call allocates is what
 ;; garbage collection pays for.
 
-(defun aio--await-marker (_value)
-  "Stand for an await while an async body is expanded; never called."
+(defun aio--await-marker (_value &optional _where)
+  "Stand for an await while an async body is expanded; never called.
+WHERE is (FORM . LINE), the awaited form printed short and its line."
   (error "`aio-await' used outside an async function"))
 
 (defun aio--task-marker (_macro)
@@ -382,23 +553,34 @@ cannot pause: move it out, or handle success after the `condition-case'"
        (error "`%s' inside `%s' cannot pause the async function: move it \
 out of the `%s' form" macro where where)))))
 
-(defun aio--site (expr)
-  "Return the function called by EXPR, an expanded awaited form, or nil.
-Nil also for a special form or `funcall', whose name the compiled
-code would have to hold for that purpose alone."
-  (let ((head (car-safe expr)))
-    (and head (symbolp head)
-         (not (special-form-p head))
-         (not (memq head '(funcall apply)))
-         head)))
+(defvar aio--walk-handlers nil
+  "The conditions caught around the code being walked, in the async body.
+Bound by the walker in the body of each `condition-case'; t for a
+handler of every condition.  Noted in each await's site.")
 
-(defun aio--await-form (expr frames)
+(defun aio--caught-conditions (handlers)
+  "Return the conditions the HANDLERS of a `condition-case' catch.
+A handler marked `debug' (as in `condition-case-unless-debug') does
+not count: with `debug-on-error' the debugger sees its errors."
+  (let ((caught nil))
+    (dolist (handler handlers)
+      (let ((conditions (car handler)))
+        (unless (or (eq conditions :success)
+                    (and (consp conditions) (memq 'debug conditions)))
+          (dolist (c (if (listp conditions) conditions (list conditions)))
+            (push c caught)))))
+    caught))
+
+(defun aio--await-form (expr frames where)
   "Return the code that awaits EXPR inside the forms of FRAMES.
 FRAMES lists the rewritten forms around the await, innermost first.
-The function EXPR calls is noted as the site of the await: quoted in
-the same block of the generator as the call, it costs no storage."
+WHERE is (FORM . LINE), see `aio--await-marker'.  The await's site
+\(see `aio--site') is a constant of the code, stored as it pauses."
   (let ((var aio--await-var)
-        (site (aio--site expr)))
+        (site (aio--make-site :function (aio--site expr)
+                              :form (car where)
+                              :line (cdr where)
+                              :handlers aio--walk-handlers)))
     `(if (aio--await-now-p (setq ,var ,expr))
          (aio--now ,var)
        (setq aio--await-site ',site)
@@ -450,7 +632,7 @@ forms of `unwind-protect'), `success' (a `condition-case' with a
          (when where (aio--misplaced where))
          (let ((expr (aio--walk (cadr form) frames where)))
            (setq aio--awaits-seen (1+ aio--awaits-seen))
-           (aio--await-form expr frames)))
+           (aio--await-form expr frames (cadr (nth 2 form)))))
         ('aio--task-marker
          (when where (aio--misplaced where (cadr (cadr form))))
          'aio--current-task)
@@ -473,7 +655,10 @@ forms of `unwind-protect'), `success' (a `condition-case' with a
                            'success
                          where)))
            `(condition-case ,(nth 1 form)
-                ,(aio--walk (nth 2 form) frames inside)
+                ,(let ((aio--walk-handlers
+                        (append (aio--caught-conditions (nthcdr 3 form))
+                                aio--walk-handlers)))
+                   (aio--walk (nth 2 form) frames inside))
               ,@(mapcar (lambda (handler)
                           (cons (car handler)
                                 (aio--walk-list (cdr handler) frames inside)))
@@ -492,20 +677,30 @@ forms of `unwind-protect'), `success' (a `condition-case' with a
           (t
            (cons head (aio--walk-list (cdr form) frames where)))))))))
 
+(defun aio--await-where (expr)
+  "Return (FORM . LINE) for an await of EXPR, see `aio--await-marker'."
+  (cons (aio--short-form expr)
+        (aio--source-line 'aio-await (list 'aio-await expr))))
+
 (defconst aio--body-environment
-  (list (cons 'aio-await (lambda (expr) (list 'aio--await-marker expr)))
+  (list (cons 'aio-await (lambda (expr)
+                           (list 'aio--await-marker expr
+                                 (list 'quote (aio--await-where expr)))))
         (cons 'save-match-data (lambda (&rest body)
                                  (cons 'aio--save-match-data body))))
   "Macro definitions in force while an async body is macroexpanded.")
+
+(defun aio--macroexpand-body (body)
+  "Return BODY, an async function's forms, as one form fully macroexpanded.
+Each `aio-await' becomes a marker; see `aio--walk'."
+  (macroexpand-all (macroexp-progn body)
+                   (append aio--body-environment macroexpand-all-environment)))
 
 (defun aio--expand-body (body)
   "Return BODY, an async function's forms, fully macroexpanded.
 `aio-await' is expanded here, to work in `aio--await-var'; an await
 that cannot work is an error."
-  (aio--walk (macroexpand-all (macroexp-progn body)
-                              (append aio--body-environment
-                                      macroexpand-all-environment))
-             nil nil))
+  (aio--walk (aio--macroexpand-body body) nil nil))
 
 (defun aio--in-async-body-p ()
   "Return non-nil while the body of an async function is macroexpanded."
@@ -517,36 +712,191 @@ that cannot work is an error."
     (error "`%s' needs lexical binding: put \"-*- lexical-binding: t -*-\" \
 on the first line of the file" macro)))
 
-(defun aio--async-body (body arglist &optional name step-var)
+;;;; Edebug and the byte compiler
+
+;; Edebug instruments the body of an async function (through the
+;; `&define ... def-body' of its debug spec) into one form,
+;; (edebug-enter 'NAME ARGS #'(lambda () BODY...)), whose lambda would
+;; hide the awaits of BODY.  The expansion takes BODY out of it and
+;; enters Edebug again at each step of the function instead, so that
+;; stepping goes on when the function resumes after an await.
+;;
+;; The byte compiler sees the lowered body, not the user's: a `let'
+;; moved into the frame is never "unused", and the positions it would
+;; give are the expansion's.  So, when compiling, the expansion also
+;; holds the user's body as it was macroexpanded, in a function that
+;; never runs, which the compiler checks as it would a `defun'; the
+;; lowered code is compiled without warnings.
+
+(defvar aio--never nil
+  "Always nil: guards code that is there only for the byte compiler.")
+
+(defun aio--lint (&rest _args)
+  "Ignore ARGS: code calling this is there for the byte compiler alone."
+  nil)
+
+(declare-function byte-compile-set-symbol-position "bytecomp" (sym &optional allow-previous))
+(declare-function byte-compile-normal-call "bytecomp" (form))
+
+(defun aio--byte-compile-lint (form)
+  "Compile FORM, (aio--lint \='MACRO FUNCTION), as a plain call.
+Emacs 28 guesses where a warning is from the symbols it compiles,
+looked up in the text: MACRO's, first, is where the async form is.
+Emacs 29 knows where each symbol was read instead."
+  (when (fboundp 'byte-compile-set-symbol-position)
+    (byte-compile-set-symbol-position (cadr (cadr form))))
+  (byte-compile-normal-call form))
+
+(put 'aio--lint 'byte-compile #'aio--byte-compile-lint)
+
+(defun aio--edebug-unwrap (body name)
+  "Return (EDEBUG-NAME ARGS FORMS) if BODY is instrumented by Edebug, else nil.
+NAME names the async function for messages.  Instrumentation of an
+unknown shape is reported and dropped: the function then runs, but
+cannot be stepped through."
+  (when (and (null (cdr body)) (eq (car-safe (car body)) 'edebug-enter))
+    (pcase (car body)
+      (`(edebug-enter (quote ,edebug-name) ,args (function (lambda () . ,forms)))
+       (list edebug-name args forms))
+      (_
+       (message "Edebug cannot step into %s: unknown instrumentation" name)
+       (list nil nil (list (aio--strip-edebug (car body))))))))
+
+(defun aio--awaited (value)
+  "Return VALUE: it stands for an await in the byte compiler's copy of a body."
+  value)
+
+(defun aio--byte-compile-awaited (form)
+  "Compile FORM, (aio--awaited VALUE), as VALUE alone.
+An await's value may go unused (it is there to pause); VALUE's may
+not, so the byte compiler would warn about it in a plain function:
+the call hides it from that check.  Emacs 28 also notes the place of
+the await, see `aio--byte-compile-lint'."
+  (when (fboundp 'byte-compile-set-symbol-position)
+    (byte-compile-set-symbol-position 'aio-await))
+  (byte-compile-form (cadr form)))
+
+(put 'aio--awaited 'byte-compile #'aio--byte-compile-awaited)
+
+(defun aio--lint-copy (form)
+  "Return FORM, an expanded async body, as the same code without awaits.
+An await is replaced by `aio--awaited' around the form it awaits, as
+the code would be written in a plain function, so that the byte
+compiler warns about it in the same way; the walker of an async body
+around it then sees no await there either.  The warnings
+`macroexpand-all' left in FORM go: the byte compiler's own expansion
+of the copy makes them again."
+  (cond
+   ((atom form) form)
+   (t (pcase (car form)
+        ('quote form)
+        ('macroexp--funcall-if-compiled nil)
+        ('aio--await-marker
+         ;; `aio-with-async''s move to the next turn is not the user's.
+         (unless (eq (cadr form) 'aio--next-turn)
+           (list 'aio--awaited (aio--lint-copy (cadr form)))))
+        ('aio--task-marker nil)
+        (head
+         (let ((out nil)
+               (rest (cdr form)))
+           (while (consp rest)
+             (push (aio--lint-copy (pop rest)) out))
+           (cons (if (eq head 'aio--save-match-data) 'progn (aio--lint-copy head))
+                 (nconc (nreverse out) rest))))))))
+
+(defun aio--lint-form (kind arglist expanded)
+  "Return the code checking EXPANDED, a body with ARGLIST, for warnings.
+KIND is the async macro, EXPANDED the body as `aio--macroexpand-body'
+returns it.  Nil unless the byte compiler is expanding."
+  (when (macroexp-compiling-p)
+    `(if aio--never
+         (aio--lint ',kind
+                    (function (lambda ,arglist
+                                ,@(macroexp-unprogn (aio--lint-copy expanded))))))))
+
+(defun aio--quietly (&rest forms)
+  "Return the value of the last of FORMS.
+The byte compiler compiles FORMS in place, and says nothing about
+them: not even what `with-no-warnings' lets through, such as a wrong
+number of arguments to a function with an opcode of its own."
+  (car (last forms)))
+
+(defvar byte-compile-warnings)
+(defvar byte-compile-log-warning-function)
+(declare-function byte-compile-form "bytecomp" (form &optional for-effect))
+
+(defun aio--byte-compile-quietly (form)
+  "Compile FORM, a call of `aio--quietly', without any warning."
+  (let ((byte-compile-warnings nil)
+        (byte-compile-log-warning-function #'ignore))
+    (byte-compile-form (cons 'progn (cdr form)))))
+
+(put 'aio--quietly 'byte-compile #'aio--byte-compile-quietly)
+
+(defun aio--quiet (form)
+  "Return FORM compiled without warnings, when compiling; see above."
+  (if (macroexp-compiling-p) `(aio--quietly ,form) form))
+
+;;;; Starting async bodies
+
+(defun aio--async-body (body arglist &optional name step-var kind whole)
   "Return the code to start BODY as a task named NAME (see `aio--task').
 ARGLIST is the lambda list of the function whose body BODY is.  The
-value is a list (BINDINGS FORM): FORM starts the task where ARGLIST's
-variables are bound.  If STEP-VAR is non-nil, BINDINGS may bind it,
-around the function, to code FORM uses: see `aio--coroutine'."
-  (let* ((aio--await-var (make-symbol "awaited"))
-         (expanded (aio--expand-body body))
-         (lowered (aio--coroutine aio--await-var arglist expanded))
-         (name-arg (and name (list (macroexp-quote name)))))
-    (cond
-     ((null lowered)
-      (list nil `(aio--start (funcall (iter-lambda (,aio--await-var) ,expanded) nil)
-                             ,@name-arg)))
-     (step-var
-      (list `((,step-var (function ,(car lowered))))
-            `(aio--start (vector ,step-var ,@(cdr lowered)) ,@name-arg)))
-     (t
-      (list nil `(aio--start (vector (function ,(car lowered)) ,@(cdr lowered))
-                             ,@name-arg))))))
+value is a list (BINDINGS FORM CHECK): FORM starts the task where
+ARGLIST's variables are bound; if STEP-VAR is non-nil, BINDINGS may
+bind it, around the function, to code FORM uses (see
+`aio--coroutine'); CHECK is nil or code to put where it is evaluated
+once, for the byte compiler (see `aio--lint-form').  KIND is the
+async macro, and WHOLE the form of its call: they say where the
+function is, for `aio--info'."
+  (aio--with-source
+    (let* ((edebug (aio--edebug-unwrap body name))
+           (forms (if edebug (nth 2 edebug) body))
+           (aio--await-var (make-symbol "awaited"))
+           (expanded (aio--macroexpand-body forms))
+           (walked (aio--walk expanded nil nil))
+           (lowered (aio--coroutine aio--await-var arglist walked
+                                    (and (car edebug) edebug)))
+           (info (aio--make-info :kind kind
+                                 :file (aio--source-file)
+                                 :line (and whole (aio--source-line kind whole))
+                                 :arglist arglist
+                                 :locals (and lowered aio--co-last-locals)))
+           (start-args (list (macroexp-quote name) (macroexp-quote info)))
+           (check (and (not edebug) kind (aio--lint-form kind arglist expanded))))
+      (cond
+       ((null lowered)
+        (let ((iter `(funcall (iter-lambda (,aio--await-var) ,walked) nil)))
+          (list nil
+                (aio--quiet
+                 `(aio--start ,(if (car edebug)
+                                   `(aio--edebug-iter ',(car edebug) ,(nth 1 edebug) ,iter)
+                                 iter)
+                              ,@start-args))
+                check)))
+       (step-var
+        (list `((,step-var ,(aio--quiet `(function ,(car lowered)))))
+              (aio--quiet `(aio--start (vector ,step-var ,@(cdr lowered)) ,@start-args))
+              check))
+       (t
+        (list nil
+              (aio--quiet `(aio--start (vector (function ,(car lowered)) ,@(cdr lowered))
+                                       ,@start-args))
+              check))))))
+
+(autoload 'aio--edebug-iter "aio-debug")
+(autoload 'aio--edebug-enter "aio-debug")
 
 (defun aio--site-name (macro arglist body)
   "Return a name for a task of MACRO's BODY, with ARGLIST.
 It says which macro, shows BODY's first form and, when known, the file."
-  (let ((file (macroexp-file-name))
-        (form (let ((print-length 3) (print-level 2) (print-escape-newlines t))
-                (prin1-to-string (car body)))))
+  (let ((file (aio--source-file))
+        (form (aio--short-form (car (aio--strip-edebug body)) 40)))
     (format "%s%s %s%s" macro
-            (if (eq arglist 'none) "" (format " %S" arglist))
-            (truncate-string-to-width form 40 nil nil "...")
+            (cond ((eq arglist 'none) "")
+                  (arglist (concat " " (aio--short-form arglist)))
+                  (t " ()"))
+            form
             (if file (format " (in %s)" (file-name-nondirectory file)) ""))))
 
 ;;;; Public macros
@@ -582,16 +932,28 @@ a promise of BODY's value.  BODY may start with a docstring and an
 
 \(fn ARGLIST [DOCSTRING] [INTERACTIVE] BODY...)"
   (declare (indent defun) (doc-string 2)
-           (debug (&define lambda-list lambda-doc &rest sexp)))
+           (debug (&define lambda-list lambda-doc
+                           [&optional ("interactive" interactive)]
+                           def-body)))
   (aio--check-lexical 'aio-lambda)
   (let* ((parsed (macroexp-parse-body body))
          (step (make-symbol "step"))
          (code (aio--async-body (cdr parsed) arglist
                                 (aio--site-name 'aio-lambda arglist (cdr parsed))
-                                step))
-         (fn `(lambda ,arglist ,@(car parsed) ,(cadr code))))
-    ;; The step function is made once, here, not at each call.
-    (if (car code) `(let ,(car code) ,fn) fn)))
+                                step 'aio-lambda `(aio-lambda ,arglist ,@body)))
+         (fn `(lambda ,arglist ,@(car parsed)
+                ,(aio--command-form (car parsed) 'aio-lambda (cadr code))))
+         ;; The step function is made once, here, not at each call.
+         (made (if (car code) `(let ,(car code) ,fn) fn)))
+    (if (nth 2 code) `(progn ,(nth 2 code) ,made) made)))
+
+(defun aio--command-form (decls name start)
+  "Return START, the form starting a task, for a function with DECLS.
+If DECLS, the declarations of an async function NAME, make it a
+command, note when it runs as one: see `aio--command-start'."
+  (if (assq 'interactive decls)
+      `(aio--command-start (called-interactively-p 'any) ',name ,start)
+    start))
 
 (defconst aio--async-note
   "This function is asynchronous: it returns an `aio-promise' of its value."
@@ -613,38 +975,39 @@ Like `defun': BODY may start with a docstring, `declare' forms and an
 returns a promise of BODY's value.  BODY may use `aio-await'.
 
 \(fn NAME ARGLIST [DOCSTRING] [DECLARE] [INTERACTIVE] BODY...)"
-  (declare (indent defun) (doc-string 3)
-           (debug (&define name lambda-list lambda-doc
-                           [&optional ("declare" def-declarations)]
-                           &rest sexp)))
+  (declare (indent defun) (doc-string 3) (debug defun))
   (aio--check-lexical 'aio-defun)
   (let* ((parsed (macroexp-parse-body body))
          (decls (car parsed))
-         (doc (and (stringp (car decls)) (pop decls))))
-    `(defun ,name ,arglist
-       ,(aio--async-doc doc)
-       ,@decls
-       ,(cadr (aio--async-body (cdr parsed) arglist name)))))
+         (doc (and (stringp (car decls)) (pop decls)))
+         (code (aio--async-body (cdr parsed) arglist name nil
+                                'aio-defun `(aio-defun ,name ,arglist ,@body)))
+         (definition `(defun ,name ,arglist
+                        ,(aio--async-doc doc)
+                        ,@decls
+                        ,(aio--command-form decls name (cadr code)))))
+    (if (nth 2 code) `(progn ,(nth 2 code) ,definition) definition)))
 
-(defun aio--where (body)
-  "Return a short description of where BODY, an `aio-with-async' body, is."
-  (let ((file (macroexp-file-name))
-        (form (let ((print-length 4) (print-level 2))
-                (prin1-to-string (car body)))))
-    (format "`aio-with-async' body %s%s"
-            (truncate-string-to-width form 60 nil nil "...")
-            (if file (format " (in %s)" (file-name-nondirectory file)) ""))))
+(defun aio--next-turn-body (body)
+  "Return BODY, an `aio-with-async' body, starting with a move to the next turn.
+An instrumented BODY stays instrumented: the move goes inside."
+  (let ((await '(aio-await aio--next-turn)))
+    (pcase body
+      (`((edebug-enter ,name ,args (function (lambda () . ,forms))))
+       `((edebug-enter ,name ,args (function (lambda () ,await ,@forms)))))
+      (_ (cons await body)))))
 
 (defmacro aio-with-async (&rest body)
   "Run BODY asynchronously, starting on a later turn of the event loop.
 Return BODY's promise.  BODY may use `aio-await'.  If BODY fails and
 nobody listens to the promise, the error is reported through
 `aio-unhandled-error-function'."
-  (declare (indent 0) (debug (&rest sexp)))
+  (declare (indent 0) (debug (&define def-body)))
   (aio--check-lexical 'aio-with-async)
-  `(aio--watch ,(cadr (aio--async-body `((aio-await aio--next-turn) ,@body) nil
-                                       (aio--site-name 'aio-with-async 'none body)))
-               ,(aio--where body)))
+  (let ((code (aio--async-body (aio--next-turn-body body) nil
+                               (aio--site-name 'aio-with-async 'none body)
+                               nil 'aio-with-async `(aio-with-async ,@body))))
+    (if (nth 2 code) `(progn ,(nth 2 code) ,(cadr code)) (cadr code))))
 
 (provide 'aio-async)
 ;;; aio-async.el ends here

@@ -51,6 +51,13 @@ LABEL), or (dynamic VARIABLE SLOT) for a dynamic binding.")
 (defvar aio--co-env nil "Variables living in the frame: an alist (NAME . SLOT).")
 (defvar aio--co-slots 0 "How many slots the frame has so far.")
 (defvar aio--co-temps nil "Slots of the temporaries, by depth.")
+(defvar aio--co-slot-names nil
+  "The user's variables given slots so far: an alist (SLOT . NAME).")
+
+(defvar aio--co-last-locals nil
+  "The variables of the frame of the latest `aio--coroutine' result.
+A vector: the name of the variable each slot holds, or nil.  For
+`aio-locals' and the Edebug support.")
 (defvar aio--co-depth 0 "The depth of the first free temporary.")
 
 ;; The frame's first slots.
@@ -111,6 +118,66 @@ is not used, as it drops a variable that is read for nothing."
               (cl-some (lambda (h) (aio--co-yields-list-p (cdr h))) (nthcdr 3 form))))
          (head (or (and (consp head) (aio--co-yields-p head))
                    (aio--co-yields-list-p (cdr form)))))))
+
+;;;; Variables for the debugger
+
+;; A variable living in the frame is no variable any more: where the
+;; user stops the code, in Edebug or at a call of `debug', evaluating
+;; its name would fail.  So, in code that is not byte-compiled (Edebug's
+;; always is interpreted), such a call is wrapped in a `let' binding the
+;; names of the variables in scope to their slots' values, which are
+;; stored back when the call returns: evaluating or setting them while
+;; stopped there works as in ordinary code.
+
+(defconst aio--co-stop-functions '(debug edebug edebug-before edebug-after)
+  "Functions whose calls are where the user may evaluate variables.")
+
+(defvar aio--co-see-variables nil
+  "Non-nil while lowering code whose stops should see its variables.")
+
+(defun aio--co-name-slots (pairs)
+  "Note PAIRS, a list of (VARIABLE . SLOT), for `aio--co-last-locals'."
+  (dolist (pair pairs)
+    (push (cons (cdr pair) (car pair)) aio--co-slot-names)))
+
+(defun aio--co-user-variable-p (var)
+  "Return non-nil if VAR is a variable of the user's, not of the expansion."
+  (and (symbolp var) (eq (intern-soft (symbol-name var)) var)))
+
+(defun aio--co-stop-point (head args env)
+  "Return the call of HEAD with ARGS, seeing the variables of ENV.
+The variables of ENV that live in the frame are bound around the
+call, from their slots; they are read again after the last argument
+\(which may set them), and stored back after the call if the user
+set them meanwhile.  The arguments are evaluated inside the call, so
+that Edebug finds its frame, as `edebug-eval' needs."
+  (let* ((frame (car aio--co-names))
+         (seen nil)
+         (vars (cl-remove-if-not
+                (lambda (cell)
+                  (and (integerp (cdr cell))
+                       (aio--co-user-variable-p (car cell))
+                       (not (memq (car cell) seen))
+                       (push (car cell) seen)))
+                env))
+         (olds (mapcar (lambda (_) (make-symbol "old")) vars)))
+    (if (null vars)
+        (cons head args)
+      `(let* ,(cl-mapcan (lambda (cell old)
+                           (list (list (car cell) (aio--co-ref (cdr cell)))
+                                 (list old (car cell))))
+                         vars olds)
+         (prog1 (,head ,@(butlast args)
+                       ,@(and args
+                              `((prog1 ,(car (last args))
+                                  ,@(cl-mapcan (lambda (cell old)
+                                                 `((setq ,(car cell) ,(aio--co-ref (cdr cell))
+                                                         ,old ,(car cell))))
+                                               vars olds)))))
+           ,@(cl-mapcar (lambda (cell old)
+                          `(unless (eq ,(car cell) ,old)
+                             (aset ,frame ,(cdr cell) ,(car cell))))
+                        vars olds))))))
 
 ;;;; Variables in the frame, in code that does not pause
 
@@ -209,8 +276,10 @@ dropped: read from the frame, the byte compiler would warn about it."
                                 (setq i (1+ i))
                                 (if (cl-evenp i) x (aio--co-subst x env)))
                               (cdr form)))))
-        (_ (cons (if (consp head) (aio--co-subst head env) head)
-                 (aio--co-subst-list (cdr form) env))))))))
+        (_ (if (and (memq head aio--co-stop-functions) aio--co-see-variables)
+               (aio--co-stop-point head (aio--co-subst-list (cdr form) env) env)
+             (cons (if (consp head) (aio--co-subst head env) head)
+                   (aio--co-subst-list (cdr form) env)))))))))
 
 (defun aio--co-rename (form)
   "Return FORM with the variables in the frame rewritten."
@@ -459,6 +528,7 @@ unused.  A read of a variable stays, since a void one signals."
                                body (aio--co-unbind aio--co-env vars)))))
       (let* ((slots (mapcar (lambda (_) (aio--co-slot)) vars))
              (pairs (cl-mapcar #'cons vars slots))
+             (_ (aio--co-name-slots pairs))
              (dynamic (cl-remove-if-not (lambda (pair) (aio--co-special-p (car pair)))
                                         pairs))
              (lexical (cl-set-difference pairs dynamic)))
@@ -503,6 +573,7 @@ unused.  A read of a variable stays, since a void one signals."
   (when (or (assq :success handlers) (and var (aio--co-special-p var)))
     (aio--co-unsupported))
   (let* ((slot (and var (aio--co-slot)))
+         (_ (and var (aio--co-name-slots (list (cons var slot)))))
          (labels (mapcar (lambda (_) (aio--co-new-label)) handlers))
          (end (aio--co-new-label)))
     (let ((aio--co-regions
@@ -585,11 +656,16 @@ not needed."
         (head
          (when (or (consp head) (special-form-p head) (macrop head))
            (aio--co-unsupported))
-         (aio--co-store target `(,head ,@(aio--co-operands args))))))))
+         (let ((operands (aio--co-operands args)))
+           (aio--co-store target
+                          (if (and (memq head aio--co-stop-functions)
+                                   aio--co-see-variables)
+                              (aio--co-stop-point head operands aio--co-env)
+                            `(,head ,@operands)))))))))
 
 ;;;; The step function and the frame
 
-(defun aio--coroutine (var arglist body)
+(defun aio--coroutine (var arglist body &optional edebug)
   "Lower BODY, an async function's, into a step function and a frame.
 BODY is fully macroexpanded and pauses with `iter-yield'.  ARGLIST is
 the lambda list of the function whose body it is, and VAR a variable,
@@ -598,7 +674,11 @@ lowered, else (STEP . SLOTS): STEP is the form of the step function,
 which refers to none of ARGLIST's variables, and SLOTS the forms of
 the frame's slots after the first; the frame is the vector of the
 step function and the values of SLOTS, made anew for each call.  See
-`aio--step-frame'."
+`aio--step-frame'.  `aio--co-last-locals' then names the slots.
+
+EDEBUG, for a body instrumented by Edebug, is (NAME ARGS FORMS) from
+its `edebug-enter' form: each step then enters Edebug anew, through
+`aio--edebug-enter', so that stepping goes on after a pause."
   (when aio--lean-coroutines
     (catch 'aio--co-unsupported
       (let* ((pauses (aio--co-yields-p body))
@@ -608,35 +688,49 @@ step function and the values of SLOTS, made anew for each call.  See
              (aio--co-blocks nil) (aio--co-labels 0)
              (aio--co-label nil) (aio--co-forms nil) (aio--co-block-regions nil)
              (aio--co-regions nil) (aio--co-temps nil) (aio--co-depth 0)
+             (aio--co-slot-names nil)
+             (aio--co-see-variables (or edebug (not (macroexp-compiling-p))))
              (args (aio--co-arg-names arglist))
              (aio--co-slots (1+ aio--co-state-slot))
              (aio--co-env (mapcar (lambda (v) (cons v (aio--co-slot)))
-                                  (cons var args))))
+                                  (cons var args)))
+             (entry-env aio--co-env))
         (when (cl-some #'aio--co-special-p args)
           (aio--co-unsupported))
+        (aio--co-name-slots (cdr aio--co-env))
         (aio--co-with-names
           (aio--co-open (aio--co-new-label))
           ;; No pause comes between storing the value and the end.
           (aio--co-into body result)
           (aio--co-emit `(setq ,state nil ,run nil))
           (aio--co-close)
-          (cons `(lambda (,frame ,value)
-                   (let ((,state (aref ,frame ,aio--co-state-slot))
-                         (,run t)
-                         (,result nil))
-                     (while ,run
-                       (cond ,@(mapcar (lambda (b) `((eq ,state ,(car b)) ,(cdr b)))
-                                       (reverse aio--co-blocks))
-                             (t (error "Async function resumed after its end"))))
-                     (aset ,frame ,aio--co-state-slot ,state)
-                     ,result))
-                `(0 nil ,@(mapcar (lambda (arg)
-                                    ;; An unused `_' argument stays unused.
-                                    (and (or (not (string-prefix-p "_" (symbol-name arg)))
-                                             (aio--co-mentions-p arg body))
-                                         arg))
-                                  args)
-                    ,@(make-list (- aio--co-slots (+ 3 (length args))) nil))))))))
+          (let ((step `(let ((,state (aref ,frame ,aio--co-state-slot))
+                             (,run t)
+                             (,result nil))
+                         (while ,run
+                           (cond ,@(mapcar (lambda (b) `((eq ,state ,(car b)) ,(cdr b)))
+                                           (reverse aio--co-blocks))
+                                 (t (error "Async function resumed after its end"))))
+                         (aset ,frame ,aio--co-state-slot ,state)
+                         ,result))
+                (locals (make-vector aio--co-slots nil)))
+            (dolist (cell aio--co-slot-names)
+              (when (aio--co-user-variable-p (cdr cell))
+                (aset locals (car cell) (cdr cell))))
+            (setq aio--co-last-locals locals)
+            (cons `(lambda (,frame ,value)
+                     ,(if edebug
+                          `(aio--edebug-enter ',(car edebug)
+                                              ,(aio--co-subst (nth 1 edebug) entry-env)
+                                              (lambda () ,step))
+                        step))
+                  `(0 nil ,@(mapcar (lambda (arg)
+                                      ;; An unused `_' argument stays unused.
+                                      (and (or (not (string-prefix-p "_" (symbol-name arg)))
+                                               (aio--co-mentions-p arg body))
+                                           arg))
+                                    args)
+                      ,@(make-list (- aio--co-slots (+ 3 (length args))) nil)))))))))
 
 (defun aio--co-mentions-p (symbol form)
   "Return non-nil if SYMBOL occurs anywhere in FORM."

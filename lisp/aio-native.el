@@ -401,22 +401,37 @@ Only operations recorded in `aio-native--info' are found."
   (unless (<= 0 seconds aio-native--max-seconds)
     (signal 'args-out-of-range (list seconds 0 aio-native--max-seconds))))
 
+(defconst aio-native--described-sleep 1
+  "Sleeps at least this long, in seconds, are always described.
+So `aio-list-tasks', opened after they started, shows their duration
+and age.  A shorter sleep costs nothing extra, and ends within that
+time anyway.")
+
+(declare-function aio--test-clock-sleep "aio-test-clock" (clock promise seconds result))
+
 (defun aio-sleep (seconds &optional result)
   "Return a promise that resolves with RESULT after SECONDS.
 SECONDS is a non-negative number.  The timer runs on the native loop,
 so thousands of sleeps cost no more to create than a few; `aio-cancel'
-on the promise stops the timer."
+on the promise stops the timer.  Inside `aio-with-test-clock', the
+sleep is on the test clock instead."
   (aio-native--check-seconds seconds)
   (let ((promise (aio-promise)))
-    (if (zerop seconds)
-        ;; Nothing to wait for: the ready queue alone gives the delay.
-        (aio-resolve promise (lambda () result))
+    (cond
+     ((zerop seconds)
+      ;; Nothing to wait for: the ready queue alone gives the delay.
+      (aio-resolve promise (lambda () result)))
+     (aio--test-clock
+      (aio--test-clock-sleep aio--test-clock promise seconds result))
+     (t
       (let ((id (aio-native--register
                  (cons promise result)
-                 (and aio-native--trackers (format "sleep %ss" seconds)))))
+                 (and (or aio-native--trackers
+                          (>= seconds aio-native--described-sleep))
+                      (format "sleep %ss" seconds)))))
         (aio-native--timer-start id seconds)
         ;; The id itself, not a closure: see `aio--cancel-1'.
-        (setf (aio-promise-canceller promise) id)))
+        (setf (aio-promise-canceller promise) id))))
     promise))
 
 (defun aio-native--cancel-sleep (id)

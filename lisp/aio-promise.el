@@ -180,14 +180,57 @@ What is left waits for a timer on the next turn of the event loop."
 
 ;;;; Errors nobody awaits
 
-;; Promises watched for an error that nobody awaits, mapped to a string
-;; saying where they came from.  Listening to a promise removes it.
+(defgroup aio-debugging nil
+  "Reporting and debugging the errors of async functions."
+  :group 'aio-native
+  :prefix "aio-")
+
+(defcustom aio-report-unhandled-errors t
+  "Non-nil means report the errors of async functions nobody awaits.
+An async function that fails while nothing listens to its promise
+\(no `aio-await', `aio-listen', `aio-wait-for', `aio-catch'...),
+and nothing starts listening before the end of the turn, has its
+error reported once: in the echo area, as a failing command's, when
+it ran as a command, else through `aio-unhandled-error-function' (a
+warning in *Warnings*).  Nil means drop such errors silently."
+  :type 'boolean
+  :group 'aio-debugging)
+
+(defcustom aio-unhandled-error-grace-seconds 0
+  "Seconds a failed promise nobody listens to waits before it is reported.
+0 means the end of the turn: once the callbacks that were ready when
+it failed have run.  A longer grace lets code start several async
+functions and await them one after the other without a report for
+one that fails while an earlier one is awaited; `aio-all' is the
+better way to await them."
+  :type 'number
+  :group 'aio-debugging)
+
+(defvar aio-unhandled-error-function #'aio-report-unhandled-error
+  "Function called with ERROR and WHERE for an error nobody awaited.
+ERROR is the condition, WHERE a string saying where it came from.
+While it runs, `aio--unhandled-chain' holds the async backtrace.")
+
+(defvar aio--unhandled-chain nil
+  "The async backtrace of the error being reported; see `aio--last-failure'.")
+
+(defvar aio--commands (make-hash-table :test #'eq :weakness 'key)
+  "Promises of async functions run as commands, mapped to their names.
+Their failures are reported like those of a command.")
+
+;; Promises watched for an error that nobody awaits, mapped to
+;; (CONDITION WHERE CHAIN): the error, a string saying where it came
+;; from, and its async backtrace.  Listening to a promise, or calling
+;; its value function, removes it.
 (defvar aio--unobserved (make-hash-table :test #'eq :weakness 'key))
 
-(defun aio--watch (promise where)
-  "Report PROMISE's error if it fails and nobody listens to it.
-WHERE is a string that says where PROMISE came from."
-  (puthash promise where aio--unobserved)
+(defun aio--watch-failure (promise condition where chain)
+  "Report PROMISE, failed with CONDITION, if nobody listens to it.
+WHERE is a string that says where PROMISE came from, CHAIN the async
+backtrace.  Errors only: a cancellation or a quit is deliberate."
+  (when (and aio-report-unhandled-errors
+             (memq 'error (get (car condition) 'error-conditions)))
+    (puthash promise (list condition where chain) aio--unobserved))
   promise)
 
 (defsubst aio--observe (promise)
@@ -195,23 +238,51 @@ WHERE is a string that says where PROMISE came from."
   (unless (zerop (hash-table-count aio--unobserved))
     (remhash promise aio--unobserved)))
 
+(defun aio--observe-failure (promise)
+  "Note that somebody took the error of PROMISE, a failed task's promise."
+  (aio--observe promise))
+
 (defun aio--check-unobserved (promise)
-  "Report PROMISE's error if nobody has listened to PROMISE by now."
-  (let ((where (gethash promise aio--unobserved)))
-    (when where
+  "Report PROMISE's error if nobody has listened to PROMISE by now.
+With `aio-unhandled-error-grace-seconds', look again after that long."
+  (when (gethash promise aio--unobserved)
+    (if (and (numberp aio-unhandled-error-grace-seconds)
+             (> aio-unhandled-error-grace-seconds 0))
+        (run-at-time aio-unhandled-error-grace-seconds nil
+                     #'aio--report-unobserved promise)
+      (aio--report-unobserved promise))))
+
+(defun aio--report-unobserved (promise)
+  "Report PROMISE's error now, if nobody has listened to PROMISE."
+  (let ((entry (gethash promise aio--unobserved)))
+    (when entry
       (remhash promise aio--unobserved)
-      (condition-case err
-          (funcall (aio-promise-result promise))
-        (error (funcall aio-unhandled-error-function err where))
-        ;; Canceling is deliberate, not a failure to report.
-        (aio-cancel nil)))))
+      (when aio-report-unhandled-errors
+        (let ((command (gethash promise aio--commands)))
+          (if command
+              (aio--report-command-error (car entry) command)
+            (let ((aio--unhandled-chain (nth 2 entry)))
+              (funcall aio-unhandled-error-function
+                       (car entry) (nth 1 entry)))))))))
+
+(defun aio--report-command-error (condition command)
+  "Report CONDITION, the error of the async command COMMAND.
+As the command loop reports a failing command: through
+`command-error-function', which shows it in the echo area."
+  (funcall command-error-function condition (format "%s: " command) nil))
+
+(declare-function aio--chain-string "aio-debug" (chain))
 
 (defun aio-report-unhandled-error (error where)
   "Display a warning about ERROR, which nobody awaited.
-WHERE says where the failing code came from."
+WHERE says where the failing code came from.  The warning shows the
+async backtrace too, when there is one (see `aio-backtrace')."
   (display-warning 'aio
-                   (format "Unhandled error in %s: %s %S"
-                           where (error-message-string error) error)
+                   (format "Unhandled error in %s: %s %S%s"
+                           where (error-message-string error) error
+                           (if (and aio--unhandled-chain (fboundp 'aio--chain-string))
+                               (concat "\n" (aio--chain-string aio--unhandled-chain))
+                             ""))
                    :error))
 
 ;;;; Promises
@@ -397,14 +468,41 @@ an async function then unwinds on later turns of the ready queue,
 and `aio-wait-for' keeps processing events until it has, but no
 longer than this, before it signals `aio-timeout'.")
 
+(defcustom aio-wait-for-cancel-on-quit nil
+  "Non-nil means quitting `aio-wait-for' cancels what it waits for.
+\[keyboard-quit] during `aio-wait-for' signals `quit' there.  With
+nil (the default, as emacs-aio does), the promise and the work
+behind it go on: an async function keeps running, and can still be
+awaited or canceled.  With non-nil, the promise is canceled with the
+reason `quit', unless something else waits for it: an async function
+then gets `aio-cancel' at its await and unwinds on the following
+turns, and a native operation stops."
+  :type 'boolean
+  :group 'aio-debugging)
+
+(defvar aio--test-clock nil
+  "The clock of `aio-with-test-clock' while it runs, else nil.")
+
+(declare-function aio--test-clock-now "aio-test-clock" (clock))
+(declare-function aio--test-clock-wait "aio-test-clock" (clock promise deadline))
+
+(defun aio--seconds ()
+  "Return the time in seconds: the test clock's if there is one, else real."
+  (if aio--test-clock
+      (aio--test-clock-now aio--test-clock)
+    (float-time)))
+
 (defun aio--wait-until (promise deadline)
-  "Process events until PROMISE is resolved or DEADLINE (a time) passes."
-  (while (and (null (aio-promise-result promise))
-              (or (null deadline) (< (float-time) deadline)))
-    (if aio--queue-head
-        (progn (aio--drain)
-               (accept-process-output nil 0))
-      (accept-process-output nil (aio--wait-seconds deadline)))))
+  "Process events until PROMISE is resolved or DEADLINE (a time) passes.
+DEADLINE is in the seconds of `aio--seconds'."
+  (if aio--test-clock
+      (aio--test-clock-wait aio--test-clock promise deadline)
+    (while (and (null (aio-promise-result promise))
+                (or (null deadline) (< (float-time) deadline)))
+      (if aio--queue-head
+          (progn (aio--drain)
+                 (accept-process-output nil 0))
+        (accept-process-output nil (aio--wait-seconds deadline))))))
 
 (defun aio-wait-for (promise &optional timeout)
   "Block until PROMISE is resolved, then return its value or signal its error.
@@ -414,7 +512,13 @@ With TIMEOUT, a non-negative number of seconds: if PROMISE is still
 unresolved by then, cancel it, as asyncio's `wait_for' does (unless
 something else also waits for it; `aio-shield' keeps it from being
 canceled), give the cancellation up to `aio-wait-for-grace-seconds'
-to run its cleanups, and signal (aio-timeout . TIMEOUT)."
+to run its cleanups, and signal (aio-timeout . TIMEOUT).
+
+Quitting (\[keyboard-quit]) signals `quit' from here and, by
+default, leaves PROMISE and the work behind it running, as emacs-aio
+does; with `aio-wait-for-cancel-on-quit', PROMISE is canceled too.
+
+Inside `aio-with-test-clock', TIMEOUT is in the clock's seconds."
   (aio--check-promise promise)
   (when timeout
     (unless (numberp timeout)
@@ -422,19 +526,28 @@ to run its cleanups, and signal (aio-timeout . TIMEOUT)."
     (unless (>= timeout 0)
       (signal 'args-out-of-range (list timeout))))
   (aio--observe promise)
-  (let ((deadline (and timeout (+ (float-time) timeout)))
+  (let ((deadline (and timeout (+ (aio--seconds) timeout)))
         (listening (null (aio-promise-result promise))))
     ;; Listening tells others that somebody waits for PROMISE.
     (when listening
       (push #'ignore (aio-promise-callbacks promise)))
     (unwind-protect
-        (aio--wait-until promise deadline)
+        (condition-case err
+            (aio--wait-until promise deadline)
+          (quit
+           (when (and listening (null (aio-promise-result promise)))
+             (setq listening nil)
+             (aio--unlisten promise #'ignore)
+             (when (and aio-wait-for-cancel-on-quit
+                        (null (aio-promise-callbacks promise)))
+               (aio-cancel promise 'quit)))
+           (signal (car err) (cdr err))))
       (when (and listening (null (aio-promise-result promise)))
         (aio--unlisten promise #'ignore)))
     (unless (aio-promise-result promise)
       (unless (aio-promise-callbacks promise)
         (aio-cancel promise)
-        (aio--wait-until promise (+ (float-time) aio-wait-for-grace-seconds)))
+        (aio--wait-until promise (+ (aio--seconds) aio-wait-for-grace-seconds)))
       (signal 'aio-timeout timeout))
     (funcall (aio-promise-result promise))))
 

@@ -16,9 +16,15 @@
 ;; operation, or else the function whose call made the promise (a
 ;; semaphore, lock, event or queue wait, or any other).
 ;;
-;; Native operations are described (with their start time) only while
-;; somebody looks: while this buffer lives, or `aio-trace-mode' is on.
-;; Sleeps started before show as "sleep" with no age.
+;; A task's row shows its arguments as they are now in its frame, and
+;; an `aio-lambda' or `aio-with-async' body its file and line.  Tasks
+;; and native operations have ids of their own, shown with a letter: T
+;; for a task, N for a native operation.
+;;
+;; Native operations are described (with their start time) while
+;; somebody looks: while this buffer lives, or `aio-trace-mode' is on;
+;; sleeps of a second or more always are.  A shorter sleep started
+;; before shows as "sleep <1s".
 
 ;;; Code:
 
@@ -50,6 +56,57 @@ Nil means refresh only on request, with \\<aio-tasks-mode-map>\\[revert-buffer].
     (cond ((null name) (format "task %d" (aio--task-id task)))
           ((symbolp name) (symbol-name name))
           (t name))))
+
+(defun aio-tasks--arguments (task)
+  "Return the arguments of TASK as they are now in its frame, or nil.
+Nil too when they cannot be told: a body on generator.el keeps them
+in closures."
+  (let* ((iter (aio--task-iter task))
+         (info (aio--task-info task))
+         (arglist (and info (aio--info-arglist info)))
+         (names (and info (aio--info-locals info)))
+         (values nil)
+         (rest nil))
+    (when (and (vectorp iter) names)
+      (dolist (arg arglist)
+        (cond ((eq arg '&optional))
+              ((eq arg '&rest) (setq rest t))
+              (t (let* ((slot (cl-position arg names))
+                        (value (and slot (aref iter slot))))
+                   (when slot
+                     (if (and rest (proper-list-p value))
+                         (setq values (append (reverse value) values))
+                       (push value values)))))))
+      (cons t (nreverse values)))))
+
+(defun aio-tasks--location (task)
+  "Return \"FILE:LINE\" where TASK's function is defined, or nil."
+  (let* ((info (aio--task-info task))
+         (file (and info (aio--info-file info))))
+    (when file
+      (concat (file-name-nondirectory file)
+              (if (aio--info-line info) (format ":%d" (aio--info-line info)) "")))))
+
+(defun aio-tasks--what (task)
+  "Return what TASK is, for its row.
+The name of an `aio-defun', or other named function; an `aio-lambda'
+or `aio-with-async' body shows as its kind and where it is, FILE:LINE,
+when that is known, else as its first form and file."
+  (let ((location (aio-tasks--location task))
+        (info (aio--task-info task)))
+    (if (and (stringp (aio--task-name task))
+             location info (aio--info-kind info))
+        (format "%s %s" (aio--info-kind info) location)
+      (aio-tasks--name task))))
+
+(defun aio-tasks--arguments-cell (task)
+  "Return the cell of the arguments column for TASK: its arguments, printed.
+\"?\" when they cannot be told."
+  (let ((arguments (aio-tasks--arguments task)))
+    (if arguments
+        (let ((print-length 4) (print-level 2) (print-escape-newlines t))
+          (mapconcat #'prin1-to-string (cdr arguments) " "))
+      "?")))
 
 (defconst aio-tasks--site-labels
   '((aio-sem-wait . "semaphore wait")
@@ -92,8 +149,13 @@ Unless PLAIN, say so when what it awaits has settled already."
     (cond ((null awaited) "nothing (running)")
           ((and (not plain) (aio-promise-result awaited))
            (concat "resuming after "
-                   (aio-tasks--describe-promise awaited (aio--task-site task))))
-          (t (aio-tasks--describe-promise awaited (aio--task-site task))))))
+                   (aio-tasks--describe-promise awaited (aio-tasks--called task))))
+          (t (aio-tasks--describe-promise awaited (aio-tasks--called task))))))
+
+(defun aio-tasks--called (task)
+  "Return the function whose call made what TASK awaits, or nil."
+  (let ((site (aio--task-site task)))
+    (and site (aio--site-function site))))
 
 (defun aio-tasks--format-seconds (seconds)
   "Return SECONDS, a duration or nil if unknown, as a short string.
@@ -107,12 +169,22 @@ It is shown in whole seconds, as tasks note the time of a pause."
 
 ;;;; The entries
 
-(defun aio-tasks--age-cell (start now)
+(defun aio-tasks--age-cell (start now &optional short)
   "Return the cell of the time column for something that began at START.
-NOW is the current `float-time'; START nil means unknown."
+NOW is the current `float-time'; START nil means unknown, or, with
+SHORT, less than `aio-native--described-sleep'."
   (let ((seconds (and start (- now start))))
-    (propertize (aio-tasks--format-seconds seconds)
+    (propertize (if (and short (null start))
+                    (format "<%ss" aio-native--described-sleep)
+                  (aio-tasks--format-seconds seconds))
                 'aio-seconds (or seconds -1.0))))
+
+(defun aio-tasks--id-cell (kind id)
+  "Return the cell of the id column for ID, of KIND `task' or `native'."
+  (propertize (format "%s%d" (if (eq kind 'task) "T" "N") id)
+              'face (if (eq kind 'task)
+                        'font-lock-function-name-face
+                      'font-lock-constant-face)))
 
 (defun aio-tasks--task-entries (now)
   "Return the entries of the live tasks, at `float-time' NOW."
@@ -120,13 +192,14 @@ NOW is the current `float-time'; START nil means unknown."
     (maphash (lambda (_id task) (push task tasks)) aio--tasks)
     (mapcar (lambda (task)
               (list (cons 'task (aio--task-id task))
-                    (vector (number-to-string (aio--task-id task))
+                    (vector (aio-tasks--id-cell 'task (aio--task-id task))
                             "async"
-                            (aio-tasks--name task)
+                            (aio-tasks--what task)
                             (aio-tasks--describe-await task)
                             (if (aio--task-awaited task)
                                 (aio-tasks--age-cell (aio--task-paused-at task) now)
-                              ""))))
+                              "")
+                            (aio-tasks--arguments-cell task))))
             (sort tasks (lambda (a b) (< (aio--task-id a) (aio--task-id b)))))))
 
 (defun aio-tasks--awaiters ()
@@ -144,16 +217,21 @@ NOW is the current `float-time'; START nil means unknown."
   (let ((awaiters (aio-tasks--awaiters)))
     (mapcar (lambda (op)
               (pcase-let ((`(,id ,description ,start ,promise) op))
-                (let ((names (and promise (gethash promise awaiters))))
+                (let ((names (and promise (gethash promise awaiters)))
+                      ;; Not described: a sleep shorter than a second.
+                      (short (and (null start) (equal description "sleep"))))
                   (list (cons 'native id)
-                        (vector (number-to-string id)
+                        (vector (aio-tasks--id-cell 'native id)
                                 "native"
-                                description
+                                (if short
+                                    (format "sleep <%ss" aio-native--described-sleep)
+                                  description)
                                 (if names
                                     (concat "awaited by "
                                             (mapconcat #'identity names ", "))
                                   "")
-                                (aio-tasks--age-cell start now))))))
+                                (aio-tasks--age-cell start now short)
+                                "")))))
             (aio-native--operations))))
 
 (defun aio-tasks--entries ()
@@ -216,10 +294,18 @@ NOW is the current `float-time'; START nil means unknown."
   "Start refreshing the buffer of WINDOW, which has just been shown there."
   (aio-tasks--start-timer (window-buffer window)))
 
+(defconst aio-tasks--empty-text
+  "No async function is paused and no native operation is pending.\n"
+  "What the list says when it is empty.")
+
 (defun aio-tasks--refresh ()
   "Recompute the entries of this buffer and redisplay them, keeping point."
   (setq tabulated-list-entries (aio-tasks--entries))
-  (tabulated-list-print t t))
+  (tabulated-list-print t t)
+  (unless tabulated-list-entries
+    (let ((inhibit-read-only t))
+      (goto-char (point-max))
+      (insert (propertize aio-tasks--empty-text 'face 'shadow)))))
 
 (defun aio-tasks--kill ()
   "Stop the timer and the description of native operations of this buffer."
@@ -237,19 +323,22 @@ NOW is the current `float-time'; START nil means unknown."
 
 (define-derived-mode aio-tasks-mode tabulated-list-mode "aio Tasks"
   "Major mode listing pending async functions and native operations.
-Each line is a paused async function (kind \"async\") or a pending
-native operation (kind \"native\"): what it is, what it awaits (for
-an operation, which tasks await it), and for how long it has waited.
+Each line is a paused async function (kind \"async\", id T...) or
+a pending native operation (kind \"native\", id N...): what it is
+\(for an `aio-lambda' or `aio-with-async' body, where it is), what
+it awaits (for an operation, which tasks await it), for how long it
+has waited, and an async function's arguments.
 The list refreshes every `aio-list-tasks-refresh-interval' seconds
 while it is visible.
 
 \\{aio-tasks-mode-map}"
   (setq tabulated-list-format
-        [("Id" 6 aio-tasks--sort-by-id :right-align t)
+        [("Id" 7 aio-tasks--sort-by-id :right-align t)
          ("Kind" 7 t)
          ("What" 36 t)
          ("Awaits" 50 t)
-         ("For" 8 aio-tasks--sort-by-age :right-align t)]
+         ("For" 8 aio-tasks--sort-by-age :right-align t)
+         ("Arguments" 30 nil)]
         tabulated-list-padding 1)
   (setq-local revert-buffer-function
               (lambda (&rest _)
@@ -275,7 +364,8 @@ and \\[revert-buffer] refreshes the list, which also refreshes by
 itself while it is visible.
 
 Native operations are described while the buffer lives or
-`aio-trace-mode' is on; those started before show no age."
+`aio-trace-mode' is on, and sleeps of a second or more always are;
+a shorter sleep started before shows as \"sleep <1s\"."
   (interactive)
   (let ((buffer (get-buffer-create aio-tasks-buffer-name)))
     (with-current-buffer buffer

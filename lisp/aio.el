@@ -45,6 +45,8 @@ Like `url-retrieve'; see aio-url.el.
 (require 'aio-editing)
 (require 'aio-tasks)
 (require 'aio-trace)
+(require 'aio-debug)
+(require 'aio-test-clock)
 
 ;;;###autoload (autoload 'aio-defun "aio" nil nil 'macro)
 ;;;###autoload (autoload 'aio-lambda "aio" nil nil 'macro)

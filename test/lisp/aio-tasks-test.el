@@ -78,9 +78,13 @@
             (should (equal "async" (aref outer-row 1)))
             (should (equal "aio-tasks-test--outer" (aref outer-row 2)))
             (should (equal "task aio-tasks-test--sleeper" (aref outer-row 3)))
+            (should (equal "" (aref outer-row 5)))
             (should (equal "aio-tasks-test--sleeper" (aref inner-row 2)))
             (should (equal "sleep 3600s" (aref inner-row 3)))
+            ;; The arguments, as they are in the frame.
+            (should (equal "3600" (aref inner-row 5)))
             (should (equal "aio-tasks-test--sem-waiter" (aref waiter-row 2)))
+            (should (string-prefix-p "#s(aio-sem" (aref waiter-row 5)))
             (should (equal "semaphore wait" (aref waiter-row 3)))
             ;; How long: a duration, whatever its value.
             (should (string-match-p "\\`[0-9]+s\\'" (aref outer-row 4))))
@@ -103,10 +107,12 @@
                                'task (aio-promise-task lambda-promise)))
                   (async-row (aio-tasks-test--row
                               'task (aio-promise-task async-promise))))
-              (should (string-prefix-p "aio-lambda (seconds) (aio-await"
-                                       (aref lambda-row 2)))
-              (should (string-prefix-p "aio-with-async (aio-await"
-                                       (aref async-row 2)))
+              ;; The file stays visible: file and line, not the first form.
+              (should (string-match-p "\\`aio-lambda aio-tasks-test\\.el:[0-9]+\\'"
+                                      (aref lambda-row 2)))
+              (should (equal "3600" (aref lambda-row 5)))
+              (should (string-match-p "\\`aio-with-async aio-tasks-test\\.el:[0-9]+\\'"
+                                      (aref async-row 2)))
               (should (equal "sleep 3600s" (aref lambda-row 3)))
               (should (equal "sleep 3600s" (aref async-row 3)))))
         (aio-tasks-test--finish lambda-promise async-promise)))))
@@ -173,24 +179,64 @@
     (goto-char (point-max))
     (should-error (aio-tasks-cancel) :type 'user-error)))
 
-(aio-deftest aio-tasks-describes-sleeps-only-while-someone-looks ()
-  (let ((sleep (aio-sleep 3600)))
+(defun aio-tasks-test--native-row (promise)
+  "Return the columns of the row of the native operation settling PROMISE."
+  (revert-buffer)
+  (cadr (cl-find-if (lambda (entry)
+                      (and (eq (car (car entry)) 'native)
+                           (eq promise (nth 3 (aio-native--operation
+                                               (cdr (car entry)))))))
+                    tabulated-list-entries)))
+
+(aio-deftest aio-tasks-shows-sleeps-started-before-the-list ()
+  (let ((long (aio-sleep 3600))
+        (short (aio-sleep 0.5)))
     (unwind-protect
         (progn
           (should-not aio-native--trackers)
-          (should-not (aio-tasks-test--op-of sleep))
-          ;; Opened later, the list still shows it, without a description.
+          ;; A long sleep is described anyway; a short one costs nothing.
+          (should (aio-tasks-test--op-of long))
+          (should-not (aio-tasks-test--op-of short))
           (aio-tasks-test--with-list
-            (let ((row (cl-find-if (lambda (entry)
-                                     (and (eq (car (car entry)) 'native)
-                                          (eq sleep (nth 3 (aio-native--operation
-                                                            (cdr (car entry)))))))
-                                   (progn (revert-buffer)
-                                          tabulated-list-entries))))
-              (should row)
-              (should (equal "sleep" (aref (cadr row) 2)))
-              (should (equal "?" (aref (cadr row) 4))))))
-      (aio-tasks-test--finish sleep))))
+            (let ((long-row (aio-tasks-test--native-row long))
+                  (short-row (aio-tasks-test--native-row short)))
+              (should (equal "sleep 3600s" (aref long-row 2)))
+              (should (string-match-p "\\`[0-9]+s\\'" (aref long-row 4)))
+              (should (equal "sleep <1s" (aref short-row 2)))
+              (should (equal "<1s" (aref short-row 4))))))
+      (aio-tasks-test--finish long short))))
+
+(aio-deftest aio-tasks-ids-tell-tasks-from-operations ()
+  (aio-tasks-test--with-list
+    (let* ((promise (aio-tasks-test--sleeper 3600))
+           (task-id (aio-promise-task promise))
+           (op (aio-tasks-test--op-of
+                (aio--task-awaited (gethash task-id aio--tasks)))))
+      (unwind-protect
+          (progn
+            (should (equal (format "T%d" task-id)
+                           (aref (aio-tasks-test--row 'task task-id) 0)))
+            (should (equal (format "N%d" op)
+                           (aref (aio-tasks-test--row 'native op) 0))))
+        (aio-tasks-test--finish promise)))))
+
+(aio-deftest aio-tasks-empty-list-says-so ()
+  (aio-tasks-test--with-list
+    ;; Whatever other tests left pending is not in these tables.
+    (let ((aio--tasks (make-hash-table :test #'eq))
+          (aio-native--pending (make-hash-table :test #'eql)))
+      (revert-buffer)
+      (should-not tabulated-list-entries)
+      (should (string-match-p "No async function is paused"
+                              (buffer-string))))
+    ;; With an entry, it does not say so.
+    (let ((sleep (aio-sleep 3600)))
+      (unwind-protect
+          (progn
+            (revert-buffer)
+            (should-not (string-match-p "No async function is paused"
+                                        (buffer-string))))
+        (aio-tasks-test--finish sleep)))))
 
 (aio-deftest aio-tasks-list-leaves-no-buffer-timer-or-tracking-behind ()
   (let ((buffer nil))
