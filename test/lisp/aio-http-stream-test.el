@@ -66,15 +66,12 @@
     (should (= (aio-http-test--stat :http-pending) 0))))
 
 (aio-deftest aio-http-stream-closed-by-its-reader-aborts-the-transfer ()
+  ;; `aio-stream-take' closes what it reads once it has its values.
   (let* ((response (aio-http-stream-test--open "/forever"))
-         (read (funcall (aio-lambda (body)
-                          (let ((n 0))
-                            (aio-dostream (chunk body)
-                              (ignore chunk)
-                              (when (= (cl-incf n) 3) (aio-stream-close body)))
-                            n))
-                        (aio-http-response-body response))))
-    (should (= (aio-wait-for read 10) 3))
+         (chunks (aio-wait-for (aio-stream-collect
+                                (aio-stream-take (aio-http-response-body response) 3))
+                               10)))
+    (should (= (length chunks) 3))
     (should (aio-test-eventually (lambda () (= (aio-http-test--stat :http-pending) 0))))
     ;; The server saw the connection go.
     (should (equal (aio-http-response-body (aio-http-test--get "/forever-closed?wait=5"))
