@@ -41,7 +41,7 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability --std=c++17 --languag
 	-I module/core -I module/emacs
 
 .PHONY: all module compile build deps deps-test test test-core test-lisp test-install \
-	compile-lisp native-lisp source-lisp lint package demo bench clean test-tsan test-reliability
+	compile-lisp native-lisp source-lisp ert-source ert-byte ert-native lint package demo bench clean test-tsan test-reliability
 
 all: module compile
 
@@ -80,11 +80,12 @@ compile-lisp:
 	$(EMACS) -Q --batch -L $(BUILD)/elc --eval '(setq byte-compile-error-on-warn t)' \
 	  -f batch-byte-compile $(BUILD)/elc/*.el
 
-# Native-compiles into another, with its own eln cache.
-native-lisp:
-	rm -rf $(ELN_DIR) && mkdir -p $(ELN_DIR) && cp $(LISP_SOURCES) $(ELN_DIR)/
+# Native-compiles into another, with its own eln cache: the sources and
+# the .elc files of compile-lisp, then JOBS compilers side by side.
+native-lisp: compile-lisp
+	rm -rf $(ELN_DIR) && mkdir -p $(ELN_DIR) && cp $(BUILD)/elc/*.el $(BUILD)/elc/*.elc $(ELN_DIR)/
 	ln -sf $(CURDIR)/lisp/aio-native-module.so $(ELN_DIR)/
-	$(EMACS) -Q --batch -L $(ELN_DIR) -l tools/native-compile.el $(ELN_DIR)
+	ls $(ELN_DIR)/*.el | xargs -P $(JOBS) -n 4 $(EMACS) -Q --batch -L $(ELN_DIR) -l tools/native-compile.el
 
 # Byte-compilation without warnings, checkdoc, package-lint, cppcheck.
 lint: compile-lisp
@@ -97,10 +98,23 @@ source-lisp:
 	rm -rf $(BUILD)/src && mkdir -p $(BUILD)/src && cp $(LISP_SOURCES) $(BUILD)/src/
 	ln -sf $(CURDIR)/lisp/aio-native-module.so $(BUILD)/src/
 
+# The three runs go side by side (two cores here), each into its log,
+# shown whole if it fails; then each run's summary.
 test-lisp: source-lisp compile-lisp native-lisp
-	$(ERT_SOURCE)
-	$(ERT_BYTE)
-	$(ERT_NATIVE)
+	@$(MAKE) --no-print-directory -j3 ert-source ert-byte ert-native
+	@grep -h "^Ran " $(BUILD)/ert-source.log $(BUILD)/ert-byte.log $(BUILD)/ert-native.log
+
+ert-source:
+	@echo "ERT from source: $(BUILD)/ert-source.log"
+	@$(ERT_SOURCE) > $(BUILD)/ert-source.log 2>&1 || { cat $(BUILD)/ert-source.log; exit 1; }
+
+ert-byte:
+	@echo "ERT byte-compiled, -module-assertions: $(BUILD)/ert-byte.log"
+	@$(ERT_BYTE) > $(BUILD)/ert-byte.log 2>&1 || { cat $(BUILD)/ert-byte.log; exit 1; }
+
+ert-native:
+	@echo "ERT native-compiled: $(BUILD)/ert-native.log"
+	@$(ERT_NATIVE) > $(BUILD)/ert-native.log 2>&1 || { cat $(BUILD)/ert-native.log; exit 1; }
 
 # The package.el archive, laid out as MELPA would build it from
 # recipes/aio-native.

@@ -70,7 +70,10 @@
                              aio-native-cmake-arguments)
                      " ")
           (mapconcat #'shell-quote-argument
-                     (list "cmake" "--build" build "--target" aio-native--module-name)
+                     (list "cmake" "--build" build "--target" aio-native--module-name
+                           ;; As many compilers as processors: a serial build
+                           ;; takes twice as long on two.
+                           "--parallel" (number-to-string (max 1 (num-processors))))
                      " "))))
 
 ;;;###autoload
