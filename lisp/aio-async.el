@@ -957,16 +957,35 @@ command, note when it runs as one: see `aio--command-start'."
 
 (defconst aio--async-note
   "This function is asynchronous: it returns an `aio-promise' of its value."
-  "The line added to the documentation of each `aio-defun' function.")
+  "What `describe-function' says of each `aio-defun' function.")
 
-(defun aio--async-doc (doc)
-  "Return DOC with a line saying the function is asynchronous.
-A trailing \"(fn ...)\" usage line stays at the end."
-  (let* ((usage-start (and doc (string-match "\n\n(fn\\(?: .*\\)?)\\'" doc)))
-         (text (if usage-start (substring doc 0 usage-start) doc)))
-    (concat (and text (not (equal text "")) (concat text "\n\n"))
-            aio--async-note
-            (and usage-start (substring doc usage-start)))))
+(defun aio--describe-async (function)
+  "Say in the *Help* buffer that FUNCTION is asynchronous, if it is.
+For `help-fns-describe-function-functions': the function's own
+docstring stays exactly as its author wrote it, as emacs-aio's does."
+  (let ((note (and (symbolp function) (function-get function 'aio--async))))
+    (when (stringp note)
+      (insert "\n" (substitute-command-keys note) "\n"))))
+
+(add-hook 'help-fns-describe-function-functions #'aio--describe-async)
+
+(defun aio--advertise (arglist decls)
+  "Return DECLS with ARGLIST declared as the advertised calling convention.
+DECLS are the docstring and `declare' forms of an `aio-defun'.
+emacs-aio defines such functions with an argument list of its own and
+advertises the real one; its users' tests look for it there."
+  (let* ((doc (and (stringp (car decls)) (list (car decls))))
+         (rest (if doc (cdr decls) decls))
+         (declare (assq 'declare rest)))
+    (if (or (null declare) (assq 'advertised-calling-convention (cdr declare)))
+        (append doc (if declare rest
+                      (cons `(declare (advertised-calling-convention ,arglist nil)) rest)))
+      (append doc (mapcar (lambda (form)
+                            (if (eq form declare)
+                                `(declare (advertised-calling-convention ,arglist nil)
+                                          ,@(cdr declare))
+                              form))
+                          rest)))))
 
 (defmacro aio-defun (name arglist &rest body)
   "Define NAME as an async function of ARGLIST with BODY.
@@ -978,15 +997,16 @@ returns a promise of BODY's value.  BODY may use `aio-await'.
   (declare (indent defun) (doc-string 3) (debug defun))
   (aio--check-lexical 'aio-defun)
   (let* ((parsed (macroexp-parse-body body))
-         (decls (car parsed))
+         (decls (aio--advertise arglist (car parsed)))
          (doc (and (stringp (car decls)) (pop decls)))
          (code (aio--async-body (cdr parsed) arglist name nil
                                 'aio-defun `(aio-defun ,name ,arglist ,@body)))
          (definition `(defun ,name ,arglist
-                        ,(aio--async-doc doc)
+                        ,@(and doc (list doc))
                         ,@decls
                         ,(aio--command-form decls name (cadr code)))))
-    (if (nth 2 code) `(progn ,(nth 2 code) ,definition) definition)))
+    `(prog1 ,(if (nth 2 code) `(progn ,(nth 2 code) ,definition) definition)
+       (function-put ',name 'aio--async aio--async-note))))
 
 (defun aio--next-turn-body (body)
   "Return BODY, an `aio-with-async' body, starting with a move to the next turn.

@@ -43,7 +43,7 @@ Meant as `:before-until' advice on `make-autoload'."
            (doc (and (stringp (car decls)) (car decls)))
            (interactive (assq 'interactive decls)))
       (make-autoload `(defun ,(nth 1 form) ,(nth 2 form)
-                        ,(aio--async-doc doc)
+                        ,@(and doc (list doc))
                         ,@(and interactive (list interactive))
                         nil)
                      file))))

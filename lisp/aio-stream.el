@@ -668,10 +668,11 @@ Calling NAME returns an `aio-stream' of the values BODY yields with
   (let* ((parsed (macroexp-parse-body body))
          (decls (car parsed))
          (doc (and (stringp (car decls)) (pop decls))))
-    `(defun ,name ,arglist
-       ,(string-replace aio--async-note aio--stream-note (aio--async-doc doc))
-       ,@decls
-       ,(cadr (aio--stream-generator-code (cdr parsed) arglist name)))))
+    `(prog1 (defun ,name ,arglist
+              ,@(and doc (list doc))
+              ,@decls
+              ,(cadr (aio--stream-generator-code (cdr parsed) arglist name)))
+       (function-put ',name 'aio--async aio--stream-note))))
 
 ;;;; Combinators that pull
 

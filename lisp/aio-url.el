@@ -247,6 +247,30 @@ return nil.  PROMISE, REQUEST, STATUS and USE-COOKIES are as for
     (aio-url--fill buffer raw)
     (cons status buffer)))
 
+(defun aio-url--elsewhere (promise url silent inhibit-cookies)
+  "Resolve PROMISE with what `url-retrieve' gets from URL, not HTTP.
+SILENT and INHIBIT-COOKIES are passed on.  url.el handles the schemes
+the native engine does not (file, ftp, data...), with the same
+\(STATUS . BUFFER) contract."
+  (let ((buffer (url-retrieve url (apply-partially #'aio-url--elsewhere-done promise)
+                              nil silent inhibit-cookies)))
+    (setf (aio-promise-canceller promise)
+          (apply-partially #'aio-url--elsewhere-cancel buffer))))
+
+(defun aio-url--elsewhere-done (promise status)
+  "Resolve PROMISE with STATUS and the current buffer, from `url-retrieve'.
+If PROMISE was canceled meanwhile, kill the buffer instead."
+  (if (aio-promise-result promise)
+      (kill-buffer (current-buffer))
+    (aio-resolve promise (aio--value-fn (cons status (current-buffer))))))
+
+(defun aio-url--elsewhere-cancel (buffer)
+  "Stop the retrieval of `url-retrieve' into BUFFER and kill BUFFER."
+  (when (buffer-live-p buffer)
+    (let ((process (get-buffer-process buffer)))
+      (when process (delete-process process)))
+    (kill-buffer buffer)))
+
 (defun aio-url-retrieve (url &optional silent inhibit-cookies)
   "Return a promise of (STATUS . BUFFER) from retrieving URL.
 STATUS and BUFFER are what `url-retrieve' hands its callback: STATUS a
@@ -260,20 +284,19 @@ variables bound around this call: `url-request-method',
 `url-max-redirections'.  With INHIBIT-COOKIES, cookies are neither
 sent nor stored.  SILENT is accepted for compatibility; nothing is
 ever reported in the echo area.  The transfer runs on the native
-loop; `aio-cancel' on the promise aborts it.  A synchronous error
-\(a URL that is not http or https, a multibyte body) becomes a
+loop; `aio-cancel' on the promise aborts it.  URLs of other schemes
+\(file, ftp...) go to url.el's own `url-retrieve', with the same
+contract.  A synchronous error (a multibyte body) becomes a
 rejection."
-  (ignore silent)
   (let ((promise (aio-promise)))
     (condition-case err
         (progn
           (unless (stringp url)
             (signal 'wrong-type-argument (list 'stringp url)))
           (let ((parsed (url-generic-parse-url url)))
-            (unless (member (url-type parsed) '("http" "https"))
-              (signal 'aio-http-protocol-error
-                      (list (format "Protocol %S not supported" (url-type parsed)) url)))
-            (aio-url--hop promise (aio-url--request url) parsed nil (not inhibit-cookies))))
+            (if (member (url-type parsed) '("http" "https"))
+                (aio-url--hop promise (aio-url--request url) parsed nil (not inhibit-cookies))
+              (aio-url--elsewhere promise url silent inhibit-cookies))))
       (error (aio-resolve promise (aio--error-fn err))))
     promise))
 

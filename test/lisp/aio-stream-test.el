@@ -266,7 +266,10 @@
     (should (equal '(aio-stream-end) (aio-test-error (aio-stream-next stream))))))
 
 (aio-deftest aio-stream-defstream-documents-itself ()
-  (should (string-match-p "async generator" (documentation 'aio-stream-test-count)))
+  (should (string-match-p "async generator"
+                          (save-window-excursion
+                            (describe-function 'aio-stream-test-count)
+                            (with-current-buffer (help-buffer) (buffer-string)))))
   (should (string-match-p "\\`Yield the integers" (documentation 'aio-stream-test-count)))
   (should (aio-stream-p (aio-stream-test-count 1))))
 

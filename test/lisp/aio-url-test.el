@@ -146,6 +146,23 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
       (should (re-search-forward "^User-Agent: plain-agent$" nil t)))
     (kill-buffer (cdr result))))
 
+(aio-deftest aio-url-other-schemes-go-to-url-el ()
+  (let ((file (make-temp-file "aio-url-test-" nil ".txt" "file contents\n"))
+        (before (buffer-list)))
+    (unwind-protect
+        (let* ((theirs (aio-url-test--url-retrieve (concat "file://" file)))
+               (ours (aio-wait-for (aio-url-retrieve (concat "file://" file)) 10)))
+          (should (equal (car ours) (car theirs)))
+          (should (equal (with-current-buffer (cdr ours) (buffer-string))
+                         (with-current-buffer (cdr theirs) (buffer-string))))
+          (should (string-match-p "file contents" (with-current-buffer (cdr ours)
+                                                    (buffer-string))))
+          (kill-buffer (cdr ours))
+          (kill-buffer (cdr theirs))
+          ;; Nothing else is left behind.
+          (should (null (cl-set-difference (buffer-list) before))))
+      (delete-file file))))
+
 (ert-deftest aio-url-connection-failure-agrees ()
   (skip-unless (aio-url-test--no-proxy))
   (let* ((url (aio-http-test--refused-url))
@@ -171,8 +188,6 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (with-current-buffer (cdr result)
       (should (= url-http-response-status 302)))
     (kill-buffer (cdr result)))
-  (should (eq (car (should-error (aio-wait-for (aio-url-retrieve "file:///etc/passwd"))))
-              'aio-http-protocol-error))
   (should (eq (car (should-error (aio-wait-for (aio-url-retrieve 42))))
               'wrong-type-argument)))
 
