@@ -517,8 +517,44 @@ def streams(sections):
                      lines + [pipeline]))
 
 
+def memory(sections):
+    """Bytes allocated per operation and kept alive per pending one."""
+    with Nginx({"never.bin": b""}) as nginx:
+        # A request to a port nobody answers stays pending: a listening
+        # socket that never accepts.
+        import socket
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1000)
+        env = {"AIO_BENCH_N": "10000",
+               "AIO_BENCH_URL": "http://127.0.0.1:%d/" % listener.getsockname()[1], **HTTP_ENV}
+        log("memory")
+        r = measure(emacs_cmd("aio-bench-memory"), env)
+        listener.close()
+    rows = []
+    if isinstance(r, dict):
+        for label, key in (("aio-sleep, pending", "sleep"),
+                           ("aio-sleep with a listener, pending", "listened"),
+                           ("async function paused on a sleep", "task"),
+                           ("aio-http-request, waiting for an answer", "http")):
+            if key + "_alloc" in r:
+                rows.append((label, {"alloc": r[key + "_alloc"], "live": r[key + "_live"]}))
+    else:
+        rows.append(("aio-native", r))
+    sections.append(("10. Memory per operation",
+                     "Bytes of Lisp objects allocated to start one operation (from "
+                     "`memory-use-counts`) and kept alive while it is pending (live bytes "
+                     "after a garbage collection, 10,000 pending against none; 200 for HTTP), "
+                     "byte-compiled. What the collector marks at each collection grows with "
+                     "the live bytes.",
+                     [table("per operation", None, [("allocated (bytes)", ("alloc", "%.0f")),
+                                                    ("kept alive (bytes)", ("live", "%.0f"))],
+                            rows, "live")]))
+
+
 WORKLOADS_BY_NAME = {"timers": timers, "await": await_loops, "fanout": fanout,
-                     "wake": wake, "http": http, "streams": streams, "http-streams": http_streams}
+                     "wake": wake, "http": http, "streams": streams, "http-streams": http_streams,
+                     "memory": memory}
 
 
 def merge_results(path, sections):
@@ -580,6 +616,7 @@ def main():
     http(sections)
     streams(sections)
     http_streams(sections)
+    memory(sections)
     lines = ["# Benchmark results", "", f"Machine: {machine()}.", "",
              "Made by `make bench` (bench/run.py). Every Emacs contender runs as its own "
              "`emacs -Q --batch`, byte-compiled, with a Release build of the module and "

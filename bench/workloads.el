@@ -539,5 +539,52 @@ Return nothing; parsed text is deleted."
                      :rss_growth_mb (/ (max 0 (- (max most (aio-bench--rss)) rss)) 1048576.0)
                      :max_gap_ms (aio-bench--probe-stop))))
 
+;;;; 10. Memory per operation
+
+(defun aio-bench--allocated-bytes ()
+  "Return the bytes of Lisp objects allocated so far, from `memory-use-counts'."
+  (let ((m (memory-use-counts)))
+    ;; conses, floats, vector cells, symbols, string chars, intervals, strings
+    (+ (* 16 (nth 0 m)) (* 8 (nth 1 m)) (* 8 (nth 2 m)) (* 48 (nth 3 m))
+       (nth 4 m) (* 56 (nth 5 m)) (* 32 (nth 6 m)))))
+
+(defun aio-bench--live-bytes ()
+  "Collect garbage and return the bytes of live Lisp objects."
+  (let ((total 0))
+    (dolist (entry (garbage-collect) total)
+      (when (and (consp entry) (numberp (nth 1 entry)) (numberp (nth 2 entry)))
+        (setq total (+ total (* (nth 1 entry) (nth 2 entry))))))))
+
+(defun aio-bench--per-operation (n make)
+  "Return (ALLOCATED LIVE) bytes per operation of N calls of MAKE.
+MAKE is called with the index and returns what keeps the operation
+going; the operations are pending while their live size is measured."
+  (let* ((base (aio-bench--live-bytes))
+         (before (aio-bench--allocated-bytes))
+         (keep (let (l) (dotimes (i n) (push (funcall make i) l)) l))
+         (allocated (/ (float (- (aio-bench--allocated-bytes) before)) n))
+         (live (/ (float (- (aio-bench--live-bytes) base)) n)))
+    (ignore keep)
+    (list allocated live)))
+
+(defun aio-bench-memory ()
+  "Workload 10: bytes allocated and kept alive per pending operation."
+  (require 'aio)
+  (let* ((n (aio-bench--number "N" 10000))
+         (url (aio-bench--param "URL"))
+         (sleep (aio-bench--per-operation n (lambda (i) (aio-sleep 3600 i))))
+         (listened (aio-bench--per-operation
+                    n (lambda (_) (let ((p (aio-sleep 3600))) (aio-listen p #'ignore) p))))
+         (task (aio-bench--per-operation
+                n (lambda (_) (funcall (aio-lambda () (aio-await (aio-sleep 3600)))))))
+         (http (and url (aio-bench--per-operation
+                         (min n 200) (lambda (_) (aio-http-request url :proxy ""))))))
+    (aio-native-shutdown)
+    (apply #'aio-bench--emit
+           :sleep_alloc (float (nth 0 sleep)) :sleep_live (float (nth 1 sleep))
+           :listened_alloc (float (nth 0 listened)) :listened_live (float (nth 1 listened))
+           :task_alloc (float (nth 0 task)) :task_live (float (nth 1 task))
+           (and http (list :http_alloc (float (nth 0 http)) :http_live (float (nth 1 http)))))))
+
 (provide 'workloads)
 ;;; workloads.el ends here

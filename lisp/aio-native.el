@@ -36,6 +36,7 @@
 (declare-function aio-native--stats "aio-native-module" ())
 (declare-function aio-native--timer-start "aio-native-module" (id seconds))
 (declare-function aio-native--timer-cancel "aio-native-module" (id))
+(declare-function aio-native--timer-times "aio-native-module" (ids))
 
 (defconst aio-native--wake-methods '(channel timer)
   "The values `aio-native-wake-method' may take.")
@@ -100,8 +101,9 @@ caps.")
   "Map from operation id to what completes it: a handler.
 A handler is a function called with STATUS (0 done, 1 cancelled,
 2 failed, 3 an event of an operation that goes on) and PAYLOAD, or,
-for a sleep, a cons (PROMISE . RESULT): a cons costs far less garbage
-than a closure, and sleeps come by the hundred thousand.")
+for a sleep, its promise (resolved with nil) or a cons (PROMISE
+. RESULT): far less garbage than a closure, and sleeps come by the
+hundred thousand.")
 
 (defvar aio-native--info (make-hash-table :test #'eql)
   "Map from operation id to what is known of it, for display.
@@ -127,18 +129,25 @@ recorded in `aio-native--info'.  See `aio-native--track'.")
 
 ;;; Loop life cycle
 
+(defsubst aio-native--sleep-promise (handler)
+  "Return the promise of HANDLER if it is a sleep's, else nil."
+  (cond ((aio-promise-p handler) handler)
+        ((consp handler) (car handler))))
+
 (defsubst aio-native--complete (handler status payload)
   "Complete an operation through HANDLER with STATUS and PAYLOAD.
 See `aio-native--pending' for what HANDLER may be."
-  (cond ((functionp handler) (funcall handler status payload))
-        ((eql status 0)
-         (aio-resolve (car handler) (aio--value-fn (cdr handler))))
-        ((eql status 2)
-         (aio-resolve (car handler)
-                      (aio--error-fn
-                       (list 'aio-native-error
-                             (if (stringp payload) payload "native operation failed")))))
-        (t (aio-cancel (car handler)))))
+  (if (functionp handler)
+      (funcall handler status payload)
+    (let ((promise (if (consp handler) (car handler) handler)))
+      (cond ((eql status 0)
+             (aio-resolve promise (aio--value-fn (cdr-safe handler))))
+            ((eql status 2)
+             (aio-resolve promise
+                          (aio--error-fn
+                           (list 'aio-native-error
+                                 (if (stringp payload) payload "native operation failed")))))
+            (t (aio-cancel promise))))))
 
 
 (defun aio-native--filter (_process _bytes)
@@ -335,7 +344,7 @@ for `aio-list-tasks' and `aio-trace-mode'."
   (let ((id (setq aio-native--last-id (1+ aio-native--last-id))))
     (puthash id handler aio-native--pending)
     (when (or description aio-native--trackers)
-      (let ((settles (or promise (car-safe handler))))
+      (let ((settles (or promise (aio-native--sleep-promise handler))))
         (puthash id (list (float-time) description settles) aio-native--info)
         (when settles
           (puthash settles id aio-native--by-promise))))
@@ -366,31 +375,57 @@ are recorded while anybody asks."
                                    (cons who aio-native--trackers))
                                (delq who aio-native--trackers))))
 
-(defun aio-native--operation (id)
+(defun aio-native--sleep-times (ids)
+  "Return an alist of (ID START DURATION) for those of IDS that are sleeps.
+START is the `float-time' it started at.  The loop thread knows; Lisp
+keeps nothing of a sleep but its promise."
+  (let ((now (float-time)))
+    (and ids (fboundp 'aio-native--timer-times) (aio-native--running-p)
+         (mapcar (lambda (entry) (list (nth 0 entry) (- now (nth 1 entry)) (nth 2 entry)))
+                 (aio-native--timer-times ids)))))
+
+(defun aio-native--operation (id &optional times)
   "Return what is known of pending operation ID, or nil if it is not pending.
 The value is a list (ID DESCRIPTION START PROMISE): DESCRIPTION a
 string, START the `float-time' it started at or nil if unknown,
-PROMISE the promise it settles or nil if unknown."
+PROMISE the promise it settles or nil if unknown.  TIMES, if given, is
+what `aio-native--sleep-times' says of it and others."
   (let ((handler (gethash id aio-native--pending)))
     (when handler
-      (let ((info (gethash id aio-native--info)))
+      (let* ((info (gethash id aio-native--info))
+             (sleep (aio-native--sleep-promise handler))
+             (time (and sleep (not info)
+                        (assq id (or times (aio-native--sleep-times (list id)))))))
         (list id
-              (or (nth 1 info)
-                  (if (consp handler) "sleep" "native operation"))
-              (car info)
-              (or (nth 2 info) (car-safe handler)))))))
+              (cond ((nth 1 info))
+                    (time (format "sleep %ss" (aio-native--round (nth 2 time))))
+                    (sleep "sleep")
+                    (t "native operation"))
+              (or (car info) (nth 1 time))
+              (or (nth 2 info) sleep))))))
+
+(defun aio-native--round (seconds)
+  "Return SECONDS rounded to milliseconds, an integer when whole."
+  (let ((ms (round (* 1000 seconds))))
+    (if (zerop (% ms 1000)) (/ ms 1000) (/ ms 1000.0))))
 
 (defun aio-native--operations ()
   "Return the pending native operations, oldest first.
 Each is described as `aio-native--operation' does."
   (let ((ids nil))
     (maphash (lambda (id _) (push id ids)) aio-native--pending)
-    (mapcar #'aio-native--operation (sort ids #'<))))
+    (setq ids (sort ids #'<))
+    (let ((times (aio-native--sleep-times ids)))
+      (mapcar (lambda (id) (aio-native--operation id times)) ids))))
 
 (defun aio-native--promise-operation (promise)
   "Return the id of the pending operation that settles PROMISE, or nil.
-Only operations recorded in `aio-native--info' are found."
-  (let ((id (gethash promise aio-native--by-promise)))
+A sleep's promise holds its id; other operations are found only when
+recorded in `aio-native--info'."
+  (let* ((canceller (aio-promise-canceller promise))
+         (id (if (fixnump canceller)
+                 canceller
+               (gethash promise aio-native--by-promise))))
     (and id (gethash id aio-native--pending) id)))
 
 (defun aio-native--check-seconds (seconds)
@@ -400,12 +435,6 @@ Only operations recorded in `aio-native--info' are found."
   ;; NaN fails this comparison too.
   (unless (<= 0 seconds aio-native--max-seconds)
     (signal 'args-out-of-range (list seconds 0 aio-native--max-seconds))))
-
-(defconst aio-native--described-sleep 1
-  "Sleeps at least this long, in seconds, are always described.
-So `aio-list-tasks', opened after they started, shows their duration
-and age.  A shorter sleep costs nothing extra, and ends within that
-time anyway.")
 
 (declare-function aio--test-clock-sleep "aio-test-clock" (clock promise seconds result))
 
@@ -420,15 +449,16 @@ sleep is on the test clock instead."
     (cond
      ((zerop seconds)
       ;; Nothing to wait for: the ready queue alone gives the delay.
-      (aio-resolve promise (lambda () result)))
+      (aio-resolve promise (aio--value-fn result)))
      (aio--test-clock
       (aio--test-clock-sleep aio--test-clock promise seconds result))
      (t
+      ;; The loop thread knows when it started and for how long (see
+      ;; `aio-native--sleep-times'): Lisp keeps the promise alone, with
+      ;; the result when there is one.
       (let ((id (aio-native--register
-                 (cons promise result)
-                 (and (or aio-native--trackers
-                          (>= seconds aio-native--described-sleep))
-                      (format "sleep %ss" seconds)))))
+                 (if result (cons promise result) promise)
+                 (and aio-native--trackers (format "sleep %ss" seconds)))))
         (aio-native--timer-start id seconds)
         ;; The id itself, not a closure: see `aio--cancel-1'.
         (setf (aio-promise-canceller promise) id))))

@@ -22,9 +22,9 @@
 ;; for a task, N for a native operation.
 ;;
 ;; Native operations are described (with their start time) while
-;; somebody looks: while this buffer lives, or `aio-trace-mode' is on;
-;; sleeps of a second or more always are.  A shorter sleep started
-;; before shows as "sleep <1s".
+;; somebody looks: while this buffer lives, or `aio-trace-mode' is on.
+;; Sleeps need not be: the loop thread knows when each started and for
+;; how long, and tells when asked.
 
 ;;; Code:
 
@@ -169,14 +169,11 @@ It is shown in whole seconds, as tasks note the time of a pause."
 
 ;;;; The entries
 
-(defun aio-tasks--age-cell (start now &optional short)
+(defun aio-tasks--age-cell (start now)
   "Return the cell of the time column for something that began at START.
-NOW is the current `float-time'; START nil means unknown, or, with
-SHORT, less than `aio-native--described-sleep'."
+NOW is the current `float-time'; START nil means unknown."
   (let ((seconds (and start (- now start))))
-    (propertize (if (and short (null start))
-                    (format "<%ss" aio-native--described-sleep)
-                  (aio-tasks--format-seconds seconds))
+    (propertize (aio-tasks--format-seconds seconds)
                 'aio-seconds (or seconds -1.0))))
 
 (defun aio-tasks--id-cell (kind id)
@@ -217,20 +214,16 @@ SHORT, less than `aio-native--described-sleep'."
   (let ((awaiters (aio-tasks--awaiters)))
     (mapcar (lambda (op)
               (pcase-let ((`(,id ,description ,start ,promise) op))
-                (let ((names (and promise (gethash promise awaiters)))
-                      ;; Not described: a sleep shorter than a second.
-                      (short (and (null start) (equal description "sleep"))))
+                (let ((names (and promise (gethash promise awaiters))))
                   (list (cons 'native id)
                         (vector (aio-tasks--id-cell 'native id)
                                 "native"
-                                (if short
-                                    (format "sleep <%ss" aio-native--described-sleep)
-                                  description)
+                                description
                                 (if names
                                     (concat "awaited by "
                                             (mapconcat #'identity names ", "))
                                   "")
-                                (aio-tasks--age-cell start now short)
+                                (aio-tasks--age-cell start now)
                                 "")))))
             (aio-native--operations))))
 
@@ -364,8 +357,8 @@ and \\[revert-buffer] refreshes the list, which also refreshes by
 itself while it is visible.
 
 Native operations are described while the buffer lives or
-`aio-trace-mode' is on, and sleeps of a second or more always are;
-a shorter sleep started before shows as \"sleep <1s\"."
+`aio-trace-mode' is on; sleeps show their duration and age whenever
+they started."
   (interactive)
   (let ((buffer (get-buffer-create aio-tasks-buffer-name)))
     (with-current-buffer buffer

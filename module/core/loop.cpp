@@ -1,7 +1,9 @@
 #include "loop.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <csignal>
+#include <future>
 #include <memory>
 #include <pthread.h>
 #include <stdexcept>
@@ -112,11 +114,33 @@ void Loop::start_timer(std::uint64_t id, double delay_ms) {
   if (!(delay_ms >= 0) || !std::isfinite(delay_ms)) {
     throw std::invalid_argument("timer delay must be a finite number >= 0");
   }
-  const auto deadline = uv_hrtime() + static_cast<std::uint64_t>(std::ceil(delay_ms * 1e6));
+  const auto now = uv_hrtime();
+  const auto deadline = now + static_cast<std::uint64_t>(std::ceil(delay_ms * 1e6));
   timers_.note_submitted();
-  if (!submit([this, id, deadline] { timers_.start(id, deadline); })) {
+  if (!submit([this, id, now, deadline] { timers_.start(id, now, deadline); })) {
     timers_.note_dropped();
   }
+}
+
+std::vector<TimerTimes> Loop::timer_times(const std::vector<std::uint64_t>& ids) {
+  auto result = std::make_shared<std::promise<std::vector<TimerTimes>>>();
+  std::future<std::vector<TimerTimes>> future = result->get_future();
+  const bool sent = submit([this, ids, result] {
+    std::vector<TimerTimes> out;
+    const std::uint64_t now = uv_hrtime();
+    for (std::uint64_t id : ids) {
+      std::uint64_t start = 0, deadline = 0;
+      if (timers_.times(id, &start, &deadline)) {
+        out.push_back(TimerTimes{id, static_cast<double>(now - start) / 1e9,
+                                 static_cast<double>(deadline - start) / 1e9});
+      }
+    }
+    result->set_value(std::move(out));
+  });
+  // An interactive listing asks: a loop that does not answer within a
+  // second has nothing useful to say.
+  if (!sent || future.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return {};
+  return future.get();
 }
 
 void Loop::cancel_timer(std::uint64_t id) {

@@ -24,6 +24,13 @@ namespace aio {
 // Runs on the loop thread. Captures plain values only.
 using Command = std::function<void()>;
 
+// What Lisp may ask about a pending timer, for display.
+struct TimerTimes {
+  std::uint64_t id;
+  double age_s;       // since it was asked for
+  double duration_s;  // from then to its deadline
+};
+
 struct Stats {
   std::int64_t timers_pending = 0;
   std::int64_t http_pending = 0;
@@ -51,6 +58,9 @@ class Loop {
   // Thread-safe front for the timer service.
   void start_timer(std::uint64_t id, double delay_ms);
   void cancel_timer(std::uint64_t id);
+  // Blocks for the loop thread (at most a second): the times of those of
+  // IDS that are pending timers.
+  std::vector<TimerTimes> timer_times(const std::vector<std::uint64_t>& ids);
 
   // Thread-safe front for the HTTP engine.
   void start_http(std::uint64_t id, HttpRequest request);

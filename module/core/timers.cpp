@@ -20,17 +20,25 @@ constexpr std::size_t compact_floor = 1024;
 
 bool Timers::live(const Entry& e) const {
   auto it = active_.find(e.id);
-  return it != active_.end() && it->second == e.seq;
+  return it != active_.end() && it->second.seq == e.seq;
 }
 
-void Timers::start(std::uint64_t id, std::uint64_t deadline_ns) {
+bool Timers::times(std::uint64_t id, std::uint64_t* start_ns, std::uint64_t* deadline_ns) const {
+  auto it = active_.find(id);
+  if (it == active_.end()) return false;
+  *start_ns = it->second.start_ns;
+  *deadline_ns = it->second.deadline_ns;
+  return true;
+}
+
+void Timers::start(std::uint64_t id, std::uint64_t start_ns, std::uint64_t deadline_ns) {
   try {
     if (!clock_open_ && !open_clock()) throw std::runtime_error("cannot create a timer clock");
     cancel(id);
     const std::uint64_t seq = next_seq_++;
     heap_.push_back(Entry{deadline_ns, seq, id});
     std::push_heap(heap_.begin(), heap_.end(), DueLater{});
-    active_[id] = seq;  // last: until here a failure leaves only a stale entry
+    active_[id] = Active{seq, start_ns, deadline_ns};  // last: until here a failure leaves only a stale entry
   } catch (const std::exception& e) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
     out_.push(Completion(id, Status::error, e.what()));
@@ -60,7 +68,7 @@ void Timers::collect_due(std::vector<Completion>* due) {
   while (!heap_.empty() && heap_.front().deadline_ns <= now) {
     const Entry e = heap_.front();
     auto it = active_.find(e.id);
-    const bool fires = it != active_.end() && it->second == e.seq;  // else cancelled
+    const bool fires = it != active_.end() && it->second.seq == e.seq;  // else cancelled
     // First, as it may throw: until it succeeds nothing has changed.
     if (fires) due->emplace_back(e.id, Status::ok);
     std::pop_heap(heap_.begin(), heap_.end(), DueLater{});

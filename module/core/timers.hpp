@@ -31,9 +31,15 @@ class Timers {
   Timers(const Timers&) = delete;
   Timers& operator=(const Timers&) = delete;
 
-  // Starts timer ID, due at DEADLINE_NS on uv_hrtime()'s clock. It never
-  // fires early. An active timer with the same id is cancelled first.
-  void start(std::uint64_t id, std::uint64_t deadline_ns);
+  // Starts timer ID, asked for at START_NS and due at DEADLINE_NS, both
+  // on uv_hrtime()'s clock. It never fires early. An active timer with
+  // the same id is cancelled first.
+  void start(std::uint64_t id, std::uint64_t start_ns, std::uint64_t deadline_ns);
+
+  // When active timer ID was asked for and when it is due (uv_hrtime()
+  // nanoseconds), or false if it is not active. For display: what Lisp
+  // need not keep for each of its sleeps.
+  bool times(std::uint64_t id, std::uint64_t* start_ns, std::uint64_t* deadline_ns) const;
   // Stops timer ID and completes it with Status::cancelled. An id that is
   // not active (already fired, never started) is ignored: its completion,
   // if any, is already in the outbox.
@@ -79,7 +85,12 @@ class Timers {
   uv_loop_t* loop_;
   Outbox& out_;
   std::vector<Entry> heap_;
-  std::unordered_map<std::uint64_t, std::uint64_t> active_;  // id -> seq
+  struct Active {
+    std::uint64_t seq;
+    std::uint64_t start_ns;
+    std::uint64_t deadline_ns;
+  };
+  std::unordered_map<std::uint64_t, Active> active_;
   std::uint64_t next_seq_ = 0;
   std::uint64_t armed_ns_ = 0;  // deadline the clock is set for; 0: none
 

@@ -55,22 +55,26 @@ std::intmax_t Env::integer_in(emacs_value v, std::intmax_t min, std::intmax_t ma
 }
 
 double Env::number_in(emacs_value v, double min, double max) {
-  // Fast path for a float in range; NaN fails the comparison.
-  double d = env_->extract_float(env_, v);
-  if (env_->non_local_exit_check(env_) == emacs_funcall_exit_return && d >= min && d <= max) return d;
-  env_->non_local_exit_clear(env_);
-  // Then a fixnum in range.
-  std::intmax_t n = env_->extract_integer(env_, v);
-  if (env_->non_local_exit_check(env_) == emacs_funcall_exit_return) {
-    d = static_cast<double>(n);
-    if (d >= min && d <= max) return d;
+  // Fast paths by type: a failed extraction signals, and a signal costs
+  // Lisp garbage and time (sleeps of whole seconds are common).
+  emacs_value type = env_->type_of(env_, v);
+  if (env_->eq(env_, type, intern("float"))) {
+    const double d = env_->extract_float(env_, v);
+    // NaN fails the comparison.
+    if (env_->non_local_exit_check(env_) == emacs_funcall_exit_return && d >= min && d <= max) return d;
+  } else if (env_->eq(env_, type, intern("integer"))) {
+    const std::intmax_t n = env_->extract_integer(env_, v);
+    if (env_->non_local_exit_check(env_) == emacs_funcall_exit_return) {
+      const double d = static_cast<double>(n);
+      if (d >= min && d <= max) return d;
+    }
   }
   env_->non_local_exit_clear(env_);
   if (!is_number(v)) wrong_type("numberp", v);
   // Compared in Lisp so that bignums are refused before any conversion.
   emacs_value lo = floating(min), hi = floating(max);
   if (is_nil(call("<=", {lo, v, hi}))) out_of_range(v, lo, hi);
-  d = env_->extract_float(env_, call("float", {v}));
+  const double d = env_->extract_float(env_, call("float", {v}));
   check();
   return d;
 }

@@ -1,4 +1,6 @@
 // Module functions for native timers.
+#include <vector>
+
 #include "registry.hpp"
 #include "state.hpp"
 
@@ -25,10 +27,30 @@ emacs_value timer_cancel(Env& env, std::ptrdiff_t, emacs_value* args) {
   return env.nil();
 }
 
+emacs_value timer_times(Env& env, std::ptrdiff_t, emacs_value* args) {
+  if (env.is_nil(env.call("proper-list-p", {args[0]}))) env.wrong_type("proper-list-p", args[0]);
+  std::vector<std::uint64_t> ids;
+  for (emacs_value tail = args[0]; !env.is_nil(tail); tail = env.call("cdr", {tail})) {
+    ids.push_back(static_cast<std::uint64_t>(env.integer_in(env.call("car", {tail}), 0, max_id)));
+  }
+  emacs_value out = env.nil();
+  for (const TimerTimes& t : running_loop(env).timer_times(ids)) {
+    out = env.call("cons", {env.call("list", {env.integer(static_cast<std::intmax_t>(t.id)),
+                                              env.floating(t.age_s), env.floating(t.duration_s)}),
+                            out});
+  }
+  return out;
+}
+
 const Function functions[] = {
     {"aio-native--timer-start", 2, 2, boundary<timer_start>,
      "Start native timer ID, due after SECONDS (an integer or a float).\n"
      "Its completion carries ID.  Return ID.\n\n(fn ID SECONDS)"},
+    {"aio-native--timer-times", 1, 1, boundary<timer_times>,
+     "Return (ID AGE DURATION) for each of IDS that is a pending native timer.\n"
+     "AGE is the seconds since it was started, DURATION the seconds it was\n"
+     "started for.  Asks the loop thread and waits for it, at most a second.\n\n"
+     "(fn IDS)"},
     {"aio-native--timer-cancel", 1, 1, boundary<timer_cancel>,
      "Cancel native timer ID; its completion then has status cancelled.\n"
      "An ID that is not pending is ignored.\n\n(fn ID)"},

@@ -18,7 +18,8 @@ class TimersOnTestLoop : public ::testing::Test {
   }
   void start(std::uint64_t id, double seconds_from_now) {
     timers_.note_submitted();
-    timers_.start(id, uv_hrtime() + static_cast<std::uint64_t>(seconds_from_now * 1e9));
+    const std::uint64_t now = uv_hrtime();
+    timers_.start(id, now, now + static_cast<std::uint64_t>(seconds_from_now * 1e9));
   }
   uv_loop_t uv_{};
   Waker waker_;
