@@ -1,0 +1,118 @@
+;;; aio-probe-test.el --- The reliability probes, as ERT tests  -*- lexical-binding: t -*-
+
+;;; Commentary:
+
+;; Each test runs one probe in a child Emacs (see aio-probe.el) and
+;; asserts the invariants of its report: nothing crashes or hangs, every
+;; promise settles exactly once, errors are the documented ones, and
+;; buffers, descriptors and pending operations come back to where they
+;; were.  `make test' runs them with reduced sizes, `make
+;; test-reliability' at full size (AIO_PROBE_SCALE=full); both print the
+;; figures.
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'ert)
+
+(add-to-list 'load-path (file-name-directory (or load-file-name buffer-file-name)))
+(require 'aio-probe)
+
+(defun aio-probe-test--python ()
+  "Skip the test unless python3 is there for the servers."
+  (unless (executable-find "python3")
+    (ert-skip "python3 is needed for the fault server")))
+
+(defun aio-probe-test--prlimit ()
+  "Skip the test unless prlimit(1) is there to set resource limits."
+  (unless (executable-find "prlimit")
+    (ert-skip "prlimit (util-linux) is needed to limit the child's resources")))
+
+(defun aio-probe-test--run (file function params &optional timeout)
+  "Run FUNCTION of probe FILE with PARAMS; return the run.
+The child runs under -module-assertions when this Emacs does.  It is
+killed after TIMEOUT seconds (default 300)."
+  (aio-probe-run file function :params params :assertions 'inherit
+                 :timeout (or timeout 300)))
+
+;;; Shutdown
+
+(ert-deftest aio-probe-kill-emacs-with-pending-work ()
+  "`kill-emacs' with sleeps and stalled requests pending exits at once, cleanly."
+  (aio-probe-test--python)
+  (let* ((sleeps (aio-probe-size 2000 10000))
+         (requests (aio-probe-size 20 100))
+         (run (aio-probe-test--run "aio-probe-shutdown" 'aio-probe-kill-emacs-main
+                                   (list :sleeps sleeps :requests requests) 120))
+         (r (aio-probe-result run)))
+    (aio-probe-figures "kill-emacs with pending work"
+                       (list :sleeps sleeps :requests requests
+                             :pending-at-exit (plist-get r :pending)
+                             :http-pending-at-exit (plist-get r :http-pending)
+                             :exit-seconds (- (plist-get run :ended) (plist-get r :exit-begins))
+                             :end (aio-probe-describe-end run)))
+    (should (= (plist-get r :pending) (+ sleeps requests)))
+    (should (= (plist-get r :http-pending) requests))
+    (should-not (plist-get run :killed))
+    (should-not (plist-get run :signal))
+    (should-not (plist-get run :core))
+    (should (eql (plist-get run :exit) 0))))
+
+(ert-deftest aio-probe-shutdown-with-pending-work ()
+  "`aio-native-shutdown' rejects every pending operation once; sleeps work after."
+  (aio-probe-test--python)
+  (let* ((sleeps (aio-probe-size 2000 10000))
+         (requests (aio-probe-size 20 100))
+         (r (aio-probe-result
+             (aio-probe-test--run "aio-probe-shutdown" 'aio-probe-shutdown-main
+                                  (list :sleeps sleeps :requests requests)))))
+    (aio-probe-figures "aio-native-shutdown with pending work" r)
+    (should (= (plist-get r :pending-before) (+ sleeps requests)))
+    (should (plist-get r :all-settled))
+    (should (= (plist-get r :settled-once) (+ sleeps requests)))
+    (should (= (plist-get r :settled-twice) 0))
+    (should (equal (plist-get r :sleep-outcomes) `((aio-cancel . ,sleeps))))
+    (should (equal (plist-get r :request-outcomes) `((aio-http-cancelled . ,requests))))
+    (should (eq (plist-get r :later-sleep) 'slept))
+    (should (= (plist-get r :lisp-pending-after) 0))
+    (should (plist-get r :quiesced))
+    (should (= (plist-get r :sockets-after) (plist-get r :sockets-before)))
+    (should (eql (plist-get r :server-open-after) 0))))
+
+(ert-deftest aio-probe-internal-shutdown ()
+  "After the module's own shutdown, a pending sleep settles and new sleeps work."
+  (let ((r (aio-probe-result
+            (aio-probe-test--run "aio-probe-shutdown" 'aio-probe-internal-shutdown-main nil 60))))
+    (aio-probe-figures "aio-native--shutdown alone" r)
+    (should (plist-get r :pending-sleep-settled))
+    (should (eq (plist-get r :later-sleep) 'later))
+    (should (= (plist-get r :lisp-pending-after) 0))))
+
+(ert-deftest aio-probe-wake-channel-loss ()
+  "Deleting the wake process does not stall finished work."
+  (aio-probe-test--python)
+  (let ((r (aio-probe-result
+            (aio-probe-test--run "aio-probe-shutdown" 'aio-probe-wake-loss-main nil 60))))
+    (aio-probe-figures "wake channel lost" r)
+    (dolist (case (plist-get r :cases))
+      (ert-info ((format "%S" case))
+        (should (= (plist-get case :settled) 2))
+        (should (equal (plist-get case :sleep) '(ok . slept)))))))
+
+(ert-deftest aio-probe-cancellation-storm ()
+  "Thousands of tasks canceled at once each settle once; nothing stays pending."
+  (let* ((n (aio-probe-size 2000 10000))
+         (r (aio-probe-result
+             (aio-probe-test--run "aio-probe-shutdown" 'aio-probe-storm-main (list :tasks n)))))
+    (aio-probe-figures "cancellation storm" r)
+    (should (= (plist-get r :settled-before-cancel) 0))
+    (should (plist-get r :all-settled))
+    (should (= (plist-get r :settled-once) n))
+    (should (= (plist-get r :settled-twice) 0))
+    (should (= (plist-get r :lisp-pending-after) (plist-get r :lisp-pending-before)))
+    (should (plist-get r :quiesced))
+    (should (= (plist-get r :timers-after) 0))
+    (should (= (plist-get r :live-tasks) 0))))
+
+(provide 'aio-probe-test)
+;;; aio-probe-test.el ends here
