@@ -209,30 +209,35 @@ ON-SETTLE, if non-nil, is called with INDEX and the outcome."
 
 (defun aio-probe-start-server (&rest args)
   "Start the fault server with command line ARGS; return its process.
-The process's `port' property is the port it serves on."
+The process's `port' property is the port it serves on, its `ports'
+property the list of them when ARGS ask for several listeners."
   (let* ((buffer (generate-new-buffer " *aio-probe-server*"))
          (process (make-process
                    :name "aio-probe-server" :buffer buffer
                    :command (append (list "python3" aio-probe-fault-server) args)
                    :connection-type 'pipe :noquery t
                    :stderr (get-buffer-create " *aio-probe-server-stderr*")))
-         (port nil))
+         (line (if (member "--listeners" args) "^PORTS \\([0-9 ]+\\)\n" "^PORT \\([0-9]+\\)\n"))
+         (ports nil))
     (push process aio-probe-servers)
     (aio-probe-wait (lambda ()
                       (with-current-buffer buffer
                         (goto-char (point-min))
-                        (when (re-search-forward "^PORT \\([0-9]+\\)\n" nil t)
-                          (setq port (string-to-number (match-string 1))))))
+                        (when (re-search-forward line nil t)
+                          (setq ports (mapcar #'string-to-number
+                                              (split-string (match-string 1)))))))
                     20)
-    (unless port
+    (unless ports
       (error "The fault server did not start: %s"
              (with-current-buffer " *aio-probe-server-stderr*" (buffer-string))))
-    (process-put process 'port port)
+    (process-put process 'port (car ports))
+    (process-put process 'ports ports)
     process))
 
-(defun aio-probe-url (server path)
-  "Return the URL of PATH on SERVER, a process from `aio-probe-start-server'."
-  (format "http://127.0.0.1:%d%s" (process-get server 'port) path))
+(defun aio-probe-url (server path &optional port)
+  "Return the URL of PATH on SERVER, a process from `aio-probe-start-server'.
+PORT, if non-nil, is the port to use instead of SERVER's first."
+  (format "http://127.0.0.1:%d%s" (or port (process-get server 'port)) path))
 
 (defun aio-probe-server-faults (server)
   "Return a hash table mapping each path SERVER logged to its fault symbol."
@@ -281,6 +286,50 @@ The process's `port' property is the port it serves on."
          (port (process-contact server :service)))
     (delete-process server)
     (format "http://127.0.0.1:%d/" port)))
+
+;;; Descriptor baselines
+
+(defun aio-probe-get (url)
+  "Request URL and wait for it (10 s at most); return the status or the error."
+  (condition-case err
+      (aio-http-response-status
+       (aio-wait-for (aio-http-request url :proxy "" :timeout 10) 15))
+    ((error aio-cancel) err)))
+
+(defun aio-probe-fd-baseline (server)
+  "Make one request to SERVER; return Emacs's descriptor count afterwards.
+The count then includes what the loop and libcurl keep for their whole
+life, and one cached connection, as it will after any later request."
+  (aio-probe-get (aio-probe-url server "/kind/correct"))
+  (aio-probe-fd-count))
+
+(defun aio-probe-fd-settle (server)
+  "Let dead cached connections to SERVER go; return the descriptor count.
+The server closes idle connections after a second; the next request
+lets the client prune them."
+  (aio-probe-wait #'ignore 1.5)
+  (let ((status (aio-probe-get (aio-probe-url server "/kind/correct"))))
+    (aio-probe-wait #'ignore 0.2)
+    (list :fds (aio-probe-fd-count) :last-request status)))
+
+;;; Errors that escape filters
+
+(defvar aio-probe-filter-errors nil
+  "Errors that escaped a process filter or sentinel, newest first.")
+
+(defun aio-probe--command-error (data context signal)
+  "Record DATA, an error that escaped a filter, as an interactive Emacs would.
+An interactive Emacs reports an error in a filter and goes on; a batch
+Emacs kills itself, which would end the probe.  Other errors (CONTEXT
+says where from, SIGNAL what signaled) are fatal, as in batch."
+  (if (string-prefix-p "error in process" context)
+      (progn (push data aio-probe-filter-errors)
+             (message "%s%s" context (error-message-string data)))
+    (command-error-default-function data context signal)
+    (kill-emacs 255)))
+
+(setq command-error-function #'aio-probe--command-error)
+(setq backtrace-on-error-noninteractive nil)
 
 ;;; Quiet
 

@@ -114,5 +114,85 @@ killed after TIMEOUT seconds (default 300)."
     (should (= (plist-get r :timers-after) 0))
     (should (= (plist-get r :live-tasks) 0))))
 
+;;; Descriptors
+
+(ert-deftest aio-probe-subprocess-inherits-no-descriptor ()
+  "A subprocess started while requests are in flight holds none of the loop's descriptors."
+  (aio-probe-test--python)
+  (let ((r (aio-probe-result
+            (aio-probe-test--run "aio-probe-inherit" 'aio-probe-inherit-main
+                                 (list :requests 5) 60))))
+    (aio-probe-figures "descriptor inheritance" r)
+    ;; The probe saw the module's descriptors: the requests' sockets at least.
+    (should (>= (plist-get r :module-sockets) 5))
+    (should (= (plist-get r :server-open-in-flight) 5))
+    (should-not (plist-get r :held-while-in-flight))
+    (should-not (plist-get r :held-after-cancel))
+    (should-not (plist-get r :held-by-later-child))
+    (should (eql (plist-get r :server-open-after-cancel) 0))))
+
+(ert-deftest aio-probe-descriptor-exhaustion ()
+  "Requests beyond the descriptor limit leave Emacs working, and end as the server answers."
+  (aio-probe-test--python)
+  (let* ((n (aio-probe-size 1100 2000))
+         (r (aio-probe-result
+             (aio-probe-test--run "aio-probe-fds" 'aio-probe-fds-main
+                                  (list :requests n :delay (aio-probe-size 0.3 1.0)
+                                        :listeners 32 :timeout 300)
+                                  420))))
+    (aio-probe-figures "descriptor exhaustion" r)
+    ;; The probe means something only above the limit.
+    (should (> n (plist-get r :nofile-limit)))
+    (should (= (plist-get r :settled-once) n))
+    (should (= (plist-get r :settled-twice) 0))
+    (should (equal (plist-get r :outcomes) `((ok-200 . ,n))))
+    (should (= (plist-get r :emacs-work-failed) 0))
+    (should (< (plist-get r :peak-fds) (plist-get r :nofile-limit)))
+    (should (eql (plist-get r :last-request) 200))
+    (should (<= (plist-get r :fds-after) (+ (plist-get r :fds-before) 2)))
+    (should (= (plist-get r :lisp-pending-after) 0))))
+
+;;; Memory
+
+(defun aio-probe-test--error-under-p (condition parent)
+  "Return non-nil if CONDITION is an error whose conditions include PARENT."
+  (and (consp condition) (symbolp (car condition))
+       (memq parent (get (car condition) 'error-conditions))))
+
+(ert-deftest aio-probe-memory-endless-body ()
+  "A 100 GB body under an address-space limit rejects the request; Emacs lives."
+  (aio-probe-test--python)
+  (aio-probe-test--prlimit)
+  (let* ((run (aio-probe-test--run "aio-probe-memory" 'aio-probe-memory-endless-main
+                                   (list :headroom (* 512 1024 1024)) 240))
+         (r (aio-probe-result run)))
+    (aio-probe-figures "memory: endless body" r)
+    (should (eql (plist-get r :warm-up) 200))
+    (should (aio-probe-test--error-under-p (plist-get r :outcome) 'aio-http-error))
+    (should (eq (plist-get r :later-sleep) 'slept))
+    (should (eql (plist-get r :later-string) 1000))
+    (should (= (plist-get r :lisp-pending-after) 0))
+    (should (eql (plist-get run :exit) 0))))
+
+(ert-deftest aio-probe-memory-conversion-in-a-drain ()
+  "A body Lisp cannot hold rejects its request only; the sleeps of its drain settle."
+  (aio-probe-test--python)
+  (aio-probe-test--prlimit)
+  (let* ((sleeps 100)
+         (run (aio-probe-test--run "aio-probe-memory" 'aio-probe-memory-conversion-main
+                                   (list :size (* 200 1024 1024) :sleeps sleeps) 240))
+         (r (aio-probe-result run)))
+    (aio-probe-figures "memory: body too big for Lisp, in one drain with sleeps" r)
+    (should (eql (plist-get r :warm-up) 200))
+    (should (plist-get r :queued-in-one-drain))
+    (should-not (plist-get r :filter-errors))
+    (should (plist-get r :all-settled))
+    (should (equal (plist-get r :sleep-outcomes) `((ok . ,sleeps))))
+    (should (= (plist-get r :settled-twice) 0))
+    (should (aio-probe-test--error-under-p (plist-get r :request-outcome) 'error))
+    (should (eq (plist-get r :later-sleep) 'slept))
+    (should (= (plist-get r :lisp-pending-after) 0))
+    (should (eql (plist-get run :exit) 0))))
+
 (provide 'aio-probe-test)
 ;;; aio-probe-test.el ends here

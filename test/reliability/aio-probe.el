@@ -50,10 +50,14 @@ Emacs removes the option from `command-line-args'; /proc keeps it."
                           (string-match-p "\\`\\(?:[a-z]+_proxy\\|[A-Z]+_PROXY\\|HOME\\|AIO_PROBE_[A-Z]+\\)=" entry))
                         process-environment)))
 
-(defun aio-probe--tail (buffer n)
-  "Return the last N characters of BUFFER's text."
+(defun aio-probe--excerpt (buffer n)
+  "Return BUFFER's text, or its first and last N/2 characters if longer than N."
   (with-current-buffer buffer
-    (buffer-substring-no-properties (max (point-min) (- (point-max) n)) (point-max))))
+    (if (<= (buffer-size) n)
+        (buffer-substring-no-properties (point-min) (point-max))
+      (concat (buffer-substring-no-properties (point-min) (+ (point-min) (/ n 2)))
+              "\n[...]\n"
+              (buffer-substring-no-properties (- (point-max) (/ n 2)) (point-max))))))
 
 (cl-defun aio-probe-run (file function &key params (timeout 300) assertions
                               progress stall-timeout wrapper)
@@ -71,7 +75,7 @@ The value is a plist: :result (what the probe reported, or nil),
 nil), :core (non-nil if a core was dumped), :killed (`timeout' or
 `stall' if it had to be killed), :elapsed (seconds), :ended (the
 `float-time' its end was seen), :stdout and
-:stderr (their last 4000 characters)."
+:stderr (their text, the middle cut out beyond 4000 characters)."
   (let* ((scratch (make-temp-file "aio-probe-" t))
          (out (expand-file-name "result.eld" scratch))
          (home (expand-file-name "home" scratch))
@@ -134,8 +138,8 @@ nil), :core (non-nil if a core was dumped), :killed (`timeout' or
                 :killed killed
                 :elapsed (- ended start)
                 :ended ended
-                :stdout (aio-probe--tail stdout 4000)
-                :stderr (aio-probe--tail stderr 4000)))
+                :stdout (aio-probe--excerpt stdout 4000)
+                :stderr (aio-probe--excerpt stderr 4000)))
       (when (and process (process-live-p process))
         (signal-process process 'KILL))
       (kill-buffer stdout)

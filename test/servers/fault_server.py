@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An HTTP/1.1 server on 127.0.0.1 that misbehaves on purpose.
 
-Starts on a free port, prints "PORT <n>" on a line of its own, and serves
+Starts on a free port, prints "PORT <n>" on a line of its own (with
+--listeners K, on K ports, and then "PORTS <n1> <n2> ..."), and serves
 until its standard input is closed (so it never outlives the test that
 started it) or it is killed.  Python 3 standard library only.
 
@@ -206,6 +207,8 @@ def main():
                         help="comma-separated faults drawn for /r/<n> paths")
     parser.add_argument("--idle", type=float, default=1.0,
                         help="seconds an idle kept-alive connection stays open")
+    parser.add_argument("--listeners", type=int, default=1,
+                        help="how many ports to serve on (clients count hosts by port)")
     args = parser.parse_args()
     faults = args.faults.split(",")
     for fault in faults:
@@ -220,11 +223,15 @@ def main():
 
     async def start():
         server.stopping = asyncio.Event()
-        return await asyncio.start_server(server.handle, "127.0.0.1", 0,
-                                          backlog=4096, limit=READ_LIMIT)
+        return [await asyncio.start_server(server.handle, "127.0.0.1", 0,
+                                           backlog=4096, limit=READ_LIMIT)
+                for _ in range(max(1, args.listeners))]
 
-    listener = loop.run_until_complete(start())
-    server.log("PORT %d" % listener.sockets[0].getsockname()[1])
+    listeners = loop.run_until_complete(start())
+    ports = [listener.sockets[0].getsockname()[1] for listener in listeners]
+    server.log("PORT %d" % ports[0])
+    if args.listeners > 1:
+        server.log("PORTS " + " ".join(str(port) for port in ports))
 
     def read_stdin():
         for line in sys.stdin:
@@ -238,7 +245,8 @@ def main():
         loop.run_forever()
     except KeyboardInterrupt:
         pass
-    listener.close()
+    for listener in listeners:
+        listener.close()
     sys.stdout.flush()
     # Stalled handlers and their sockets go with the process.
     os._exit(0)
