@@ -197,7 +197,7 @@ ON-SETTLE, if non-nil, is called with INDEX and the outcome."
   (let ((tally nil))
     (mapc (lambda (outcome)
             (let* ((key (if outcome (car outcome) 'unsettled))
-                   (cell (assq key tally)))
+                   (cell (assoc key tally)))
               (if cell (setcdr cell (1+ (cdr cell))) (push (cons key 1) tally))))
           outcomes)
     (sort tally (lambda (a b) (> (cdr a) (cdr b))))))

@@ -20,6 +20,8 @@
 (require 'aio)
 (require 'aio-probe-child)
 
+(declare-function aio-native--shutdown "aio-native-module" ())
+
 (defun aio-probe-shutdown--load (sleeps requests server tracker)
   "Start SLEEPS long sleeps and REQUESTS stalled requests to SERVER.
 Track them in TRACKER, sleeps first; return once every request has

@@ -17,6 +17,7 @@
 
 (add-to-list 'load-path (file-name-directory (or load-file-name buffer-file-name)))
 (require 'aio-probe)
+(require 'aio-probe-matrix-driver)
 
 (defun aio-probe-test--python ()
   "Skip the test unless python3 is there for the servers."
@@ -34,6 +35,92 @@ The child runs under -module-assertions when this Emacs does.  It is
 killed after TIMEOUT seconds (default 300)."
   (aio-probe-run file function :params params :assertions 'inherit
                  :timeout (or timeout 300)))
+
+;;; The bad-input matrix
+
+(defun aio-probe-test--matrix-figures (title summary)
+  "Print the figures of matrix SUMMARY under TITLE, every call that is not clean."
+  (aio-probe-figures title
+                     (list :calls (plist-get summary :total)
+                           :functions (length (plist-get summary :functions))
+                           :module-functions (cl-count 'module (plist-get summary :functions) :key #'cdr)
+                           :settings (length (plist-get summary :settings))
+                           :by-class (plist-get summary :counts)
+                           :with-leaks (length (plist-get summary :flagged))
+                           :unspecified (plist-get summary :unspecified)
+                           :child-emacsen (plist-get summary :children)
+                           :seconds (plist-get summary :seconds)))
+  (let ((lines (mapcar (lambda (entry)
+                         (pcase-let ((`(,i ,class ,flags ,describe ,detail . ,_) entry))
+                           (format "  #%d %s %s -> %s%s" i class describe detail
+                                   (if flags (format " %S" flags) ""))))
+                       (cl-remove-duplicates (append (plist-get summary :non-clean)
+                                                     (plist-get summary :flagged))
+                                             :key #'car))))
+    (when lines
+      (aio-probe-figures (concat title ": calls not clean, or leaving something behind")
+                         nil)
+      (message "%s" (mapconcat #'identity lines "\n"))
+      (let ((file (getenv "AIO_PROBE_FIGURES")))
+        (when (and file (not (string-empty-p file)))
+          (write-region (concat (mapconcat #'identity lines "\n") "\n") nil file t 0))))))
+
+(defun aio-probe-test--matrix (assertions)
+  "Run the matrix, ASSERTIONS as for `aio-probe-run'; check and print it."
+  (let* ((summary (aio-probe-matrix-drive :fast (not (aio-probe-full-p))
+                                          :assertions assertions))
+         (counts (plist-get summary :counts))
+         (title (format "bad-input matrix%s"
+                        (if (if (eq assertions 'inherit) (aio-probe-module-assertions-p) assertions)
+                            " (-module-assertions)" ""))))
+    (aio-probe-test--matrix-figures title summary)
+    ;; Thousands of calls, over every public and module function.
+    (should (>= (plist-get summary :total) (aio-probe-size 2000 5000)))
+    (should (>= (length (plist-get summary :functions)) 80))
+    (should (>= (cl-count 'module (plist-get summary :functions) :key #'cdr) 10))
+    (should-not (plist-get summary :unspecified))
+    (dolist (class '(crash died hang dirty accepted-bad probe-error unsafe-skipped))
+      (ert-info ((format "calls classed %s" class))
+        (should-not (assq class counts))))
+    (should-not (plist-get summary :flagged))))
+
+(ert-deftest aio-probe-bad-input-matrix ()
+  "Every public and module function refuses bad input cleanly, and leaves nothing."
+  (aio-probe-test--prlimit)
+  (aio-probe-test--matrix 'inherit))
+
+(ert-deftest aio-probe-bad-input-matrix-module-assertions ()
+  "The matrix again under -module-assertions (at full size only: `make test'
+runs every test under -module-assertions anyway)."
+  (unless (aio-probe-full-p)
+    (ert-skip "Run by make test-reliability"))
+  (aio-probe-test--prlimit)
+  (aio-probe-test--matrix t))
+
+;;; Faults
+
+(ert-deftest aio-probe-fault-server ()
+  "Requests against a faulty server settle once, with the documented errors, and leave nothing."
+  (aio-probe-test--python)
+  (let* ((n (aio-probe-size 240 2000))
+         (r (aio-probe-result
+             (aio-probe-test--run "aio-probe-faults" 'aio-probe-faults-main
+                                  (list :requests n :concurrency 64
+                                        :timeout (aio-probe-size 1 2) :seed 11)
+                                  600))))
+    (aio-probe-figures "fault server" r)
+    ;; Every fault was drawn, and every request reached the server.
+    (should (= (length (plist-get r :faults)) 9))
+    (should-not (assq 'never-arrived (plist-get r :faults)))
+    (should (= (plist-get r :settled-once) n))
+    (should (= (plist-get r :settled-twice) 0))
+    (should (= (plist-get r :broken-count) 0))
+    (should (= (plist-get r :filter-errors) 0))
+    (should (= (plist-get r :lisp-pending-after) (plist-get r :lisp-pending-before)))
+    (should (plist-get r :quiesced))
+    (should (eql (plist-get r :last-request) 200))
+    (should (<= (plist-get r :fds-after) (+ (plist-get r :fds-before) 2)))
+    (should-not (plist-get r :buffers-left))))
 
 ;;; Shutdown
 
