@@ -85,3 +85,19 @@ bench:
 
 clean:
 	rm -rf $(BUILD) build-bench build-module lisp/aio-native-module.so lisp/*.elc
+
+# make test-reliability  the reliability probes of test/reliability/ at full
+#               size: the bad-input matrix (plain and under
+#               -module-assertions), the fault server, exit and shutdown
+#               under load, the cancellation storm, descriptor inheritance
+#               and exhaustion, memory limits.  Their figures are printed
+#               and written to $(BUILD)/reliability-figures.txt.  `make
+#               test' runs the same probes with reduced sizes.
+RELIABILITY_TESTS := test/reliability/aio-probe-test.el
+LISP_TESTS += $(RELIABILITY_TESTS)
+
+.PHONY: test-reliability
+test-reliability: build
+	mkdir -p $(BUILD) && rm -f $(BUILD)/reliability-figures.txt
+	AIO_PROBE_SCALE=full AIO_PROBE_FIGURES=$(abspath $(BUILD))/reliability-figures.txt \
+	  $(EMACS) -Q --batch -L lisp -l ert -l $(RELIABILITY_TESTS) -f ert-run-tests-batch-and-exit

@@ -78,7 +78,7 @@ is, such as \"socket:[1234]\" or \"pipe:[99]\"."
   (length (aio-probe-fd-table pid)))
 
 (defun aio-probe-sockets (&optional pid)
-  "Return the number of sockets process PID (default Emacs) holds."
+  "Return the number of sockets held by process PID (default Emacs)."
   (cl-count-if (lambda (entry) (string-prefix-p "socket:" (cdr entry)))
                (aio-probe-fd-table pid)))
 

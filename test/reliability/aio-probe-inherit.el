@@ -17,7 +17,7 @@
 (require 'aio-probe-child)
 
 (defun aio-probe-inherit--exec-done-p (process program)
-  "Return non-nil once PROCESS runs PROGRAM (its fork has exec'd).
+  "Return non-nil once PROCESS is PROGRAM: its fork has exec'd.
 Before the exec, the child's table is Emacs's own."
   (let ((comm (with-temp-buffer
                 (ignore-errors

@@ -108,12 +108,8 @@ setting them is not how they are used."
               :rest (and (not (numberp max)) 'any)
               :unspecified t))))
 
-(defun aio-probe-matrix--required (function)
-  "Return how many arguments FUNCTION requires."
-  (car (func-arity function)))
-
 (defun aio-probe-matrix-calls (fast)
-  "Return the calls of the matrix, a vector of descriptors.
+  "Return the vector of descriptors of every call of the matrix.
 FAST non-nil takes only the core values.  A descriptor is one of
 \(FUNCTION baseline), (FUNCTION arity N), (FUNCTION arg POSITION NAME),
 \(FUNCTION rest NAME), (FUNCTION key KEYWORD NAME), (FUNCTION raw-keys
@@ -168,7 +164,7 @@ LIST), (FUNCTION var VARIABLE NAME), (VARIABLE setting WAY NAME)."
       (error "No value named %S" name)))
 
 (defun aio-probe-matrix--arg-form (type value macro)
-  "Return VALUE as an argument of TYPE: quoted if MACRO and TYPE says so."
+  "Return VALUE as an argument of TYPE, quoted for a MACRO if TYPE is (:quote ...)."
   (if (and macro (consp type) (eq (car type) :quote))
       (list 'quote value)
     value))
@@ -181,7 +177,6 @@ dynamic bindings (VARIABLE . VALUE) to make around the call."
                (spec (aio-probe-matrix--spec function))
                (macro (plist-get spec :macro))
                (types (plist-get spec :args))
-               (required (aio-probe-matrix--required function))
                (valid t)
                (args nil)
                (words nil)
@@ -276,7 +271,7 @@ A host under .invalid is refused without a lookup, but not as a PROXY."
   "A URL on 127.0.0.1 nobody listens at.")
 
 (defun aio-probe-matrix--warm-up ()
-  "Make the loop open what it keeps for its whole life.
+  "Make the loop open the descriptors kept for its whole life.
 A timer and a request make libuv and libcurl open their descriptors;
 they are no call's leak."
   (ignore-errors (aio-wait-for (aio-sleep 0.001) 2))
@@ -325,9 +320,10 @@ they are no call's leak."
     found))
 
 (defun aio-probe-matrix--promise-p (object)
-  "Return non-nil if OBJECT is a promise, not a forged record that only looks so."
+  "Return non-nil if OBJECT is a promise with all its slots, not a forged record."
   (and (aio-promise-p object)
-       (condition-case nil (progn (aio-promise-result object) t) (error nil))))
+       ;; A promise has four slots; a forged record may have none.
+       (condition-case nil (or (aref object 4) t) (error nil))))
 
 (defun aio-probe-matrix--invoke (built)
   "Make the call BUILT; return its value."
@@ -340,7 +336,7 @@ they are no call's leak."
         (apply function args)))))
 
 (defun aio-probe-matrix--restore ()
-  "Put the library back in the state the matrix runs in."
+  "Put the library back in the state the matrix needs."
   (when (and (boundp 'aio-trace-mode) aio-trace-mode) (aio-trace-mode -1))
   (setq aio-native--trackers nil)
   (unless (and (aio-native--running-p) aio-native--process (process-live-p aio-native--process))
@@ -365,7 +361,7 @@ The outcome is (returned VALUE), (signaled CONDITION) or (hang)."
         ((error aio-cancel) (list 'signaled err))))))
 
 (defun aio-probe-matrix--cleanup (value before)
-  "Settle what VALUE holds and sweep what the call left; return leak flags.
+  "Settle the promises in VALUE and sweep what the call left; return leak flags.
 BEFORE is the plist of buffers, processes, timers, pending count and
 descriptors taken before the call."
   (let* ((flags nil)
@@ -434,7 +430,7 @@ An error such code raises is the code's own (`void-variable',
 macro of Emacs: only a hang, a crash or a leak counts against them.")
 
 (defun aio-probe-matrix--code-position-p (call)
-  "Return non-nil if CALL changes a macro argument that is code."
+  "Return non-nil if CALL puts its value in a macro argument that is code."
   (let* ((spec (aio-probe-matrix--spec (car call)))
          (type (pcase (nth 1 call)
                  ('arg (nth (nth 2 call) (plist-get spec :args)))
@@ -494,7 +490,7 @@ REFUSED is a URL nobody listens at.  A step that times out is
     (nreverse outcomes)))
 
 (defun aio-probe-matrix--run-setting (call refused)
-  "Set a variable as CALL says, run the workload, restore; return the record.
+  "Set a variable as told by CALL, run the workload, restore; return the record.
 REFUSED is a URL nobody listens at."
   (pcase-let* ((`(,variable setting ,way ,name) call)
                (context (cdr (assq variable aio-probe-settings-context)))
@@ -535,13 +531,13 @@ REFUSED is a URL nobody listens at."
 ;;;; The child: the run
 
 (defun aio-probe-matrix--timed (thunk)
-  "Return the record THUNK makes, with the milliseconds it took appended."
+  "Return the record made by THUNK, with the milliseconds it took appended."
   (let* ((start (float-time))
          (record (funcall thunk)))
     (append record (list (round (* 1000 (- (float-time) start)))))))
 
 (defun aio-probe-matrix-main ()
-  "Run the matrix's calls from parameter :start on, logging to :progress."
+  "Run every call of the matrix from parameter :start on; log to :progress."
   (aio-probe-quiet)
   (let* ((progress (aio-probe-param :progress nil))
          (start (aio-probe-param :start 0))

@@ -189,11 +189,11 @@ lists.")
      ,(aio-probe-specs--in-async form)))
 
 (defun aio-probe-specs--lambda (form)
-  "Return a form calling the function that the `aio-lambda' FORM makes."
+  "Return a form calling the function made by the `aio-lambda' FORM."
   `(aio-wait-for (funcall ,form) 1))
 
 (defun aio-probe-specs--promise (form)
-  "Return a form waiting for the promise FORM returns."
+  "Return a form waiting for the promise returned by FORM."
   `(aio-wait-for ,form 1))
 
 ;;; Specs

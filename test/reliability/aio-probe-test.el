@@ -90,8 +90,9 @@ killed after TIMEOUT seconds (default 300)."
   (aio-probe-test--matrix 'inherit))
 
 (ert-deftest aio-probe-bad-input-matrix-module-assertions ()
-  "The matrix again under -module-assertions (at full size only: `make test'
-runs every test under -module-assertions anyway)."
+  "The matrix again, under -module-assertions.
+Only at full size: `make test' runs every test under -module-assertions
+anyway."
   (unless (aio-probe-full-p)
     (ert-skip "Run by make test-reliability"))
   (aio-probe-test--prlimit)
@@ -221,10 +222,12 @@ runs every test under -module-assertions anyway)."
 (ert-deftest aio-probe-descriptor-exhaustion ()
   "Requests beyond the descriptor limit leave Emacs working, and end as the server answers."
   (aio-probe-test--python)
-  (let* ((n (aio-probe-size 1100 2000))
+  ;; Issuing a thousand requests takes most of a second: the server's
+  ;; delay keeps them all in flight at once.
+  (let* ((n (aio-probe-size 1300 2000))
          (r (aio-probe-result
              (aio-probe-test--run "aio-probe-fds" 'aio-probe-fds-main
-                                  (list :requests n :delay (aio-probe-size 0.3 1.0)
+                                  (list :requests n :delay (aio-probe-size 1.0 2.0)
                                         :listeners 32 :timeout 300)
                                   420))))
     (aio-probe-figures "descriptor exhaustion" r)

@@ -34,7 +34,7 @@
   (if (aio-probe-full-p) full fast))
 
 (defun aio-probe-module-assertions-p ()
-  "Return non-nil if this Emacs runs with -module-assertions.
+  "Return non-nil if this Emacs was started with -module-assertions.
 Emacs removes the option from `command-line-args'; /proc keeps it."
   (with-temp-buffer
     (and (ignore-errors (insert-file-contents-literally "/proc/self/cmdline") t)
