@@ -192,6 +192,10 @@ ON-SETTLE, if non-nil, is called with INDEX and the outcome."
           :unsettled (cl-count 0 counts)
           :settled-twice (cl-count-if (lambda (n) (> n 1)) counts))))
 
+(defun aio-probe-sorted (alist)
+  "Return ALIST sorted by the printed form of its keys."
+  (sort alist (lambda (a b) (string< (format "%s" (car a)) (format "%s" (car b))))))
+
 (defun aio-probe-tally (outcomes)
   "Return an alist (SYMBOL . COUNT) of the outcome symbols in OUTCOMES."
   (let ((tally nil))

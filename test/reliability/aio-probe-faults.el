@@ -120,7 +120,7 @@ FAULTS, VIAS and CLASSES are vectors indexed by request."
              (outcome (car (aref classes i)))
              (cell (assq outcome (cdr entry))))
         (if cell (setcdr cell (1+ (cdr cell))) (setcdr entry (cons (cons outcome 1) (cdr entry))))))
-    (sort table (lambda (a b) (string< (format "%s" (car a)) (format "%s" (car b)))))))
+    (aio-probe-sorted table)))
 
 (defun aio-probe-faults-main ()
   "Send the requests, then check every outcome and what is left behind."

@@ -52,7 +52,7 @@ SCRATCH is a directory on `load-path' for the files it makes."
   "Return TALLY, a hash table from `aio-probe-fds--try', as a sorted alist."
   (let ((alist nil))
     (maphash (lambda (key value) (push (cons key value) alist)) tally)
-    (sort alist (lambda (a b) (string< (format "%s" (car a)) (format "%s" (car b)))))))
+    (aio-probe-sorted alist)))
 
 (defun aio-probe-fds-main ()
   "Put many requests in flight to a slow server and keep Emacs busy meanwhile."

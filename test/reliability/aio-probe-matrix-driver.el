@@ -36,6 +36,7 @@ of classes), :flagged (calls with leak flags), :non-clean (records of
 every call that is not clean or accepted), :functions, :settings,
 :unspecified, :children (how many child Emacsen it took), :seconds."
   (let* ((progress (make-temp-file "aio-probe-matrix-" nil ".eld"))
+         (slow (if (eq assertions 'inherit) (aio-probe-module-assertions-p) assertions))
          (start 0)
          (children 0)
          (total nil)
@@ -48,7 +49,8 @@ every call that is not clean or accepted), :functions, :settings,
             (setq children (1+ children))
             (let* ((run (aio-probe-run "aio-probe-matrix" 'aio-probe-matrix-main
                                        :params (list :start start :fast fast :progress progress
-                                                     :hang-seconds (if assertions 8 5))
+                                                     :hang-seconds (* (if fast 2 5)
+                                                                      (if slow 1.5 1)))
                                        :assertions assertions
                                        :progress progress :stall-timeout stall-timeout
                                        :timeout 7200))

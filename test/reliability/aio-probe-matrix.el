@@ -145,10 +145,11 @@ LIST), (FUNCTION var VARIABLE NAME), (VARIABLE setting WAY NAME)."
               (push (list function 'var (car var) (car value)) calls))))))
     (dolist (variable (aio-probe-matrix-settings))
       (dolist (way '(setq customize))
+        ;; Settings are scalars: the core values cover their types.
         (dolist (value (append (aio-probe-values-pool '(aio-probe-settings-values) nil)
                                (if fast
                                    (mapcar #'aio-probe-matrix--entry '(nil minus-one string-nul))
-                                 (aio-probe-values-pool '(aio-probe-values) nil))))
+                                 (aio-probe-values-pool '(aio-probe-values) t))))
           (push (list variable 'setting way (car value)) calls))))
     (vconcat (nreverse calls))))
 
@@ -471,7 +472,7 @@ REFUSED is a URL nobody listens at.  A step that times out is
         (outcomes nil))
     (cl-loop
      for step in
-     (list (lambda () (aio-wait-for (aio-sleep 0.01 'slept) 1))
+     (list (lambda () (aio-wait-for (aio-sleep 0.01 'slept) 0.5))
            (lambda () (aio-wait-for (aio-http-request refused :proxy "" :timeout 2) 3))
            (lambda () (aio-wait-for (funcall (aio-lambda () (aio-await (aio-sleep 0.001)) 'async)) 1))
            (lambda () (kill-buffer (aio-list-tasks)) 'listed)

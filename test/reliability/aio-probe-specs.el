@@ -179,7 +179,7 @@ lists.")
 
 (defun aio-probe-specs--in-async (form)
   "Return a form running FORM in an async function and waiting for it."
-  `(aio-wait-for (funcall (aio-lambda () ,form)) 1))
+  `(aio-wait-for (funcall (aio-lambda () ,form)) 0.5))
 
 (defun aio-probe-specs--chain (form)
   "Return a form running the `aio-chain' FORM on a prepared place."
@@ -190,11 +190,11 @@ lists.")
 
 (defun aio-probe-specs--lambda (form)
   "Return a form calling the function made by the `aio-lambda' FORM."
-  `(aio-wait-for (funcall ,form) 1))
+  `(aio-wait-for (funcall ,form) 0.5))
 
 (defun aio-probe-specs--promise (form)
   "Return a form waiting for the promise returned by FORM."
-  `(aio-wait-for ,form 1))
+  `(aio-wait-for ,form 0.5))
 
 ;;; Specs
 
