@@ -12,7 +12,16 @@
 ;;; Code:
 
 (require 'cl-lib)
-(require 'aio)
+;; Not at run time: the probe of captured names (aio-probe-capture.el)
+;; must load aio itself, after it has defined variables.
+(eval-when-compile (require 'aio))
+
+(declare-function aio-listen "aio-promise" (promise callback))
+(declare-function aio-wait-for "aio-promise" (promise &optional timeout))
+(declare-function aio-native-stats "aio-native" ())
+(declare-function aio-http-request "aio-http" (url &rest args))
+(declare-function aio-http-response-status "aio-http" (response))
+(defvar aio-unhandled-error-function)
 
 (defconst aio-probe-child--directory
   (file-name-directory (or load-file-name buffer-file-name))

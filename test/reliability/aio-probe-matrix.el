@@ -36,6 +36,7 @@
 ;;; Code:
 
 (require 'cl-lib)
+(require 'subr-x)
 (require 'aio)
 (require 'aio-probe-child)
 (require 'aio-probe-values)
@@ -413,13 +414,28 @@ descriptors taken before the call."
         :timers (append timer-list timer-idle-list)
         :pending (aio-probe-pending) :fds (aio-probe-fd-count)))
 
+(defun aio-probe-matrix--rejection (value)
+  "Return the error VALUE, a promise, is already rejected with, or nil.
+A cancellation is not a rejection."
+  (when (and (aio-probe-matrix--promise-p value) (aio-promise-result value))
+    (condition-case err
+        (progn (funcall (aio-promise-result value)) nil)
+      (error err)
+      (aio-cancel nil))))
+
 (defun aio-probe-matrix--classify (outcome valid exempt)
   "Return (CLASS DETAIL) for OUTCOME of a call whose arguments are VALID.
 EXEMPT non-nil means that any error is the caller's own code's."
   (pcase outcome
     (`(hang) (list 'hang nil))
     (`(returned ,value)
-     (list (if valid 'accepted 'accepted-bad) (aio-probe-matrix--short (type-of value))))
+     (let ((refusal (aio-probe-matrix--rejection value)))
+       (cond (refusal
+              ;; Refused through the promise it returned, as an async
+              ;; API may: judged as if signaled.
+              (aio-probe-matrix--classify (list 'signaled refusal) valid exempt))
+             (t (list (if valid 'accepted 'accepted-bad)
+                      (aio-probe-matrix--short (type-of value)))))))
     (`(signaled ,err)
      (list (if (or exempt (aio-probe-matrix--clean-error-p err)) 'clean 'dirty)
            (aio-probe-matrix--short err)))))

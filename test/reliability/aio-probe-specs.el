@@ -22,6 +22,7 @@
 ;;; Code:
 
 (require 'cl-lib)
+(require 'subr-x)
 (require 'aio)
 (require 'aio-probe-values)
 
@@ -126,6 +127,11 @@
             ,(lambda () "GET") (aio-probe-values))
     (headers aio-probe-specs--headers-p ,#'ignore (aio-probe-values aio-probe-header-values))
     (body ,(lambda (v) (or (null v) (stringp v))) ,#'ignore (aio-probe-values))
+    ;; url.el sends a string (trimmed), calls a function, and sends
+    ;; nothing for other values.
+    (user-agent ,(lambda (v) (or (not (stringp v))
+                                 (aio-probe-specs--clean-string-p (string-trim v))))
+                ,#'ignore (aio-probe-values))
     (http-seconds ,(lambda (v) (or (null v) (and (numberp v) (< 0 v) (<= v 1e9))))
                   ,#'ignore (aio-probe-values))
     (redirects ,(lambda (v) (and (natnump v) (<= v 1000))) ,(lambda () 20) (aio-probe-values))
@@ -294,7 +300,7 @@ lists.")
                       :vars ((url-request-method . method)
                              (url-request-data . body)
                              (url-request-extra-headers . headers)
-                             (url-user-agent . any)
+                             (url-user-agent . user-agent)
                              (url-max-redirections . any)))
     (aio-wait-for :args (promise wait-timeout))
     ;; Module functions.

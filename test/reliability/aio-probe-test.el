@@ -9,10 +9,28 @@
 ;; were.  `make test' runs them with reduced sizes, `make
 ;; test-reliability' at full size (AIO_PROBE_SCALE=full); both print the
 ;; figures.
+;;
+;; One probe alone, by its test's name (reduced sizes; prefix
+;; AIO_PROBE_SCALE=full for full ones):
+;;
+;;   emacs -Q --batch -L lisp -l ert -l test/reliability/aio-probe-test.el \
+;;     --eval '(ert-run-tests-batch-and-exit "fault-server")'
+;;
+;; The probes, and what each checks:
+;;   aio-probe-bad-input-matrix      aio-probe-matrix.el (specs, values)
+;;   aio-probe-fault-server          aio-probe-faults.el
+;;   aio-probe-kill-emacs-..., aio-probe-shutdown-..., aio-probe-internal-
+;;   shutdown, aio-probe-wake-channel-loss, aio-probe-cancellation-storm
+;;                                   aio-probe-shutdown.el
+;;   aio-probe-subprocess-inherits-no-descriptor  aio-probe-inherit.el
+;;   aio-probe-descriptor-exhaustion aio-probe-fds.el
+;;   aio-probe-memory-...            aio-probe-memory.el
+;;   aio-probe-captured-names        aio-probe-capture.el
 
 ;;; Code:
 
 (require 'cl-lib)
+(require 'subr-x)
 (require 'ert)
 
 (add-to-list 'load-path (file-name-directory (or load-file-name buffer-file-name)))
@@ -97,6 +115,28 @@ anyway."
     (ert-skip "Run by make test-reliability"))
   (aio-probe-test--prlimit)
   (aio-probe-test--matrix t))
+
+;;; Names captured by a user's defvar
+
+(ert-deftest aio-probe-captured-names ()
+  "The library, loaded from source, works after a user's defvar of its local names."
+  (let* ((control (aio-probe-result
+                   (aio-probe-test--run "aio-probe-capture" 'aio-probe-capture-main
+                                        (list :declare nil) 60)))
+         (r (aio-probe-result
+             (aio-probe-test--run "aio-probe-capture" 'aio-probe-capture-main nil 120)))
+         (failed (cl-remove-if #'cadr (plist-get r :steps))))
+    (aio-probe-figures "names captured by defvar"
+                       (list :declared (plist-get r :declared)
+                             :steps (length (plist-get r :steps))
+                             :failed-steps failed
+                             :failed-without-defvars (cl-remove-if #'cadr (plist-get control :steps))))
+    ;; The probe means something: the library ran interpreted, the
+    ;; workload passes without the declarations, and there were some.
+    (should (plist-get r :interpreted))
+    (should-not (cl-remove-if #'cadr (plist-get control :steps)))
+    (should (> (plist-get r :declared) 20))
+    (should-not failed)))
 
 ;;; Faults
 
