@@ -12,9 +12,9 @@
 (require 'aio)
 
 (defun aio-probe-capture--rejected ()
-  "Return a promise rejected with (error \"wl\")."
+  "Return a promise rejected with (error \"Rejected\")."
   (let ((wl-p (aio-promise)))
-    (aio-resolve wl-p (lambda () (error "wl")))
+    (aio-resolve wl-p (lambda () (error "Rejected")))
     wl-p))
 
 (aio-defun aio-probe-capture--sum (wl-n)
@@ -86,14 +86,14 @@
     (aio-await (aio-sleep 5))))
 
 (defun aio-probe-capture--steps ()
-  "Return the steps: (NAME THUNK EXPECTED), THUNK returning a promise."
+  "Return every step: (NAME THUNK EXPECTED), THUNK returning a promise."
   (let ((wl-log (list nil)))
     `((all-settled ,(lambda () (aio-all-settled (list (aio-sleep 0.001 1) 2 (aio-probe-capture--rejected))))
-                   ((:success . 1) (:success . 2) (:error error "wl")))
+                   ((:success . 1) (:success . 2) (:error error "Rejected")))
       (all ,(lambda () (aio-all (list (aio-sleep 0.001 1) 2))) (1 2))
       (any ,(lambda () (aio-any (list (aio-probe-capture--rejected) (aio-sleep 0.001 'a)))) a)
       (race ,(lambda () (aio-race (list (aio-sleep 0.5 'slow) (aio-sleep 0.001 'fast)))) fast)
-      (catch ,(lambda () (aio-catch (aio-probe-capture--rejected))) (:error error "wl"))
+      (catch ,(lambda () (aio-catch (aio-probe-capture--rejected))) (:error error "Rejected"))
       (shield ,(lambda () (aio-shield (aio-sleep 0.001 's))) s)
       (timeout ,(lambda () (aio-catch (aio-timeout 0.001))) (:error aio-timeout . 0.001))
       (defun-loop ,(lambda () (aio-probe-capture--sum 5)) 10)

@@ -10,11 +10,11 @@
 ;; test-reliability' at full size (AIO_PROBE_SCALE=full); both print the
 ;; figures.
 ;;
-;; One probe alone, by its test's name (reduced sizes; prefix
-;; AIO_PROBE_SCALE=full for full ones):
-;;
-;;   emacs -Q --batch -L lisp -l ert -l test/reliability/aio-probe-test.el \
-;;     --eval '(ert-run-tests-batch-and-exit "fault-server")'
+;; One probe alone: load this file in a batch Emacs (with the
+;; project's Lisp directory on the load path) and run
+;; `ert-run-tests-batch-and-exit' with a part of the test's name as the
+;; selector, such as "fault-server"; AIO_PROBE_SCALE=full in the
+;; environment gives full sizes.
 ;;
 ;; The probes, and what each checks:
 ;;   aio-probe-bad-input-matrix      aio-probe-matrix.el (specs, values)
