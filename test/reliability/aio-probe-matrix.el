@@ -417,7 +417,7 @@ descriptors taken before the call."
 (defun aio-probe-matrix--rejection (value)
   "Return the error VALUE, a promise, is already rejected with, or nil.
 A cancellation is not a rejection."
-  (when (and (aio-probe-matrix--promise-p value) (aio-promise-result value))
+  (when (and (aio-probe-matrix--promise-p value) (functionp (aio-promise-result value)))
     (condition-case err
         (progn (funcall (aio-promise-result value)) nil)
       (error err)
@@ -425,7 +425,8 @@ A cancellation is not a rejection."
 
 (defun aio-probe-matrix--classify (outcome valid exempt)
   "Return (CLASS DETAIL) for OUTCOME of a call whose arguments are VALID.
-EXEMPT non-nil means that any error is the caller's own code's."
+EXEMPT non-nil means that the argument changed is code: any error is
+that code's own, and accepting it is no fault."
   (pcase outcome
     (`(hang) (list 'hang nil))
     (`(returned ,value)
@@ -434,7 +435,9 @@ EXEMPT non-nil means that any error is the caller's own code's."
               ;; Refused through the promise it returned, as an async
               ;; API may: judged as if signaled.
               (aio-probe-matrix--classify (list 'signaled refusal) valid exempt))
-             (t (list (if valid 'accepted 'accepted-bad)
+             ;; Code is checked when it runs, as Emacs's own `defun'
+             ;; and `lambda' do: accepting it is no fault.
+             (t (list (if (or valid exempt) 'accepted 'accepted-bad)
                       (aio-probe-matrix--short (type-of value)))))))
     (`(signaled ,err)
      (list (if (or exempt (aio-probe-matrix--clean-error-p err)) 'clean 'dirty)

@@ -133,7 +133,6 @@
     (hash-table nil . ,(lambda () (make-hash-table)))
     (record nil . ,(lambda () (record 'aio-probe-record 1 2)))
     (forged-promise t . ,(lambda () (record 'aio-promise)))
-    (forged-promise-garbage nil . ,(lambda () (record 'aio-promise 'garbage 'garbage 'garbage 'garbage)))
     (marker nil . ,(lambda () (point-marker)))
     (dead-marker nil . ,(lambda () (make-marker)))
     (deleted-overlay nil . ,(lambda () (let ((o (make-overlay 1 1))) (delete-overlay o) o)))
