@@ -49,6 +49,9 @@ every call that is not clean or accepted), :functions, :settings,
             (setq children (1+ children))
             (let* ((run (aio-probe-run "aio-probe-matrix" 'aio-probe-matrix-main
                                        :params (list :start start :fast fast :progress progress
+                                                     ;; Less room, sooner out of memory
+                                                     ;; when an argument makes it grow.
+                                                     :headroom (* (if fast 256 1024) 1024 1024)
                                                      :hang-seconds (* (if fast 2 5)
                                                                       (if slow 1.5 1)))
                                        :assertions assertions
@@ -56,11 +59,12 @@ every call that is not clean or accepted), :functions, :settings,
                                        :timeout 7200))
                    (records (aio-probe-matrix--read-progress progress))
                    (last-started nil)
+                   (last-call nil)
                    (done nil))
               (dolist (record records)
                 (pcase (car record)
                   ('total (setq header record total (nth 1 record)))
-                  ('S (setq last-started (nth 1 record)))
+                  ('S (setq last-started (nth 1 record) last-call (nth 2 record)))
                   ('R (puthash (nth 1 record) (cddr record) results))
                   ('done (setq done t))))
               (cond
@@ -74,7 +78,7 @@ every call that is not clean or accepted), :functions, :settings,
                            (list (cond ((plist-get run :killed) 'hang)
                                        ((plist-get run :signal) 'crash)
                                        (t 'died))
-                                 nil (format "call %d" last-started)
+                                 nil last-call
                                  (list (aio-probe-describe-end run)
                                        (truncate-string-to-width (or (plist-get run :stderr) "") 600)))
                            results))

@@ -29,7 +29,7 @@
 ;; processes, timers or descriptors.
 ;;
 ;; `aio-probe-matrix-main' runs in the child; it appends a line to the
-;; progress file before ("(S INDEX)") and after ("(R INDEX ...)") each
+;; progress file before ("(S INDEX CALL)") and after ("(R INDEX ...)") each
 ;; call.  `aio-probe-matrix-drive' (aio-probe-matrix-driver.el) runs in
 ;; the parent.
 
@@ -66,10 +66,23 @@
   (let ((file (symbol-file symbol kind)))
     (and file (file-in-directory-p file aio-probe-matrix--lisp-directory))))
 
+(defun aio-probe-matrix--load-autoloads ()
+  "Load the files behind the autoloaded `aio-' functions.
+An autoload, such as `aio-url-retrieve''s, names no file of its
+definition until it is loaded."
+  (let ((autoloads nil))
+    (mapatoms (lambda (symbol)
+                (when (and (string-prefix-p "aio-" (symbol-name symbol))
+                           (autoloadp (symbol-function symbol)))
+                  (push symbol autoloads))))
+    (dolist (symbol autoloads)
+      (autoload-do-load (symbol-function symbol) symbol))))
+
 (defun aio-probe-matrix-functions ()
   "Return the functions to probe: ((SYMBOL . KIND)...), sorted.
 KIND is `public' for an `aio-' function or macro of lisp/ without `--'
 in its name, `module' for a function the module defines."
+  (aio-probe-matrix--load-autoloads)
   (let ((found nil))
     (mapatoms
      (lambda (symbol)
@@ -159,7 +172,7 @@ LIST), (FUNCTION var VARIABLE NAME), (VARIABLE setting WAY NAME)."
 (defun aio-probe-matrix--entry (name)
   "Return the pool entry called NAME."
   (or (cl-loop for pool in '(aio-probe-values aio-probe-url-values aio-probe-proxy-values
-                             aio-probe-header-values
+                             aio-probe-header-values aio-probe-header-line-values
                              aio-probe-option-values aio-probe-body-forms
                              aio-probe-settings-values)
                thereis (assq name (symbol-value pool)))
@@ -289,10 +302,19 @@ they are no call's leak."
   '(wrong-type-argument args-out-of-range wrong-number-of-arguments circular-list user-error)
   "Error symbols that refuse bad input properly.")
 
+(defun aio-probe-matrix--memory-error-p (err)
+  "Return non-nil if ERR, a condition, reports exhausted memory."
+  (and (proper-list-p err)
+       (cl-some (lambda (x) (and (stringp x)
+                                 (string-match-p "out of memory\\|memory exhausted" (downcase x))))
+                err)))
+
 (defun aio-probe-matrix--clean-error-p (err)
-  "Return non-nil if ERR, a condition, is a proper refusal."
+  "Return non-nil if ERR, a condition, is a proper refusal.
+Running out of memory on a bad argument is none, whatever the symbol."
   (let ((symbol (car err)))
-    (cond ((memq symbol aio-probe-matrix--clean-errors) t)
+    (cond ((aio-probe-matrix--memory-error-p err) nil)
+          ((memq symbol aio-probe-matrix--clean-errors) t)
           ((eq symbol 'error)
            (and (stringp (cadr err))
                 (not (string-match-p "\\`Memory exhausted" (cadr err)))))
@@ -440,7 +462,9 @@ that code's own, and accepting it is no fault."
              (t (list (if (or valid exempt) 'accepted 'accepted-bad)
                       (aio-probe-matrix--short (type-of value)))))))
     (`(signaled ,err)
-     (list (if (or exempt (aio-probe-matrix--clean-error-p err)) 'clean 'dirty)
+     (list (if (and (or exempt (aio-probe-matrix--clean-error-p err))
+                    (not (aio-probe-matrix--memory-error-p err)))
+               'clean 'dirty)
            (aio-probe-matrix--short err)))))
 
 (defconst aio-probe-matrix--code-types '(name arglist place group-spec code)
@@ -570,7 +594,7 @@ REFUSED is a URL nobody listens at."
     (setq aio-probe-matrix--refused refused)
     (setq aio-probe-refused-port (string-to-number (car (last (split-string refused ":")))))
     ;; Runaway memory becomes an error here instead of the machine's problem.
-    (aio-probe-limit-memory (aio-probe-param :headroom (* 2 1024 1024 1024)))
+    (aio-probe-limit-memory (aio-probe-param :headroom (* 1024 1024 1024)))
     (aio-native-init)
     (aio-probe-matrix--warm-up)
     (setq calls (aio-probe-matrix-calls fast))
@@ -584,7 +608,7 @@ REFUSED is a URL nobody listens at."
                        t))
     (cl-loop for i from start below (length calls)
              for call = (aref calls i)
-             do (aio-probe-write progress (list 'S i) t)
+             do (aio-probe-write progress (list 'S i (format "%S" call)) t)
              (aio-probe-write progress
                               (cons 'R (cons i (aio-probe-matrix--timed (lambda () (condition-case err
                                                    (if (eq (nth 1 call) 'setting)

@@ -127,6 +127,15 @@
             ,(lambda () "GET") (aio-probe-values))
     (headers aio-probe-specs--headers-p ,#'ignore (aio-probe-values aio-probe-header-values))
     (body ,(lambda (v) (or (null v) (stringp v))) ,#'ignore (aio-probe-values))
+    ;; As url.el takes them: names and values concatenated as they are.
+    (url-headers ,(lambda (v) (and (proper-list-p v)
+                                   (cl-every (lambda (field)
+                                               (and (consp field)
+                                                    (aio-probe-specs--clean-string-p (car field))
+                                                    (or (null (cdr field))
+                                                        (aio-probe-specs--clean-string-p (cdr field)))))
+                                             v)))
+                 ,#'ignore (aio-probe-values aio-probe-header-values))
     ;; url.el sends a string (trimmed), calls a function, and sends
     ;; nothing for other values.
     (user-agent ,(lambda (v) (or (not (stringp v))
@@ -144,7 +153,7 @@
                                      (not (string-match-p "[ \t]" v))))
                    ,(lambda () "GET") (aio-probe-values))
     (header-lines aio-probe-specs--header-lines-p ,#'ignore
-                  (aio-probe-values aio-probe-header-values))
+                  (aio-probe-values aio-probe-header-line-values))
     (native-options aio-probe-specs--native-options-p ,(lambda () (list :timeout 1))
                     (aio-probe-values aio-probe-option-values))
     (drain-max ,(lambda (v) (or (null v) (and (integerp v) (<= 1 v (1- (expt 2 31))))))
@@ -299,7 +308,7 @@ lists.")
     (aio-url-retrieve :args (url any any) :network t
                       :vars ((url-request-method . method)
                              (url-request-data . body)
-                             (url-request-extra-headers . headers)
+                             (url-request-extra-headers . url-headers)
                              (url-user-agent . user-agent)
                              (url-max-redirections . any)))
     (aio-wait-for :args (promise wait-timeout))

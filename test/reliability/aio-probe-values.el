@@ -220,6 +220,13 @@
     (headers-strings nil . ,(lambda () (list "X-A: 1"))))
   "Alists for header positions.")
 
+(defconst aio-probe-header-line-values
+  `((lines-valid t . ,(lambda () (list "X-A: 1")))
+    (lines-crlf t . ,(lambda () (list "X-A: 1\r\nX-B: 2")))
+    (lines-circular t . ,(lambda () (let ((l (list "X-A: 1"))) (setcdr l l) l)))
+    (lines-not-strings nil . ,(lambda () (list 1 2))))
+  "Lists of header lines for `aio-native--http-start'.")
+
 (defconst aio-probe-option-values
   `((options-valid t . ,(lambda () (list :timeout 1)))
     (options-negative-timeout t . ,(lambda () (list :timeout -1)))
