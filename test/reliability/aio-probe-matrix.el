@@ -606,21 +606,32 @@ REFUSED is a URL nobody listens at."
                              :unspecified (cl-loop for (f . _) in (aio-probe-matrix-functions)
                                                    unless (assq f aio-probe-specs) collect f))
                        t))
-    (cl-loop for i from start below (length calls)
-             for call = (aref calls i)
-             do (aio-probe-write progress (list 'S i (format "%S" call)) t)
-             (aio-probe-write progress
-                              (cons 'R (cons i (aio-probe-matrix--timed (lambda () (condition-case err
-                                                   (if (eq (nth 1 call) 'setting)
-                                                       (aio-probe-matrix--run-setting call refused)
-                                                     (aio-probe-matrix--run-function-call call))
-                                                 ;; The probe's own failure: say so, go on.
-                                                 ((error aio-cancel)
-                                                  (aio-probe-matrix--restore)
-                                                  (list 'probe-error nil (format "%S" call)
-                                                        (aio-probe-matrix--short err))))))))
-                              t))
-    (aio-probe-write progress '(done) t)
+    (let ((i start)
+          (exhausted nil))
+      ;; After memory ran out, every collection crawls near the limit:
+      ;; the next child goes on from the next call.
+      (while (and (< i (length calls)) (not exhausted))
+        (let* ((call (aref calls i))
+               (record (progn
+                         (aio-probe-write progress (list 'S i (format "%S" call)) t)
+                         (aio-probe-matrix--timed
+                          (lambda ()
+                            (condition-case err
+                                (if (eq (nth 1 call) 'setting)
+                                    (aio-probe-matrix--run-setting call refused)
+                                  (aio-probe-matrix--run-function-call call))
+                              ;; The probe's own failure: say so, go on.
+                              ((error aio-cancel)
+                               (aio-probe-matrix--restore)
+                               (list 'probe-error nil (format "%S" call)
+                                     (aio-probe-matrix--short err)))))))))
+          (aio-probe-write progress (cons 'R (cons i record)) t)
+          (setq exhausted (or memory-full
+                              (string-match-p "out of memory\\|memory exhausted"
+                                              (downcase (format "%s" (nth 3 record))))))
+          (setq i (1+ i))))
+      (unless exhausted
+        (aio-probe-write progress '(done) t)))
     (kill-emacs 0)))
 
 (provide 'aio-probe-matrix)
