@@ -27,7 +27,8 @@
         (forward-line 1))
       (nreverse records))))
 
-(cl-defun aio-probe-matrix-drive (&key fast assertions (stall-timeout 60))
+(cl-defun aio-probe-matrix-drive (&key fast assertions
+                                       (stall-timeout (if fast 20 60)))
   "Run the matrix in child Emacsen until every call ran; return the summary.
 FAST non-nil takes only the core values; ASSERTIONS as for
 `aio-probe-run'.  A child that makes no progress for STALL-TIMEOUT

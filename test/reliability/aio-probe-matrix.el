@@ -299,7 +299,10 @@ they are no call's leak."
   (aio-probe-matrix--warm-up))
 
 (defconst aio-probe-matrix--clean-errors
-  '(wrong-type-argument args-out-of-range wrong-number-of-arguments circular-list user-error)
+  '(wrong-type-argument args-out-of-range wrong-number-of-arguments circular-list user-error
+    ;; A function given as an argument that throws to no catch: the
+    ;; error is that function's own, passed on.
+    no-catch)
   "Error symbols that refuse bad input properly.")
 
 (defun aio-probe-matrix--memory-error-p (err)
