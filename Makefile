@@ -18,8 +18,11 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 LISP_SOURCES := $(wildcard lisp/*.el)
-LISP_TESTS := $(wildcard test/lisp/*-test.el)
-ERT_TESTS = -l ert $(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
+# The probes of test/reliability/ run with the rest at reduced sizes;
+# `make test-reliability' runs them at full size.
+RELIABILITY_TESTS := test/reliability/aio-probe-test.el
+LISP_TESTS := $(wildcard test/lisp/*-test.el) $(RELIABILITY_TESTS)
+ERT_TESTS = -L test/reliability -l ert $(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
 # From source: a copy of lisp/ without the .elc files `make' leaves there.
 ERT_SOURCE = $(EMACS) -Q --batch -L $(BUILD)/src -L test/lisp $(ERT_TESTS)
 # Byte-compiled: the warnings-as-errors build of `make compile-lisp'.
@@ -145,3 +148,23 @@ bench:
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-tsan build-bench build-module lisp/aio-native-module.so lisp/*.elc
+	rm -rf $(BUILD) build-bench build-module lisp/aio-native-module.so lisp/*.elc
+
+# The reliability probes of test/reliability/ at full size: the
+# bad-input matrix (plain and under -module-assertions), the fault
+# server, exit and shutdown under load, the cancellation storm,
+# descriptor inheritance and exhaustion, memory limits; the 200 MiB
+# slow reader of a streamed body; then the C++ tests under
+# ThreadSanitizer.  The probes' figures are printed and written to
+# $(BUILD)/reliability-figures.txt.
+test-reliability: deps-test
+	$(MAKE) build compile
+	rm -f $(BUILD)/reliability-figures.txt
+	AIO_PROBE_SCALE=full AIO_PROBE_FIGURES=$(abspath $(BUILD))/reliability-figures.txt \
+	  $(EMACS) -Q --batch --eval '(setq load-prefer-newer t)' -L lisp -L test/lisp -L test/reliability \
+	  -l ert -l $(RELIABILITY_TESTS) -f ert-run-tests-batch-and-exit
+	$(EMACS) -Q --batch --eval '(setq load-prefer-newer t)' -L lisp -L test/lisp \
+	  --eval '(setq aio-http-stream-test-slow-size (* 200 1024 1024))' \
+	  -l ert -l test/lisp/aio-http-stream-test.el \
+	  --eval '(ert-run-tests-batch-and-exit "slow-reader")'
+	$(MAKE) test-tsan
