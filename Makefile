@@ -18,11 +18,12 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 LISP_SOURCES := $(wildcard lisp/*.el)
-# The probes of test/reliability/ run with the rest at reduced sizes;
-# `make test-reliability' runs them at full size.
+# The probes of test/reliability/ run once in `make test', at reduced
+# sizes, on the byte-compiled Lisp (they start child Emacsen of their
+# own); `make test-reliability' runs them at full size.
 RELIABILITY_TESTS := test/reliability/aio-probe-test.el
-LISP_TESTS := $(wildcard test/lisp/*-test.el) $(RELIABILITY_TESTS)
-ERT_TESTS = -L test/reliability -l ert $(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
+LISP_TESTS := $(wildcard test/lisp/*-test.el)
+ERT_TESTS = -l ert $(foreach f,$(LISP_TESTS),-l $(f)) -f ert-run-tests-batch-and-exit
 # From source: a copy of lisp/ without the .elc files `make' leaves there.
 ERT_SOURCE = $(EMACS) -Q --batch -L $(BUILD)/src -L test/lisp $(ERT_TESTS)
 # Byte-compiled: the warnings-as-errors build of `make compile-lisp'.
@@ -44,7 +45,7 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability --std=c++17 --languag
 	-I module/core -I module/emacs
 
 .PHONY: all module compile build deps deps-test test test-core test-lisp test-install \
-	compile-lisp native-lisp source-lisp ert-source ert-byte ert-native lint package demo bench clean test-tsan test-reliability
+	compile-lisp native-lisp source-lisp ert-source ert-byte ert-native ert-probes lint package demo bench clean test-tsan test-reliability
 
 all: module compile
 
@@ -101,11 +102,12 @@ source-lisp:
 	rm -rf $(BUILD)/src && mkdir -p $(BUILD)/src && cp $(LISP_SOURCES) $(BUILD)/src/
 	ln -sf $(CURDIR)/lisp/aio-native-module.so $(BUILD)/src/
 
-# The three runs go side by side (two cores here), each into its log,
-# shown whole if it fails; then each run's summary.
+# The runs go side by side (the probes mostly wait on their children),
+# each into its log, shown whole if it fails; then each run's summary.
+ERT_LOGS = $(foreach run,source byte native probes,$(BUILD)/ert-$(run).log)
 test-lisp: source-lisp compile-lisp native-lisp
-	@$(MAKE) --no-print-directory -j3 ert-source ert-byte ert-native
-	@grep -h "^Ran " $(BUILD)/ert-source.log $(BUILD)/ert-byte.log $(BUILD)/ert-native.log
+	@$(MAKE) --no-print-directory -j4 ert-source ert-byte ert-native ert-probes
+	@grep -H "^Ran " $(ERT_LOGS)
 
 ert-source:
 	@echo "ERT from source: $(BUILD)/ert-source.log"
@@ -118,6 +120,11 @@ ert-byte:
 ert-native:
 	@echo "ERT native-compiled: $(BUILD)/ert-native.log"
 	@$(ERT_NATIVE) > $(BUILD)/ert-native.log 2>&1 || { cat $(BUILD)/ert-native.log; exit 1; }
+
+ert-probes:
+	@echo "ERT reliability probes, reduced sizes: $(BUILD)/ert-probes.log"
+	@$(EMACS) -Q --batch -L $(BUILD)/elc -L test/lisp -L test/reliability -l ert -l $(RELIABILITY_TESTS) \
+	  -f ert-run-tests-batch-and-exit > $(BUILD)/ert-probes.log 2>&1 || { cat $(BUILD)/ert-probes.log; exit 1; }
 
 # The package.el archive, laid out as MELPA would build it from
 # recipes/aio-native.
@@ -148,7 +155,6 @@ bench:
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-tsan build-bench build-module lisp/aio-native-module.so lisp/*.elc
-	rm -rf $(BUILD) build-bench build-module lisp/aio-native-module.so lisp/*.elc
 
 # The reliability probes of test/reliability/ at full size: the
 # bad-input matrix (plain and under -module-assertions), the fault

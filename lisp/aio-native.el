@@ -75,16 +75,24 @@ default is used instead."
                        symbol value))
          (set-default symbol value)))
 
-(defvar aio-native-drain-batch 4096
-  "Most completions one wake-up hands to Lisp.
-What is left is announced again, so that a flood of completions is
-taken in slices and input is read between them.")
+(defconst aio-native--default-drain-batch 4096
+  "The default of `aio-native-drain-batch'.")
 
-(defvar aio-native-drain-bytes (* 256 1024)
+(defvar aio-native-drain-batch aio-native--default-drain-batch
+  "Most completions one wake-up hands to Lisp: a positive integer, or nil.
+What is left is announced again, so that a flood of completions is
+taken in slices and input is read between them.  nil means no limit;
+any other value is reported once and the default is used instead.")
+
+(defconst aio-native--default-drain-bytes (* 256 1024)
+  "The default of `aio-native-drain-bytes'.")
+
+(defvar aio-native-drain-bytes aio-native--default-drain-bytes
   "Most bytes of results (bodies, messages) one wake-up hands to Lisp.
-At least one completion is taken whatever its size; the rest wait for
-the next turn, so that a burst of large bodies does not hold Emacs in
-one long call.")
+A positive integer, or nil for no limit; any other value is reported
+once and the default is used instead.  At least one completion is
+taken whatever its size; the rest wait for the next turn, so that a
+burst of large bodies does not hold Emacs in one long call.")
 
 (defvar aio-native-start-functions nil
   "Functions called with no arguments each time the native loop starts.
@@ -152,7 +160,10 @@ See `aio-native--pending' for what HANDLER may be."
 
 (defun aio-native--filter (_process _bytes)
   "Drain completions; the wake byte itself carries no information."
-  (aio-native--dispatch aio-native-drain-batch aio-native-drain-bytes))
+  (aio-native--dispatch (aio-native--drain-limit 'aio-native-drain-batch
+                                                 aio-native--default-drain-batch)
+                        (aio-native--drain-limit 'aio-native-drain-bytes
+                                                 aio-native--default-drain-bytes)))
 
 (defun aio-native--sentinel (process _event)
   "Replace PROCESS, the wake pipe, if it died under a running loop.
@@ -255,6 +266,15 @@ stopped the delivery of completions would hang every wait."
                                       symbol value default)
                          :error))
       default)))
+
+(defun aio-native--drain-limit (symbol default)
+  "Return the drain limit in SYMBOL if valid, else DEFAULT.
+Valid are nil (no limit) and a positive fixnum."
+  (let ((value (symbol-value symbol)))
+    ;; The common case without a call: this runs at every wake-up.
+    (if (or (null value) (and (fixnump value) (> value 0)))
+        value
+      (aio-native--setting symbol #'ignore default))))
 
 (defun aio-native--wake-method ()
   "Return the wake method in use: `aio-native-wake-method' if valid."

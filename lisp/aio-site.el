@@ -49,26 +49,30 @@ slots that hold none), see `aio--coroutine'."
 
 ;;;; Edebug's instrumentation
 
-(defun aio--strip-edebug (form)
-  "Return FORM without the code Edebug's instrumentation added."
+(defun aio--strip-edebug (form &optional depth)
+  "Return FORM without the code Edebug's instrumentation added.
+DEPTH counts the levels already entered: a form nested deeper than a
+few hundred levels, a dotted list or a circular one is returned as it
+is (Edebug makes none of those), so that a bad form passed to a macro
+is refused by the macro rather than looping here."
+  (setq depth (or depth 0))
   (cond
-   ((atom form) form)
+   ((or (atom form) (> depth 200) (not (proper-list-p form))) form)
    ((and (eq (car form) 'edebug-after) (= (length form) 4))
-    (aio--strip-edebug (nth 3 form)))
+    (aio--strip-edebug (nth 3 form) (1+ depth)))
    ((and (eq (car form) 'edebug-enter)
          (eq (car-safe (nth 3 form)) 'function)
          (eq (car-safe (cadr (nth 3 form))) 'lambda))
-    (macroexp-progn (aio--strip-edebug (cddr (cadr (nth 3 form))))))
+    (macroexp-progn (aio--strip-edebug (cddr (cadr (nth 3 form))) (1+ depth))))
    (t (let ((out nil))
-        (while (consp form)
-          (let ((item (aio--strip-edebug (car form))))
+        (dolist (item form)
+          (let ((stripped (aio--strip-edebug item (1+ depth))))
             ;; An instrumented body is one `edebug-enter' form: splice it.
-            (if (and (eq (car-safe item) 'progn)
-                     (eq (car-safe (car form)) 'edebug-enter))
-                (setq out (append (reverse (cdr item)) out))
-              (push item out)))
-          (setq form (cdr form)))
-        (nconc (nreverse out) form)))))
+            (if (and (eq (car-safe stripped) 'progn)
+                     (eq (car-safe item) 'edebug-enter))
+                (setq out (append (reverse (cdr stripped)) out))
+              (push stripped out))))
+        (nreverse out)))))
 
 ;;;; Source text
 

@@ -48,6 +48,9 @@ with multibyte text."
       (if (= (string-bytes data) (length data))
           (setq data (encode-coding-string data 'us-ascii))
         (error "Multibyte text in HTTP request: %s" data)))
+    ;; url.el would loop for ever on a circular list.
+    (unless (proper-list-p url-request-extra-headers)
+      (signal 'wrong-type-argument (list 'listp url-request-extra-headers)))
     (list :method (or url-request-method "GET")
           :data data
           :extra url-request-extra-headers

@@ -381,10 +381,11 @@ Completion Transfer::failure(CURLcode code) const {
                  "No file descriptor left for a new connection (too many open files)");
   }
   // curl 7.88 reports a header line over its 100 KiB limit as "Out of
-  // memory", and a header block over 300 KiB, a broken chunk or a
+  // memory" (which it is not: saying so would send users looking for a
+  // leak), and a header block over 300 KiB, a broken chunk or a
   // connection reset all as receive errors; only a reset says "Recv failure".
   if (code == CURLE_OUT_OF_MEMORY && !final_headers_) {
-    return error(HttpErrorKind::malformed, "Response header too large or malformed (" + message + ")");
+    return error(HttpErrorKind::malformed, "Response header too large or malformed");
   }
   if (code == CURLE_RECV_ERROR && message.rfind("Recv failure", 0) != 0) {
     return error(HttpErrorKind::malformed, message);

@@ -110,7 +110,13 @@ Names that are special already are left out: they were never lexical."
 
 (defun aio-probe-capture-main ()
   "Declare the library's names special, load it, and run the workload."
-  (let* ((lisp (expand-file-name "../../lisp/" (file-name-directory aio-probe-capture--workload)))
+  ;; Emacs's own variables the library binds (such as
+  ;; `byte-compile-log-warning-function') are special once their
+  ;; library is loaded: load those first, so that only the library's
+  ;; own names are declared (a nil `defvar' would clobber Emacs's).
+  (dolist (feature '(bytecomp seq cl-generic url url-http edebug help-fns warnings))
+    (require feature))
+  (let* ((lisp (file-name-directory (expand-file-name (locate-library "aio"))))
          (spared (delete-dups
                   (append (aio-probe-capture--symbols
                            (aio-probe-capture--file-forms aio-probe-capture--workload))
@@ -124,7 +130,14 @@ Names that are special already are left out: they were never lexical."
          (names (if (aio-probe-param :declare t) (aio-probe-capture-names lisp spared) nil)))
     (dolist (name names)
       (eval `(defvar ,name nil) t))
-    (let ((load-prefer-newer t))
+    ;; The library's sources, even where .elc files lie beside them:
+    ;; a directory of links to the sources and the module comes first.
+    (let ((sources (make-temp-file "aio-capture-" t)))
+      (dolist (file (directory-files lisp t "\\`aio.*\\.\\(?:el\\|so\\)\\'"))
+        (make-symbolic-link file (expand-file-name (file-name-nondirectory file) sources)))
+      ;; Kept to the end: files autoloaded later come from there too.
+      (add-hook 'kill-emacs-hook (lambda () (delete-directory sources t)))
+      (push sources load-path)
       (require 'aio))
     (load aio-probe-capture--workload nil t)
     (aio-probe-report

@@ -12,9 +12,10 @@
 ;;; Code:
 
 (require 'cl-lib)
-;; Not at run time: the probe of captured names (aio-probe-capture.el)
-;; must load aio itself, after it has defined variables.
-(eval-when-compile (require 'aio))
+;; No `require' of aio, not even `eval-when-compile' (which loads it
+;; when this file runs from source): the probe of captured names
+;; (aio-probe-capture.el) must load aio itself, after it has defined
+;; variables.
 
 (declare-function aio-listen "aio-promise" (promise callback))
 (declare-function aio-wait-for "aio-promise" (promise &optional timeout))

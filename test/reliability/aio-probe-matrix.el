@@ -58,8 +58,8 @@
 ;;;; The child: which calls
 
 (defconst aio-probe-matrix--lisp-directory
-  (expand-file-name "../../lisp/" (file-name-directory (or load-file-name buffer-file-name)))
-  "The project's Lisp directory: its definitions are the public ones.")
+  (file-name-directory (expand-file-name (locate-library "aio")))
+  "The library's directory, as the parent found it: its definitions are the public ones.")
 
 (defun aio-probe-matrix--ours-p (symbol kind)
   "Return non-nil if SYMBOL's definition of KIND (`defun' or `defvar') is in lisp/."
@@ -171,10 +171,7 @@ LIST), (FUNCTION var VARIABLE NAME), (VARIABLE setting WAY NAME)."
 
 (defun aio-probe-matrix--entry (name)
   "Return the pool entry called NAME."
-  (or (cl-loop for pool in '(aio-probe-values aio-probe-url-values aio-probe-proxy-values
-                             aio-probe-header-values aio-probe-header-line-values
-                             aio-probe-option-values aio-probe-body-forms
-                             aio-probe-settings-values)
+  (or (cl-loop for pool in (append aio-probe-values-pools '(aio-probe-settings-values))
                thereis (assq name (symbol-value pool)))
       (error "No value named %S" name)))
 
@@ -187,7 +184,9 @@ LIST), (FUNCTION var VARIABLE NAME), (VARIABLE setting WAY NAME)."
 (defun aio-probe-matrix--build (call)
   "Return the plist of CALL: :function, :args, :valid, :describe, :bindings.
 :valid is nil if an argument is invalid for its type; :bindings the
-dynamic bindings (VARIABLE . VALUE) to make around the call."
+dynamic bindings (VARIABLE . VALUE) to make around the call.  The
+:base-keys of the spec follow the positional arguments, with their
+baselines, but in calls of the wrong arity and for the keyword changed."
   (pcase-let* ((`(,function ,via . ,more) call)
                (spec (aio-probe-matrix--spec function))
                (macro (plist-get spec :macro))
@@ -196,7 +195,7 @@ dynamic bindings (VARIABLE . VALUE) to make around the call."
                (args nil)
                (words nil)
                (bindings nil))
-    (cl-flet ((baseline (type)
+    (cl-labels ((baseline (type)
                 (let ((value (aio-probe-type-baseline type)))
                   (unless (aio-probe-type-valid-p type value) (setq valid nil))
                   (push (aio-probe-matrix--arg-form type value macro) args)
@@ -205,10 +204,17 @@ dynamic bindings (VARIABLE . VALUE) to make around the call."
                 (let ((value (aio-probe-values-make (aio-probe-matrix--entry name))))
                   (unless (aio-probe-type-valid-p type value) (setq valid nil))
                   (push (aio-probe-matrix--arg-form type value macro) args)
-                  (push (format "<%s>" name) words))))
+                  (push (format "<%s>" name) words)))
+              (base-keys (&optional except)
+                (dolist (key (plist-get spec :base-keys))
+                  (unless (eq (car key) except)
+                    (push (car key) args)
+                    (push (symbol-name (car key)) words)
+                    (baseline (cadr key))))))
       (pcase via
         ('baseline
          (dolist (type types) (baseline type))
+         (base-keys)
          (when (and macro (plist-get spec :rest)) (baseline (plist-get spec :rest))))
         ('arity
          (setq valid nil)
@@ -221,21 +227,25 @@ dynamic bindings (VARIABLE . VALUE) to make around the call."
          (let ((position (car more)))
            (cl-loop for type in types for i from 0
                     do (if (= i position) (mutated type (cadr more)) (baseline type)))
+           (base-keys)
            (when (and macro (plist-get spec :rest)) (baseline (plist-get spec :rest)))))
         ('rest
          (dolist (type types) (baseline type))
          (mutated (plist-get spec :rest) (car more)))
         ('key
          (dolist (type types) (baseline type))
+         (base-keys (car more))
          (push (car more) args)
          (push (symbol-name (car more)) words)
          (mutated (cadr (assq (car more) (plist-get spec :keys))) (cadr more)))
         ('raw-keys
          (dolist (type types) (baseline type))
+         (base-keys)
          (setq valid nil)
          (dolist (item (car more)) (push item args) (push (format "%S" item) words)))
         ('var
          (dolist (type types) (baseline type))
+         (base-keys)
          (let* ((variable (car more))
                 (type (cdr (assq variable (plist-get spec :vars))))
                 (value (aio-probe-values-make (aio-probe-matrix--entry (cadr more)))))
@@ -264,11 +274,15 @@ A host under .invalid is refused without a lookup, but not as a PROXY."
                  (string-match-p (concat "\\`" host rest) text))))))
 
 (defun aio-probe-matrix--safe-p (built)
-  "Return non-nil if the call BUILT cannot reach the network off this machine."
+  "Return non-nil if the call BUILT cannot reach the network off this machine.
+The URL is the first argument, the options plist follows the :network
+positional arguments of the spec (one if it is t); those of
+`aio-native--http-start' are its URL and OPTIONS arguments."
   (let* ((spec (plist-get built :spec))
          (args (plist-get built :args))
          (native (eq (plist-get built :function) 'aio-native--http-start))
-         (options (if native (nth 5 args) (cdr args))))
+         (network (plist-get spec :network))
+         (options (if native (nth 5 args) (nthcdr (if (natnump network) network 1) args))))
     (or (not (plist-get spec :network))
         (and (aio-probe-matrix--safe-url-p (nth (if native 1 0) args))
              (aio-probe-matrix--safe-url-p
@@ -353,14 +367,15 @@ Running out of memory on a bad argument is none, whatever the symbol."
        (condition-case nil (or (aref object 4) t) (error nil))))
 
 (defun aio-probe-matrix--invoke (built)
-  "Make the call BUILT; return its value."
+  "Make the call BUILT; return its value, passed through the spec's :then."
   (let ((function (plist-get built :function))
         (args (plist-get built :args))
-        (macro (plist-get built :macro)))
+        (macro (plist-get built :macro))
+        (then (or (plist-get (plist-get built :spec) :then) #'identity)))
     (cl-progv (mapcar #'car (plist-get built :bindings)) (mapcar #'cdr (plist-get built :bindings))
-      (if macro
-          (eval (funcall macro (cons function args)) t)
-        (apply function args)))))
+      (funcall then (if macro
+                        (eval (funcall macro (cons function args)) t)
+                      (apply function args))))))
 
 (defun aio-probe-matrix--restore ()
   "Put the library back in the state the matrix needs."
@@ -392,10 +407,23 @@ The outcome is (returned VALUE), (signaled CONDITION) or (hang)."
 BEFORE is the plist of buffers, processes, timers, pending count and
 descriptors taken before the call."
   (let* ((flags nil)
-         (promises (aio-probe-matrix--find value #'aio-probe-matrix--promise-p))
+         (promises (append (aio-probe-matrix--find value #'aio-probe-matrix--promise-p)
+                           ;; A process is canceled through its exit.
+                           (cl-remove-if-not
+                            #'aio-probe-matrix--promise-p
+                            (mapcar (lambda (process) (ignore-errors (aio-process-exit process)))
+                                    (aio-probe-matrix--find value #'aio-process-p)))
+                           ;; What the values of the call hold.
+                           (aio-probe-values-take-owned)))
          (owned (aio-probe-matrix--find value #'bufferp)))
     (dolist (promise promises)
       (ignore-errors (aio-cancel promise 'aio-probe)))
+    ;; A buffer a promise resolved with is its caller's to kill.
+    (dolist (promise promises)
+      (let ((result (condition-case nil
+                        (funcall (aio-promise-result promise))
+                      ((error aio-cancel) nil))))
+        (setq owned (append (aio-probe-matrix--find result #'bufferp) owned))))
     (unless (aio-probe-wait (lambda ()
                               (and (cl-every #'aio-promise-result promises)
                                    (<= (aio-probe-pending) (plist-get before :pending))
@@ -424,9 +452,16 @@ descriptors taken before the call."
         (delete-process process)))
     (dolist (timer (append timer-list timer-idle-list))
       (unless (or (memq timer (plist-get before :timers))
-                  (eq timer aio--drain-timer) (eq timer aio-native--poll-timer))
+                  (eq timer aio--drain-timer) (eq timer aio-native--poll-timer)
+                  ;; Emacs's own, started once by the first buffer
+                  ;; change and the first use of url.el's cookies.
+                  (memq (timer--function timer)
+                        '(undo-auto--boundary-timer url-cookie-write-file)))
         (push (list 'timer-leak (aio-probe-matrix--short (timer--function timer))) flags)
         (cancel-timer timer)))
+    (let ((left (aio-probe-values-sweep-files)))
+      (when left
+        (push (list 'file-leak (aio-probe-matrix--short left)) flags)))
     (aio-probe-wait #'aio-probe-quiesced-p 2)
     (let ((fds (aio-probe-fd-count)))
       (when (> fds (plist-get before :fds))
@@ -470,7 +505,7 @@ that code's own, and accepting it is no fault."
                'clean 'dirty)
            (aio-probe-matrix--short err)))))
 
-(defconst aio-probe-matrix--code-types '(name arglist place group-spec code)
+(defconst aio-probe-matrix--code-types '(name arglist place group-spec code dostream-spec)
   "Types of macro arguments that are code.
 An error such code raises is the code's own (`void-variable',
 `setting-constant', `gv-invalid-place'...), as it would be in any
@@ -498,6 +533,8 @@ macro of Emacs: only a hang, a crash or a leak counts against them.")
       (let* ((class (aio-probe-matrix--classify outcome (plist-get built :valid) exempt))
              (flags (aio-probe-matrix--cleanup (cadr outcome) before)))
         (aio-probe-matrix--restore)
+        (let ((after (plist-get (plist-get built :spec) :after)))
+          (when after (funcall after)))
         (when (and (eq (car class) 'clean) (plist-get built :valid) (not exempt))
           (push 'valid-refused flags))
         (list (car class) flags (plist-get built :describe) (cadr class))))))

@@ -35,6 +35,8 @@
 
 (add-to-list 'load-path (file-name-directory (or load-file-name buffer-file-name)))
 (require 'aio-probe)
+;; The error symbols the probes' outcomes are checked against.
+(require 'aio-http)
 (require 'aio-probe-matrix-driver)
 
 (defun aio-probe-test--python ()

@@ -23,8 +23,13 @@
   "The directory of the probes.")
 
 (defconst aio-probe--lisp-directory
-  (expand-file-name "../../lisp/" aio-probe--directory)
-  "The project's Lisp directory.")
+  (let ((library (locate-library "aio")))
+    (if library
+        (file-name-directory (expand-file-name library))
+      (expand-file-name "../../lisp/" aio-probe--directory)))
+  "Where the library under test is: the children load the same.
+That is the directory `load-path' finds `aio' in (the byte-compiled
+copy of `make test', say), else the project's lisp/.")
 
 (defun aio-probe-full-p ()
   "Return non-nil when the probes run at full size."
@@ -104,7 +109,10 @@ nil), :core (non-nil if a core was dumped), :killed (`timeout' or
                                     (list (expand-file-name invocation-name invocation-directory)
                                           "-Q" "--batch")
                                     (and assertions (list "-module-assertions"))
-                                    (list "-L" aio-probe--lisp-directory
+                                    ;; `make' leaves .elc files in lisp/: never
+                                    ;; older ones than the sources.
+                                    (list "--eval" "(setq load-prefer-newer t)"
+                                          "-L" aio-probe--lisp-directory
                                           "-L" aio-probe--directory
                                           "-l" "aio-probe-child"
                                           "-l" (expand-file-name file aio-probe--directory)
