@@ -28,6 +28,19 @@
                                      (aio-await (aio-sleep 0.001 's))
                                      (aio-await nil)))))))))
 
+(ert-deftest aio-macros-refuse-circular-arglists ()
+  "A circular argument list is an error at expansion, not a loop.
+\(A circular body is not: Emacs's own `macroexpand-all' loops on one.)"
+  (let ((circular (list 'a 'b)))
+    (setcdr (cdr circular) circular)
+    (dolist (form (list `(aio-lambda ,circular nil)
+                        `(aio-defun aio-async-test--circular ,circular nil)))
+      (should-error (macroexpand-1 form)))
+    ;; A form nested thousands deep is not walked to the bottom either.
+    (let ((deep 'x))
+      (dotimes (_ 5000) (setq deep (list 'progn deep)))
+      (should (stringp (aio--short-form deep))))))
+
 (ert-deftest aio-lambda-runs-to-first-pause ()
   (let* ((log nil)
          (f (aio-lambda (x)

@@ -134,6 +134,12 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (kill-buffer (cdr result)))
   (aio-http-test--no-smuggled-request))
 
+(aio-deftest aio-url-circular-extra-headers-are-refused ()
+  (let ((url-request-extra-headers (list (cons "X-A" "1"))))
+    (setcdr url-request-extra-headers url-request-extra-headers)
+    (should-error (aio-wait-for (aio-url-retrieve (aio-http-test--url "/echo")) 10)
+                  :type 'wrong-type-argument)))
+
 (aio-deftest aio-url-user-agent-with-line-breaks-is-refused ()
   (dolist (agent '("evil\r\nX-Injected: 1" "evil\nX-Injected: 1" "evil\rX: 1"))
     (let ((url-user-agent agent))
