@@ -10,6 +10,7 @@
 namespace aio {
 
 struct HttpResponse;  // http_types.hpp
+struct Datum;         // datum.hpp
 
 enum class Status : int {
   ok = 0,
@@ -42,6 +43,9 @@ struct Completion {
   // unique: a completion stays copyable, and this header need not see
   // the full type.
   std::shared_ptr<const HttpResponse> http;
+  // Structured results of other services (files, DNS, the HTTP
+  // server): a Datum made into the Lisp value of the same shape.
+  std::shared_ptr<const Datum> data;
 };
 
 }  // namespace aio

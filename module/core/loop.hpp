@@ -13,6 +13,8 @@
 
 #include <uv.h>
 
+#include "dns.hpp"
+#include "files.hpp"
 #include "http.hpp"
 #include "http_types.hpp"
 #include "outbox.hpp"
@@ -27,6 +29,8 @@ using Command = std::function<void()>;
 struct Stats {
   std::int64_t timers_pending = 0;
   std::int64_t http_pending = 0;
+  std::int64_t files_pending = 0;
+  std::int64_t dns_pending = 0;
   std::uint64_t commands = 0;
   std::uint64_t completions = 0;
   std::uint64_t wakeups = 0;
@@ -58,6 +62,16 @@ class Loop {
   void set_http_limits(const HttpLimits& limits);
   void ack_http(std::uint64_t id, std::uint64_t bytes);
 
+  // Thread-safe front for file work on the thread pool.
+  void start_file(std::uint64_t id, std::unique_ptr<FileJob> job);
+  void cancel_file(std::uint64_t id);
+  void ack_file(std::uint64_t id, std::uint64_t n);
+
+  // Thread-safe front for name lookups.
+  void dns_lookup(std::uint64_t id, std::string host, int family);
+  void dns_reverse(std::uint64_t id, std::string address);
+  void cancel_dns(std::uint64_t id);
+
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }
   Stats stats() const;
@@ -72,6 +86,8 @@ class Loop {
   Outbox outbox_{waker_};
   Timers timers_{&uv_, outbox_};
   Http http_{&uv_, outbox_};
+  Files files_{&uv_, outbox_};
+  Dns dns_{&uv_, outbox_};
 
   mutable std::mutex mu_;  // guards inbox_, stopping_ and every uv_async_send
   std::vector<Command> inbox_;
