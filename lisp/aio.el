@@ -37,6 +37,10 @@
 (require 'aio-http)
 (require 'aio-http-stream)
 (require 'aio-sse)
+(require 'aio-file)
+(require 'aio-file-read)
+(require 'aio-file-walk)
+(require 'aio-dns)
 (autoload 'aio-url-retrieve "aio-url"
   "Return a promise of (STATUS . BUFFER) from retrieving URL.
 Like `url-retrieve'; see aio-url.el.

@@ -12,6 +12,7 @@ namespace aio {
 
 struct HttpResponse;  // http_types.hpp
 struct SseEvent;      // sse.hpp
+struct Datum;         // datum.hpp
 
 enum class Status : int {
   ok = 0,
@@ -48,6 +49,9 @@ struct Completion {
   // took (what the reader acknowledges).
   std::shared_ptr<const std::vector<SseEvent>> sse;
   std::uint64_t bytes = 0;
+  // Structured results of other services (files, DNS, the HTTP
+  // server): a Datum made into the Lisp value of the same shape.
+  std::shared_ptr<const Datum> data;
 };
 
 }  // namespace aio

@@ -95,6 +95,8 @@ void Loop::on_async(uv_async_t* async) {
   if (stopping) {
     self->timers_.close_all();
     self->http_.close_all();
+    self->files_.close_all();
+    self->dns_.close_all();
     uv_close(reinterpret_cast<uv_handle_t*>(&self->async_), nullptr);
     return;
   }
@@ -172,10 +174,47 @@ void Loop::set_http_limits(const HttpLimits& limits) {
   submit([this, limits] { http_.set_limits(limits); });
 }
 
+void Loop::start_file(std::uint64_t id, std::unique_ptr<FileJob> job) {
+  files_.note_submitted();
+  // Boxed so that the command stays copyable.
+  auto box = std::make_shared<std::unique_ptr<FileJob>>(std::move(job));
+  if (!submit([this, id, box] { files_.start(id, std::move(*box)); })) {
+    files_.note_dropped();
+  }
+}
+
+void Loop::cancel_file(std::uint64_t id) {
+  submit([this, id] { files_.cancel(id); });
+}
+
+void Loop::ack_file(std::uint64_t id, std::uint64_t n) {
+  submit([this, id, n] { files_.ack(id, n); });
+}
+
+void Loop::dns_lookup(std::uint64_t id, std::string host, int family) {
+  dns_.note_submitted();
+  if (!submit([this, id, host = std::move(host), family] { dns_.lookup(id, host, family); })) {
+    dns_.note_dropped();
+  }
+}
+
+void Loop::dns_reverse(std::uint64_t id, std::string address) {
+  dns_.note_submitted();
+  if (!submit([this, id, address = std::move(address)] { dns_.reverse(id, address); })) {
+    dns_.note_dropped();
+  }
+}
+
+void Loop::cancel_dns(std::uint64_t id) {
+  submit([this, id] { dns_.cancel(id); });
+}
+
 Stats Loop::stats() const {
   Stats s;
   s.timers_pending = timers_.pending();
   s.http_pending = http_.pending();
+  s.files_pending = files_.pending();
+  s.dns_pending = dns_.pending();
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.commands = commands_;

@@ -13,6 +13,8 @@
 
 #include <uv.h>
 
+#include "dns.hpp"
+#include "files.hpp"
 #include "http.hpp"
 #include "http_types.hpp"
 #include "outbox.hpp"
@@ -34,6 +36,8 @@ struct TimerTimes {
 struct Stats {
   std::int64_t timers_pending = 0;
   std::int64_t http_pending = 0;
+  std::int64_t files_pending = 0;
+  std::int64_t dns_pending = 0;
   std::uint64_t commands = 0;
   std::uint64_t completions = 0;
   std::uint64_t wakeups = 0;
@@ -69,6 +73,16 @@ class Loop {
   void ack_http(std::uint64_t id, std::uint64_t bytes);
   void start_http_stream(std::uint64_t id, bool sse);
 
+  // Thread-safe front for file work on the thread pool.
+  void start_file(std::uint64_t id, std::unique_ptr<FileJob> job);
+  void cancel_file(std::uint64_t id);
+  void ack_file(std::uint64_t id, std::uint64_t n);
+
+  // Thread-safe front for name lookups.
+  void dns_lookup(std::uint64_t id, std::string host, int family);
+  void dns_reverse(std::uint64_t id, std::string address);
+  void cancel_dns(std::uint64_t id);
+
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }
   Stats stats() const;
@@ -83,6 +97,8 @@ class Loop {
   Outbox outbox_{waker_};
   Timers timers_{&uv_, outbox_};
   Http http_{&uv_, outbox_};
+  Files files_{&uv_, outbox_};
+  Dns dns_{&uv_, outbox_};
 
   mutable std::mutex mu_;  // guards inbox_, stopping_ and every uv_async_send
   std::vector<Command> inbox_;

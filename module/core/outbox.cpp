@@ -3,6 +3,7 @@
 #include <iterator>
 #include <utility>
 
+#include "datum.hpp"
 #include "http_types.hpp"
 
 namespace aio {
@@ -13,6 +14,7 @@ namespace {
 std::size_t payload_bytes(const Completion& c) {
   std::size_t n = c.payload.size() + c.bytes;
   if (c.http) n += c.http->body.size() + c.http->status_line.size();
+  if (c.data) n += c.data->weight();
   return n;
 }
 

@@ -7,6 +7,7 @@
 
 #include "../core/http_headers.hpp"
 #include "../core/http_types.hpp"
+#include "args.hpp"
 #include "registry.hpp"
 #include "state.hpp"
 
@@ -14,40 +15,8 @@ namespace aio::emacs {
 
 namespace {
 
-constexpr std::intmax_t max_id = (std::intmax_t{1} << 61) - 1;
 // About 31 years, as for timers.
 constexpr double max_seconds = 1e9;
-
-bool is_string(Env& env, emacs_value v) { return !env.is_nil(env.call("stringp", {v})); }
-
-// The bytes of string V: raw bytes for a unibyte string, UTF-8 for a
-// multibyte one (Lisp encodes bodies to unibyte before calling).
-std::string bytes_of(Env& env, emacs_value v) {
-  if (!is_string(env, v)) env.wrong_type("stringp", v);
-  emacs_env* raw = env.raw();
-  std::ptrdiff_t size = 0;
-  raw->copy_string_contents(raw, v, nullptr, &size);
-  env.check();
-  std::string s(static_cast<std::size_t>(size), '\0');
-  raw->copy_string_contents(raw, v, s.data(), &size);
-  env.check();
-  s.resize(size > 0 ? static_cast<std::size_t>(size - 1) : 0);  // drop the NUL
-  return s;
-}
-
-// Like bytes_of, for text that goes to curl as a C string or a header
-// line: a NUL, CR or LF there would cut or split the request.
-std::string line_of(Env& env, emacs_value v) {
-  std::string s = bytes_of(env, v);
-  if (s.find_first_of(std::string("\0\r\n", 3)) != std::string::npos) {
-    env.signal("args-out-of-range", {v});
-  }
-  return s;
-}
-
-emacs_value option(Env& env, emacs_value plist, const char* key) {
-  return env.call("plist-get", {plist, env.intern(key)});
-}
 
 long milliseconds(Env& env, emacs_value seconds) {
   return static_cast<long>(std::ceil(env.number_in(seconds, 0.001, max_seconds) * 1000.0));
@@ -61,8 +30,7 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   if (r.method.empty() || r.method.find_first_of(" \t") != std::string::npos) {
     env.signal("args-out-of-range", {args[2]});
   }
-  // A circular list would be walked forever.
-  if (env.is_nil(env.call("proper-list-p", {args[3]}))) env.wrong_type("proper-list-p", args[3]);
+  check_list(env, args[3]);
   for (emacs_value tail = args[3]; !env.is_nil(tail); tail = env.call("cdr", {tail})) {
     r.headers.push_back(line_of(env, env.call("car", {tail})));
   }
@@ -72,7 +40,7 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   if (!env.is_nil(args[4])) r.body = bytes_of(env, args[4]);
 
   emacs_value opts = args[5];
-  if (env.is_nil(env.call("proper-list-p", {opts}))) env.wrong_type("proper-list-p", opts);
+  check_list(env, opts);
   emacs_value v = option(env, opts, ":connect-timeout");
   if (!env.is_nil(v)) r.connect_timeout_ms = milliseconds(env, v);
   v = option(env, opts, ":timeout");

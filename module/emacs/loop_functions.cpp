@@ -115,6 +115,8 @@ emacs_value stats(Env& env, std::ptrdiff_t, emacs_value*) {
   return env.call("list", {env.intern(":running"), current_loop() ? env.t() : env.nil(),
                            env.intern(":timers-pending"), n(s.timers_pending),
                            env.intern(":http-pending"), n(s.http_pending),
+                           env.intern(":files-pending"), n(s.files_pending),
+                           env.intern(":dns-pending"), n(s.dns_pending),
                            env.intern(":commands"), n(s.commands),
                            env.intern(":completions"), n(s.completions),
                            env.intern(":wakeups"), n(s.wakeups),

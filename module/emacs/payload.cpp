@@ -1,5 +1,6 @@
 #include "payload.hpp"
 
+#include "../core/datum.hpp"
 #include "../core/http_types.hpp"
 #include "../core/sse.hpp"
 
@@ -73,6 +74,8 @@ emacs_value event_value(Env& env, const Completion& c) {
     SseEvents events(env);
     for (const SseEvent& e : *c.sse) raw->vec_set(raw, data, i++, events.value(e));
     env.check();
+  } else if (c.data) {
+    data = datum_value(env, *c.data);
   } else if (c.http) {
     data = http_response_value(env, *c.http);
   } else if (c.error_kind == "progress") {
@@ -86,12 +89,42 @@ emacs_value event_value(Env& env, const Completion& c) {
 
 }  // namespace
 
+emacs_value datum_value(Env& env, const Datum& d) {
+  switch (d.kind) {
+    case Datum::Kind::nil:
+      return env.nil();
+    case Datum::Kind::integer:
+      return env.integer(d.i);
+    case Datum::Kind::floating:
+      return env.floating(d.f);
+    case Datum::Kind::bytes:
+      return env.unibyte(d.s);
+    case Datum::Kind::text:
+      // make_string refuses what is not UTF-8.
+      return is_utf8(d.s) ? env.string(d.s) : env.unibyte(d.s);
+    case Datum::Kind::symbol:
+      return env.intern(d.s.c_str());
+    case Datum::Kind::vector: {
+      emacs_value v = env.call("make-vector", {env.integer(static_cast<std::intmax_t>(d.items.size())), env.nil()});
+      emacs_env* raw = env.raw();
+      for (std::size_t i = 0; i < d.items.size(); ++i) {
+        raw->vec_set(raw, v, static_cast<std::ptrdiff_t>(i), datum_value(env, d.items[i]));
+        env.check();
+      }
+      return v;
+    }
+  }
+  return env.nil();
+}
+
 emacs_value completion_payload(Env& env, const Completion& c) {
   if (c.status == Status::event) return event_value(env, c);
   if (c.http) return http_response_value(env, *c.http);
   if (!c.error_kind.empty()) {
-    return env.call("cons", {env.intern(c.error_kind.c_str()), env.unibyte(c.payload)});
+    return env.call("cons", {env.intern(c.error_kind.c_str()),
+                             c.data ? datum_value(env, *c.data) : env.unibyte(c.payload)});
   }
+  if (c.data) return datum_value(env, *c.data);
   return c.payload.empty() ? env.nil() : env.unibyte(c.payload);
 }
 

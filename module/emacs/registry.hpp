@@ -31,5 +31,6 @@ void define_functions(Env& env, const Function (&table)[N]) {
 void define_loop_functions(Env& env);
 void define_timer_functions(Env& env);
 void define_http_functions(Env& env);
+void define_file_functions(Env& env);
 
 }  // namespace aio::emacs

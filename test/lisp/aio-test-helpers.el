@@ -27,10 +27,15 @@
   (when (plist-get (aio-native-stats) :running)
     (aio-test-eventually
      (lambda ()
-       (let ((stats (aio-native-stats)))
-         (= (+ (or (plist-get stats :timers-pending) 0)
-               (or (plist-get stats :http-pending) 0))
-            (plist-get stats :lisp-pending)))))))
+       (let ((stats (aio-native-stats))
+             (native 0))
+         ;; Every service's count of what it has pending.
+         (while stats
+           (when (and (not (eq (car stats) :lisp-pending))
+                      (string-suffix-p "-pending" (symbol-name (car stats))))
+             (setq native (+ native (or (cadr stats) 0))))
+           (setq stats (cddr stats)))
+         (= native (plist-get (aio-native-stats) :lisp-pending)))))))
 
 (defmacro aio-deftest (name args &rest body)
   "Define the ERT test NAME with ARGS and BODY, then quiesce the native loop."

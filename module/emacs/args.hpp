@@ -1,0 +1,32 @@
+// Reading module function arguments: ids, byte strings, option plists.
+// Each signals wrong-type-argument or args-out-of-range on bad input.
+#pragma once
+
+#include <emacs-module.h>
+
+#include <cstdint>
+#include <string>
+
+#include "env.hpp"
+
+namespace aio::emacs {
+
+// Ids are Lisp fixnums on every 64-bit build.
+constexpr std::intmax_t max_id = (std::intmax_t{1} << 61) - 1;
+
+std::uint64_t id_of(Env& env, emacs_value v);
+bool is_string(Env& env, emacs_value v);
+// The bytes of string V: raw bytes for a unibyte string, UTF-8 for a
+// multibyte one (Lisp encodes bodies and file names before calling).
+std::string bytes_of(Env& env, emacs_value v);
+// Like bytes_of, for text that goes on as a C string or a header line:
+// a NUL, CR or LF there would cut or split it.
+std::string line_of(Env& env, emacs_value v);
+// Like bytes_of, for a file name: no NUL, not empty.
+std::string path_of(Env& env, emacs_value v);
+// The value of KEY in PLIST (nil when absent).
+emacs_value option(Env& env, emacs_value plist, const char* key);
+// Signals unless V is a proper list.
+void check_list(Env& env, emacs_value v);
+
+}  // namespace aio::emacs
