@@ -326,7 +326,9 @@ START, END, AS, CODING and BUFFER are as there."
    ((eq as 'bytes)
     (aio-file--start (format "read %s" path) (list path)
                      (lambda (id)
-                       (aio-native--file-read id (aio-file--encode path) start end nil))))
+                       (aio-native--file-read id (aio-file--encode path) start end nil))
+                     ;; The module hands over no bytes as nil.
+                     (lambda (payload) (or payload ""))))
    (t (aio-file--read-into path start end as coding buffer))))
 
 (provide 'aio-file-read)

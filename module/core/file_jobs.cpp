@@ -79,7 +79,7 @@ class ReadToMemory : public OutcomeJob {
 
  private:
   bool open() {
-    fd_ = Fd(::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC));
+    fd_ = Fd(open_file(spec_.path.c_str(), O_RDONLY));
     if (!fd_.ok()) {
       fail(errno, "Opening input file");
       return false;
@@ -194,11 +194,14 @@ class ReadAhead : public FileJob {
   }
 
   void open() {
-    Fd fd(::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC));
+    Fd fd(open_file(spec_.path.c_str(), O_RDONLY));
     if (!fd.ok()) return fail(errno, "Opening input file");
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return fail(errno, "Input file status");
     if (S_ISDIR(st.st_mode)) return fail(EISDIR, "Read error");
+    // Emacs would read a FIFO or a socket itself, and wait on it in its
+    // main thread for as long as the other end stays silent.
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return fail(EINVAL, "Not a regular file");
     if (!S_ISREG(st.st_mode)) {
       irregular_ = true;
       return;
@@ -314,8 +317,8 @@ class WriteJob : public OutcomeJob {
   bool open() {
     target_ = spec_.path;
     if (!spec_.atomic) {
-      const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (spec_.append ? O_APPEND : O_TRUNC);
-      fd_ = Fd(::open(target_.c_str(), flags, spec_.mode >= 0 ? spec_.mode : 0666));
+      const int flags = O_WRONLY | O_CREAT | (spec_.append ? O_APPEND : O_TRUNC);
+      fd_ = Fd(open_file(target_.c_str(), flags, spec_.mode >= 0 ? spec_.mode : 0666));
       if (!fd_.ok()) return failed_write(errno, "Opening output file");
       if (spec_.mode >= 0 && ::fchmod(fd_.get(), static_cast<mode_t>(spec_.mode)) != 0) {
         return failed_write(errno, "Doing chmod");

@@ -103,9 +103,22 @@ void Copier::abandon() {
   }
 }
 
+int open_file(const char* path, int flags, mode_t mode) {
+  const int fd = ::open(path, flags | O_CLOEXEC | O_NONBLOCK, mode);
+  if (fd < 0) return -1;
+  const int now = ::fcntl(fd, F_GETFL);
+  if (now < 0 || ::fcntl(fd, F_SETFL, now & ~O_NONBLOCK) < 0) {
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
 bool Copier::open() {
   opened_ = true;
-  in_ = Fd(::open(from_.c_str(), O_RDONLY | O_CLOEXEC));
+  in_ = Fd(open_file(from_.c_str(), O_RDONLY));
   if (!in_.ok()) return fail(errno, "Opening input file", {from_index_});
   struct stat st;
   if (::fstat(in_.get(), &st) != 0) return fail(errno, "Input file status", {from_index_});
@@ -125,7 +138,7 @@ bool Copier::open() {
   const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (overwrite_ ? 0 : O_EXCL);
   const mode_t mode = st.st_mode & 07777;
   const bool existed = ::access(to_.c_str(), F_OK) == 0;
-  out_ = Fd(::open(to_.c_str(), flags, mode));
+  out_ = Fd(open_file(to_.c_str(), flags, mode));
   if (!out_.ok()) {
     if (errno == EEXIST) return fail(EEXIST, "File already exists", {to_index_}, false);
     return fail(errno, "Opening output file", {to_index_});

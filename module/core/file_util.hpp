@@ -51,6 +51,14 @@ class Fd {
   int fd_ = -1;
 };
 
+// open(2) of PATH with FLAGS (close-on-exec added) that never waits: a
+// FIFO without a peer would hold a pool thread, and so every later file
+// job and Emacs's exit, until someone opened its other end. A FIFO
+// opened for reading without a writer then reads as empty; for writing
+// without a reader, fails with ENXIO. Once open, the descriptor blocks
+// as usual. Returns the descriptor, or -1 with errno set.
+int open_file(const char* path, int flags, mode_t mode = 0);
+
 // One path in a failure's data: which of the job's paths (an index), or
 // a path the job came upon (bytes).
 using FailurePath = std::variant<int, std::string>;

@@ -155,6 +155,28 @@ TEST_F(FilesTest, ReadFailuresAreTheOnesEmacsReports) {
   expect_failure(final_of(3, make_read_job(read_spec(path("f") + "/x"))), "other", "Opening input file");
 }
 
+// A FIFO nobody writes to or reads from must not hold a pool thread:
+// every later file job, and Emacs's exit, would wait behind it.
+TEST_F(FilesTest, AFifoWithoutAPeerHoldsNoThread) {
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  Completion c = final_of(1, make_read_job(read_spec(path("fifo"))));
+  ASSERT_EQ(c.status, Status::ok) << c.payload;
+  EXPECT_EQ(c.payload, "");
+  ReadSpec ahead = read_spec(path("fifo"));
+  ahead.insert_from_fd = true;
+  expect_failure(final_of(2, make_read_job(ahead)), "other", "Not a regular file");
+  expect_failure(final_of(3, make_write_job(write_spec(path("fifo"), "x"))), "other",
+                 "Opening output file");
+  expect_failure(final_of(4, make_copy_job(path("fifo"), path("copy"), false, false)), "other",
+                 "Non-regular file");
+  spit(path("plain"), "p");
+  expect_failure(final_of(5, make_copy_job(path("plain"), path("fifo"), true, false)), "other",
+                 "Opening output file", {1});
+  EXPECT_EQ(loop_->stats().files_pending, 0);
+  // Other jobs still run.
+  EXPECT_EQ(final_of(6, make_read_job(read_spec(path("plain")))).payload, "p");
+}
+
 TEST_F(FilesTest, ReadAheadCutsAfterNewlinesAndWaitsForItsReader) {
   std::string line = "a line of text, with more than a few words in it\n";
   std::string data;

@@ -136,6 +136,28 @@ file system, since making thousands of files on a disk takes seconds.")
               (should (equal (buffer-string) bytes)))
           (kill-buffer buffer))))))
 
+(aio-deftest aio-file-read-of-an-empty-file-is-an-empty-string ()
+  (aio-file-test--with-dir
+    (let ((empty (aio-file-test--spit "empty" "")))
+      (should (equal (aio-test-wait (aio-file-read empty :as 'bytes)) ""))
+      (should (equal (aio-test-wait (aio-file-read empty)) "")))))
+
+(aio-deftest aio-file-a-fifo-without-a-peer-settles-at-once ()
+  ;; Found by the probe matrix: these never settled, and held a thread
+  ;; of the loop's pool until someone opened the FIFO's other end.
+  (aio-file-test--with-dir
+    (let ((fifo (aio-file-test--path "fifo")))
+      (should (eql (call-process "mkfifo" nil nil nil fifo) 0))
+      (should (equal (aio-test-wait (aio-file-read fifo :as 'bytes)) ""))
+      (dolist (as '(text buffer))
+        (should (equal (cdr (should-error (aio-test-wait (aio-file-read fifo :as as))
+                                          :type 'file-error))
+                       (list "Not a regular file" "Invalid argument" fifo))))
+      (should-error (aio-test-wait (aio-file-write fifo "x")) :type 'file-error)
+      (should-error (aio-test-wait (aio-file-copy fifo (aio-file-test--path "copy")))
+                    :type 'file-error)
+      (should (zerop (plist-get (aio-native-stats) :files-pending))))))
+
 (aio-deftest aio-file-read-into-an-existing-buffer-at-point ()
   (aio-file-test--with-dir
     (let ((path (aio-file-test--spit "in.txt" (aio-file-test--lines 20000))))

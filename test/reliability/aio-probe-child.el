@@ -162,7 +162,9 @@ while Lisp is busy; return PREDICATE's value."
   (let ((stats (aio-native-stats)))
     (or (not (plist-get stats :running))
         (= (+ (or (plist-get stats :timers-pending) 0)
-              (or (plist-get stats :http-pending) 0))
+              (or (plist-get stats :http-pending) 0)
+              (or (plist-get stats :files-pending) 0)
+              (or (plist-get stats :dns-pending) 0))
            (plist-get stats :lisp-pending)))))
 
 ;;; Settlement bookkeeping

@@ -373,5 +373,10 @@ module).")
                 (aio-probe-values-pool (cddr pools) fast))
       (aio-probe-values-pool pools fast))))
 
+;; The file and DNS functions: aio-probe-specs-files.el.
+(require 'aio-probe-specs-files)
+(setq aio-probe-types (append aio-probe-types aio-probe-specs-files-types))
+(setq aio-probe-specs (append aio-probe-specs aio-probe-specs-files-specs))
+
 (provide 'aio-probe-specs)
 ;;; aio-probe-specs.el ends here
