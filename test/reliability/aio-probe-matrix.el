@@ -26,7 +26,10 @@
 ;;   crash / died the child Emacs died during the call
 ;; and flagged with what it left behind: promises that neither settled
 ;; nor could be canceled, native operations still pending, buffers,
-;; processes, timers or descriptors.
+;; processes, timers, descriptors, or files in the temporary directories
+;; of its values.  What the values of a call own (a subprocess, say:
+;; aio-probe-values-io.el) is released after it, as is a subprocess it
+;; returns, by canceling the promise of its exit.
 ;;
 ;; `aio-probe-matrix-main' runs in the child; it appends a line to the
 ;; progress file before ("(S INDEX CALL)") and after ("(R INDEX ...)") each
@@ -59,7 +62,8 @@
 
 (defconst aio-probe-matrix--lisp-directory
   (file-name-directory (expand-file-name (locate-library "aio")))
-  "The library's directory, as the parent found it: its definitions are the public ones.")
+  "The library's directory, as the parent found it.
+Its definitions are the public ones.")
 
 (defun aio-probe-matrix--ours-p (symbol kind)
   "Return non-nil if SYMBOL's definition of KIND (`defun' or `defvar') is in lisp/."
@@ -326,12 +330,17 @@ they are no call's leak."
                                  (string-match-p "out of memory\\|memory exhausted" (downcase x))))
                 err)))
 
-(defun aio-probe-matrix--clean-error-p (err)
+(defun aio-probe-matrix--clean-error-p (err &optional documented)
   "Return non-nil if ERR, a condition, is a proper refusal.
-Running out of memory on a bad argument is none, whatever the symbol."
+Running out of memory on a bad argument is none, whatever the symbol.
+DOCUMENTED lists more error symbols that are proper, with their
+children: those the function's documentation names."
   (let ((symbol (car err)))
     (cond ((aio-probe-matrix--memory-error-p err) nil)
           ((memq symbol aio-probe-matrix--clean-errors) t)
+          ((and (symbolp symbol)
+                (cl-intersection documented (get symbol 'error-conditions)))
+           t)
           ((eq symbol 'error)
            (and (stringp (cadr err))
                 (not (string-match-p "\\`Memory exhausted" (cadr err)))))
@@ -483,10 +492,12 @@ A cancellation is not a rejection."
       (error err)
       (aio-cancel nil))))
 
-(defun aio-probe-matrix--classify (outcome valid exempt)
+(defun aio-probe-matrix--classify (outcome valid exempt &optional documented)
   "Return (CLASS DETAIL) for OUTCOME of a call whose arguments are VALID.
 EXEMPT non-nil means that the argument changed is code: any error is
-that code's own, and accepting it is no fault."
+that code's own, and accepting it is no fault.  DOCUMENTED lists the
+errors the function is documented to signal, as for
+`aio-probe-matrix--clean-error-p'."
   (pcase outcome
     (`(hang) (list 'hang nil))
     (`(returned ,value)
@@ -494,13 +505,13 @@ that code's own, and accepting it is no fault."
        (cond (refusal
               ;; Refused through the promise it returned, as an async
               ;; API may: judged as if signaled.
-              (aio-probe-matrix--classify (list 'signaled refusal) valid exempt))
+              (aio-probe-matrix--classify (list 'signaled refusal) valid exempt documented))
              ;; Code is checked when it runs, as Emacs's own `defun'
              ;; and `lambda' do: accepting it is no fault.
              (t (list (if (or valid exempt) 'accepted 'accepted-bad)
                       (aio-probe-matrix--short (type-of value)))))))
     (`(signaled ,err)
-     (list (if (and (or exempt (aio-probe-matrix--clean-error-p err))
+     (list (if (and (or exempt (aio-probe-matrix--clean-error-p err documented))
                     (not (aio-probe-matrix--memory-error-p err)))
                'clean 'dirty)
            (aio-probe-matrix--short err)))))
@@ -530,7 +541,8 @@ macro of Emacs: only a hang, a crash or a leak counts against them.")
     (if (equal outcome '(unsafe))
         (list 'unsafe-skipped nil (plist-get built :describe) nil)
       (aio-probe-matrix--cancel-native built)
-      (let* ((class (aio-probe-matrix--classify outcome (plist-get built :valid) exempt))
+      (let* ((class (aio-probe-matrix--classify outcome (plist-get built :valid) exempt
+                                                (plist-get (plist-get built :spec) :errors)))
              (flags (aio-probe-matrix--cleanup (cadr outcome) before)))
         (aio-probe-matrix--restore)
         (let ((after (plist-get (plist-get built :spec) :after)))
