@@ -73,14 +73,15 @@ While it is paused, AWAITED is the promise it waits for, RESUMER the
 callback listening to AWAITED, SERIAL the number of its pauses so far
 \(a resumer acts only for its own pause), BUFFER and BUFFER-NAME the
 buffer current at the pause; the name is nil when a killed buffer is
-no error.  PAUSED-AT is the time of its latest pause, in whole
+no error, as it never is for a DETACHED task (see
+`aio--detach-from-buffer').  PAUSED-AT is the time of its latest pause, in whole
 seconds since the epoch, SITE the await it paused at, an `aio--site'
 or nil (see `aio--await-site').  CANCELS
 lists the reasons of the cancellations requested and not yet
 delivered, oldest first."
   id iter promise name info
   (awaited nil) (resumer nil) (serial 0)
-  (buffer nil) (buffer-name nil)
+  (buffer nil) (buffer-name nil) (detached nil)
   (paused-at nil) (site nil)
   (cancels nil))
 
@@ -278,6 +279,14 @@ For a step left by a non-local exit, such as quitting the debugger."
   (when (and (aio--live-task task) (null (aio--task-awaited task)))
     (aio--finish task (aio--error-fn '(quit)) nil)))
 
+(defun aio--detach-from-buffer ()
+  "Let the running task go on when the buffer it paused in is killed.
+For the library's own tasks (pumping a stream, waiting for a process),
+which never use the buffer they happen to start in: the caller's
+buffer, a temporary one perhaps, must not end them."
+  (when aio--current-task
+    (setf (aio--task-detached aio--current-task) t)))
+
 (defun aio--pause (task awaited buffer site)
   "Note that TASK paused on promise AWAITED with BUFFER current.
 SITE is the await it paused at; see `aio--await-site'."
@@ -289,6 +298,7 @@ SITE is the await it paused at; see `aio--await-site'."
           (aio--task-buffer task) buffer
           ;; The first hop of `aio-with-async' tolerates a killed buffer.
           (aio--task-buffer-name task) (and (not (eq awaited aio--next-turn))
+                                            (not (aio--task-detached task))
                                             (buffer-name buffer))
           ;; Unlike `float-time', this allocates nothing.
           (aio--task-paused-at task) (time-convert nil 'integer)

@@ -260,7 +260,14 @@ stopped the delivery of completions would hang every wait."
   (let ((value (symbol-value symbol)))
     (if (funcall valid-p value)
         value
-      (unless (member (cons symbol value) aio-native--reported-settings)
+      ;; Not `member': a value may be a circular list.
+      (unless (let ((seen aio-native--reported-settings) (found nil))
+                (while (and seen (not found))
+                  (let ((pair (pop seen)))
+                    (setq found (and (eq (car pair) symbol)
+                                     (or (eq (cdr pair) value)
+                                         (and (atom value) (equal (cdr pair) value)))))))
+                found)
         (push (cons symbol value) aio-native--reported-settings)
         (display-warning 'aio (format "Bad value of `%s': %S; using %S instead"
                                       symbol value default)

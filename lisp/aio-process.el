@@ -306,6 +306,7 @@ Not while its reader is behind, unless OBJECT was canceled."
 (aio-defun aio--process-wait (object)
   "Return the exit status of OBJECT once it is reaped.
 Canceled, kill the process, and end canceled once it is reaped."
+  (aio--detach-from-buffer)
   (let ((canceled nil)
         (reaped (aio--process-reaped object)))
     (while (not (aio-promise-result reaped))
@@ -333,6 +334,7 @@ Canceled, kill the process, and end canceled once it is reaped."
 
 (aio-defun aio--process-send-all (object)
   "Send the writes queued for OBJECT, in order, waiting while it is stopped."
+  (aio--detach-from-buffer)
   (let (entry)
     (while (setq entry (pop (aio--process-inbox object)))
       (let ((data (car entry))
@@ -412,6 +414,13 @@ Return a promise resolved once it is closed; see `aio-process-send'."
     (setf (aio--stream-name stream) name)
     stream))
 
+(defun aio--process-check-coding (coding)
+  "Signal `coding-system-error' unless CODING is nil, a coding system or a pair."
+  (when coding
+    (if (consp coding)
+        (progn (check-coding-system (car coding)) (check-coding-system (cdr coding)))
+      (check-coding-system coding))))
+
 (cl-defun aio-process (&key command name (connection-type 'pipe) coding
                             (stderr 'stream) directory environment noquery
                             (max-bytes aio-process-max-bytes))
@@ -445,28 +454,38 @@ not exist, signals `file-missing' here."
     (signal 'wrong-type-argument (list 'listp environment)))
   (when name (cl-check-type name string))
   (when directory (cl-check-type directory string))
-  (when coding (check-coding-system (if (consp coding) (car coding) coding)))
+  (aio--process-check-coding coding)
+  (aio--check-size max-bytes)
+  (when (zerop max-bytes)
+    (signal 'args-out-of-range (list max-bytes)))
   (let* ((object (aio--make-process command))
-         (aio-process-max-bytes (aio--check-size max-bytes))
+         (aio-process-max-bytes max-bytes)
          (name (or name (file-name-nondirectory (car command))))
          (default-directory (if directory
                                 (file-name-as-directory (expand-file-name directory))
                               default-directory))
          (process-environment (append environment process-environment))
+         ;; The streams before the pipe: nothing may fail once it exists
+         ;; but what the `condition-case' below cleans up after.
+         (stdout (aio--process-stream object (concat "stdout of " name)))
+         (stderr-stream (and (eq stderr 'stream)
+                             (aio--process-stream object (concat "stderr of " name))))
          (pipe (unless (eq stderr 'merge)
-                 (make-pipe-process
-                  :name (concat name " stderr")
-                  ;; Emacs 28 makes a buffer even when told not to.
-                  :buffer (generate-new-buffer (format " *%s stderr*" name))
-                  :noquery t :coding coding
-                  :filter (if (eq stderr 'discard)
-                              #'ignore
-                            (apply-partially #'aio--process-filter object 'stderr))
-                  :sentinel (apply-partially #'aio--process-stderr-sentinel object)))))
-    (setf (aio--process-stdout object) (aio--process-stream object (concat "stdout of " name))
-          (aio--process-stderr object) (and (eq stderr 'stream)
-                                            (aio--process-stream
-                                             object (concat "stderr of " name)))
+                 ;; Emacs 28 makes a buffer even when told not to.
+                 (let ((buffer (generate-new-buffer (format " *%s stderr*" name))))
+                   (condition-case err
+                       (make-pipe-process
+                        :name (concat name " stderr")
+                        :buffer buffer
+                        :noquery t :coding coding
+                        :filter (if (eq stderr 'discard)
+                                    #'ignore
+                                  (apply-partially #'aio--process-filter object 'stderr))
+                        :sentinel (apply-partially #'aio--process-stderr-sentinel object))
+                     (error (kill-buffer buffer)
+                            (signal (car err) (cdr err))))))))
+    (setf (aio--process-stdout object) stdout
+          (aio--process-stderr object) stderr-stream
           (aio--process-stderr-process object) pipe)
     (condition-case err
         (setf (aio--process-process object)
@@ -491,6 +510,7 @@ not exist, signals `file-missing' here."
 
 (aio-defun aio--process-output (command input directory coding timeout check)
   "Run COMMAND to its end; see `aio-process-output' for the other arguments."
+  (aio--detach-from-buffer)
   (let ((object (aio-process :command command :directory directory
                              :coding coding :noquery t)))
     (condition-case err
@@ -508,7 +528,7 @@ not exist, signals `file-missing' here."
                         (list (mapconcat #'identity command " ") status
                               (aio--process-tail errors))))
               (list status out errors))))
-      ((aio-cancel aio-timeout)
+      ((aio-cancel aio-timeout error)
        ;; Settle only once the process is gone.
        (aio-cancel (aio--process-exit object))
        (aio-await (aio-catch (aio--process-exit object)))
@@ -533,7 +553,9 @@ rejects it with `file-missing'.
 \(fn COMMAND &key INPUT DIRECTORY CODING TIMEOUT (CHECK t))"
   (aio--check-command command)
   (when input (cl-check-type input string))
-  (when timeout (cl-check-type timeout (number 0 *)))
+  (aio--process-check-coding coding)
+  ;; Refused here, before a process is started for nothing.
+  (when timeout (aio-native--check-seconds timeout))
   (aio--process-output command input directory coding timeout check))
 
 (provide 'aio-process)

@@ -143,6 +143,7 @@ Return the events it completes, oldest first."
 
 (aio-defstream aio-sse--events (body)
   "Yield the events of BODY, a stream of event-stream bytes."
+  (aio--detach-from-buffer)
   (let ((parser (aio-sse--make-parser)))
     (aio-dostream (chunk body)
       (dolist (event (aio-sse--feed parser chunk))
@@ -170,6 +171,7 @@ bytes."
 
 (aio-defstream aio-sse--json (lines args)
   "Yield the JSON values of LINES, parsed with `json-parse-string' and ARGS."
+  (aio--detach-from-buffer)
   (aio-dostream (line lines)
     (unless (string-match-p "\\`[ \t\r]*\\'" line)
       (aio-yield (apply #'json-parse-string line args)))))

@@ -1030,6 +1030,7 @@ CODING `no-conversion' or `binary', lines of bytes stay unibyte."
 
 (aio-defun aio--stream-collect (stream)
   "Return the list of the values of STREAM."
+  (aio--detach-from-buffer)
   (let ((collected nil))
     (aio-dostream (value stream)
       (push value collected))
@@ -1044,6 +1045,7 @@ closes STREAM."
 
 (aio-defun aio--stream-pump (out in)
   "Write the values of stream IN into stream OUT, for `aio-stream-merge'."
+  (aio--detach-from-buffer)
   (aio-dostream (value in)
     (aio-await (aio--stream-yield out value))))
 

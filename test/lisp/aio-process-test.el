@@ -283,9 +283,42 @@ The native loop, with its own process, is started first."
   (should-error (aio-process :command '("ls") :environment "X=1") :type 'wrong-type-argument)
   (should-error (aio-process :command '("ls") :bogus 1) :type 'error)
   (should-error (aio-process-output "ls") :type 'wrong-type-argument)
-  (should-error (aio-process-output '("ls") :timeout -1) :type 'wrong-type-argument)
+  (should-error (aio-process-output '("ls") :timeout -1) :type 'args-out-of-range)
+  (should-error (aio-process-output '("ls") :timeout "1") :type 'wrong-type-argument)
   (should-error (aio-process-stdout 'nope) :type 'wrong-type-argument)
   (should-error (aio-process-send 'nope "x") :type 'wrong-type-argument))
+
+;; Found by the probe matrix: each of these left a process, a pipe or a
+;; buffer behind.
+(aio-deftest aio-process-refusals-leave-nothing-behind ()
+  (aio-process-test-no-leak
+    (should-error (aio-process-output '("cat") :timeout 2e9) :type 'args-out-of-range)
+    (should-error (aio-process-output '("cat") :timeout 1.0e+INF) :type 'args-out-of-range)
+    (should-error (aio-process :command '("cat") :max-bytes 0) :type 'args-out-of-range)
+    (should-error (aio-process :command '("cat") :coding '(utf-8 . aio-no-such-coding))
+                  :type 'coding-system-error)
+    (should-error (aio-process-output '("cat") :coding '(aio-no-such-coding . utf-8))
+                  :type 'coding-system-error)))
+
+(aio-deftest aio-process-outlives-the-buffer-it-was-started-in ()
+  ;; The library's own tasks (waiting for the exit, collecting output)
+  ;; do not care which buffer was current when they started.
+  (aio-process-test-no-leak
+    (let (process output)
+      (with-temp-buffer
+        (setq process (aio-process :command '("cat"))
+              output (aio-process-output '("echo" "out"))))
+      (should (equal (aio-test-wait output) '(0 "out\n" "")))
+      (aio-cancel (aio-process-exit process))
+      (should (eq (car (condition-case err (aio-test-wait (aio-process-exit process))
+                         (aio-cancel err)))
+                  'aio-cancel))
+      (should (aio-process-test-gone-p process))
+      (let (lines)
+        (with-temp-buffer
+          (let ((p (aio-process :command '("printf" "a\nb\n"))))
+            (setq lines (aio-stream-collect (aio-stream-lines (aio-process-stdout p))))))
+        (should (equal (aio-test-wait lines) '("a" "b")))))))
 
 (aio-deftest aio-process-stderr-outlived-by-a-child ()
   ;; A child keeps stderr open after the process exits: the exit

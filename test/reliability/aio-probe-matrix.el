@@ -26,7 +26,10 @@
 ;;   crash / died the child Emacs died during the call
 ;; and flagged with what it left behind: promises that neither settled
 ;; nor could be canceled, native operations still pending, buffers,
-;; processes, timers or descriptors.
+;; processes, timers, descriptors, or files in the temporary directories
+;; of its values.  What the values of a call own (a subprocess, say:
+;; aio-probe-values-io.el) is released after it, as is a subprocess it
+;; returns, by canceling the promise of its exit.
 ;;
 ;; `aio-probe-matrix-main' runs in the child; it appends a line to the
 ;; progress file before ("(S INDEX CALL)") and after ("(R INDEX ...)") each
@@ -59,7 +62,8 @@
 
 (defconst aio-probe-matrix--lisp-directory
   (file-name-directory (expand-file-name (locate-library "aio")))
-  "The library's directory, as the parent found it: its definitions are the public ones.")
+  "The library's directory, as the parent found it.
+Its definitions are the public ones.")
 
 (defun aio-probe-matrix--ours-p (symbol kind)
   "Return non-nil if SYMBOL's definition of KIND (`defun' or `defvar') is in lisp/."

@@ -26,6 +26,8 @@
 (require 'aio)
 (require 'aio-probe-values)
 
+(declare-function aio-native--running-p "aio-native-module" ())
+
 ;;; Predicates
 
 (defun aio-probe-specs--seconds-p (v)
@@ -83,6 +85,25 @@
                                  (setq ok nil)))))
          ok)))
 
+;; Streams, processes, files
+
+(defun aio-probe-specs--file-form-p (v)
+  "Return non-nil if V is a (file PATH) form, PATH a string a C string can hold."
+  (and (consp v) (eq (car v) 'file) (consp (cdr v)) (null (cddr v))
+       (aio-probe-specs--clean-string-p (cadr v))))
+
+(defun aio-probe-specs--strings-p (v)
+  "Return non-nil if V is a proper list of strings."
+  (and (proper-list-p v) (cl-every #'stringp v)))
+
+(defun aio-probe-specs--condition-p (v)
+  "Return non-nil if V is an error condition: (ERROR-SYMBOL . DATA)."
+  (and (consp v) (car v) (symbolp (car v)) (get (car v) 'error-conditions) t))
+
+(defun aio-probe-specs--task-p (v)
+  "Return non-nil if V is the record of a task of an async function."
+  (eq (type-of v) 'aio--task))
+
 ;;; Types
 
 (defconst aio-probe-types
@@ -126,7 +147,8 @@
                              (and v (symbolp v) (aio-probe-specs--token-p (symbol-name v)))))
             ,(lambda () "GET") (aio-probe-values))
     (headers aio-probe-specs--headers-p ,#'ignore (aio-probe-values aio-probe-header-values))
-    (body ,(lambda (v) (or (null v) (stringp v))) ,#'ignore (aio-probe-values))
+    (body ,(lambda (v) (or (null v) (stringp v) (aio-probe-specs--file-form-p v))) ,#'ignore
+          (aio-probe-values aio-probe-body-file-values))
     ;; As url.el takes them: names and values concatenated as they are.
     (url-headers ,(lambda (v) (and (proper-list-p v)
                                    (cl-every (lambda (field)
@@ -145,7 +167,15 @@
                   ,#'ignore (aio-probe-values))
     (redirects ,(lambda (v) (and (natnump v) (<= v 1000))) ,(lambda () 20) (aio-probe-values))
     (max-size ,(lambda (v) (or (null v) (and (integerp v) (> v 0)))) ,#'ignore (aio-probe-values))
-    (as ,(lambda (v) (memq v '(nil string text buffer))) ,(lambda () 'string) (aio-probe-values))
+    (as ,(lambda (v) (or (memq v '(nil string text buffer stream))
+                         (aio-probe-specs--file-form-p v)))
+        ,(lambda () 'string) (aio-probe-values aio-probe-as-values))
+    ;; Refused whatever the value: `aio-http-download''s :as.
+    (forbidden ,#'ignore ,#'ignore (aio-probe-values))
+    (function-opt ,(lambda (v) (or (null v) (functionp v))) ,#'ignore (aio-probe-values))
+    ;; Never outside a temporary directory: no strings of the general pool.
+    (download-path aio-probe-specs--clean-string-p ,(lambda () (aio-probe-values--path "download"))
+                   (:no-strings aio-probe-values aio-probe-path-values))
     (native-id ,(lambda (v) (and (natnump v) (<= v most-positive-fixnum)))
                aio-probe-specs--fresh-id (aio-probe-values))
     (native-seconds aio-probe-specs--seconds-p ,(lambda () 0.001) (aio-probe-values))
@@ -160,6 +190,61 @@
                ,#'ignore (aio-probe-values))
     (wake-process ,(lambda (v) (and (processp v) (eq v aio-native--process)))
                   ,#'ignore (aio-probe-values))
+    (native-bytes ,(lambda (v) (and (integerp v) (<= 0 v (1- (expt 2 63)))))
+                  ,(lambda () 1) (aio-probe-values))
+    (native-ids ,(lambda (v) (and (proper-list-p v)
+                                  (cl-every (lambda (id) (and (natnump id) (<= id most-positive-fixnum)))
+                                            v)))
+                ,(lambda () (list (aio-probe-specs--fresh-id))) (aio-probe-values))
+    (connection-cap ,(lambda (v) (and (integerp v) (<= 1 v 100000))) ,(lambda () 256)
+                    (aio-probe-values))
+    (idle-cap ,(lambda (v) (and (integerp v) (<= 0 v 100000))) ,(lambda () 64) (aio-probe-values))
+    ;; Streams: one with a value buffered, open; ended ones with values
+    ;; for the functions that read them to their end.
+    (stream aio-stream-p ,(lambda () (aio-probe-values--stream (list "a\n")))
+            (aio-probe-values aio-probe-stream-values))
+    (ended-stream aio-stream-p ,(lambda () (aio-probe-values--stream (list "a\n" "b\n") t))
+                  (aio-probe-values aio-probe-stream-values))
+    (json-stream aio-stream-p ,(lambda () (aio-probe-values--stream (list "{\"a\":1}\n" "[2]\n") t))
+                 (aio-probe-values aio-probe-stream-values))
+    (sse-stream aio-stream-p ,(lambda () (aio-probe-values--stream (list "data: 1\n\n") t))
+                (aio-probe-values aio-probe-stream-values))
+    (stream-size natnump ,(lambda () 4) (aio-probe-values))
+    (byte-bound ,(lambda (v) (or (null v) (and (natnump v) (> v 0)))) ,#'ignore (aio-probe-values))
+    (byte-size ,(lambda (v) (and (natnump v) (> v 0))) ,(lambda () 1024)
+               (aio-probe-values aio-probe-size-values))
+    (stream-error ,(lambda (v) (or (null v) (aio-probe-specs--condition-p v))) ,#'ignore
+                  (aio-probe-values))
+    (proper-list proper-list-p ,(lambda () (list 1 2)) (aio-probe-values))
+    (coding ,(lambda (v) (or (null v) (coding-system-p v))) ,#'ignore
+            (aio-probe-values aio-probe-coding-values))
+    (json-object-type ,(lambda (v) (memq v '(hash-table alist plist))) ,(lambda () 'alist)
+                      (aio-probe-values))
+    (json-array-type ,(lambda (v) (memq v '(array list))) ,(lambda () 'list) (aio-probe-values))
+    (sse-event aio-sse-event-p ,(lambda () (aio-sse--make-event "message" "x" nil nil))
+               (aio-probe-values))
+    (task ,(lambda (v) (or (null v) (aio-probe-specs--task-p v))) ,#'ignore
+          (aio-probe-values aio-probe-task-values))
+    (clock-seconds ,(lambda (v) (and (numberp v) (>= v 0))) ,(lambda () 1) (aio-probe-values))
+    ;; Processes run cat, which the matrix kills after the call.
+    (process aio-process-p aio-probe-values--process (aio-probe-values aio-probe-process-values))
+    (command ,(lambda (v) (and (consp v) (aio-probe-specs--strings-p v))) ,(lambda () (list "cat"))
+             (aio-probe-values aio-probe-command-values))
+    (process-name ,(lambda (v) (or (null v) (stringp v))) ,#'ignore (aio-probe-values))
+    (connection-type ,(lambda (v) (memq v '(pipe pty))) ,(lambda () 'pipe) (aio-probe-values))
+    (process-coding ,(lambda (v) (or (null v) (coding-system-p v)
+                                     (and (consp v) (coding-system-p (car v))
+                                          (coding-system-p (cdr v)))))
+                    ,#'ignore (aio-probe-values aio-probe-coding-values))
+    (stderr-mode ,(lambda (v) (memq v '(stream merge discard))) ,(lambda () 'stream)
+                 (aio-probe-values))
+    ;; Never outside a temporary directory: no strings of the general pool.
+    (directory ,(lambda (v) (or (null v) (and (aio-probe-specs--clean-string-p v)
+                                              (file-directory-p v))))
+               ,#'ignore (:no-strings aio-probe-values aio-probe-directory-values))
+    (environment aio-probe-specs--strings-p ,#'ignore (aio-probe-values))
+    (input ,(lambda (v) (or (null v) (stringp v))) ,#'ignore (aio-probe-values))
+    (text stringp ,(lambda () "x\n") (aio-probe-values))
     ;; Macro syntax.
     ;; Never the name of a function: the call would redefine it.
     (name aio-probe-specs--name-p ,(lambda () 'aio-probe-defined)
@@ -172,7 +257,11 @@
     (place ,(lambda (v) (and (symbolp v) v (not (eq v t)) (not (keywordp v))))
            ,(lambda () 'aio-probe-specs-place) (aio-probe-values))
     (group-spec ,(lambda (v) (and (consp v) (null (cdr v)) (aio-probe-specs--name-p (car v))))
-                ,(lambda () '(group)) (aio-probe-values)))
+                ,(lambda () '(group)) (aio-probe-values))
+    (dostream-spec ,(lambda (v) (and (consp v) (aio-probe-specs--name-p (car v)) (consp (cdr v))
+                                     (null (nthcdr 3 v))))
+                   ,(lambda () '(aio-probe-value (aio-stream-from-list (list 1 2))))
+                   (aio-probe-values aio-probe-dostream-specs)))
   "Argument types: (TYPE VALID-P BASELINE POOLS).
 POOLS lists pool variables; (:no-strings aio-probe-values POOL...)
 takes the general pool without its strings, and POOL's entries;
@@ -191,6 +280,13 @@ lists.")
   "The place `aio-chain' reads in the matrix's baseline.")
 
 ;;; Templates for macros
+
+(defun aio-probe-specs--define (form)
+  "Return a form evaluating FORM, a definition, then undoing it.
+A name the matrix defines would be a function for the calls after."
+  `(unwind-protect ,form
+     (when (and ',(cadr form) (symbolp ',(cadr form)))
+       (ignore-errors (fmakunbound ',(cadr form))))))
 
 (defun aio-probe-specs--in-async (form)
   "Return a form running FORM in an async function and waiting for it."
@@ -211,6 +307,36 @@ lists.")
   "Return a form waiting for the promise returned by FORM."
   `(aio-wait-for ,form 0.5))
 
+(defun aio-probe-specs--generator (form)
+  "Return a form collecting the stream of the generator of FORM to its end."
+  `(aio-wait-for (aio-stream-collect (funcall ,form)) 0.5))
+
+(defun aio-probe-specs--in-generator (form)
+  "Return a form running FORM in a generator and reading its stream."
+  (aio-probe-specs--generator `(aio-stream-lambda () ,form)))
+
+(defun aio-probe-specs--test-clock (form)
+  "Return the `aio-with-test-clock' FORM with its body in an async function."
+  `(aio-with-test-clock (aio-wait-for (aio-with-async ,@(cdr form)) 1)))
+
+(defun aio-probe-specs--on-test-clock (form)
+  "Return a form running FORM under `aio-with-test-clock'."
+  `(aio-with-test-clock ,form))
+
+;;; What to do with a value
+
+(defun aio-probe-specs--read (value)
+  "Return the values of VALUE, if it is a stream, read to its end; else VALUE.
+The lazy work of a stream, and its errors, happen as it is read."
+  (if (aio-stream-p value)
+      (aio-wait-for (aio-stream-collect value) 0.5)
+    value))
+
+(defun aio-probe-specs--http-limits ()
+  "Give the running loop the connection caps of the settings again."
+  (when (aio-native--running-p)
+    (aio-http--apply-limits)))
+
 ;;; Specs
 
 (defconst aio-probe-specs
@@ -219,10 +345,13 @@ lists.")
     (aio-any :args (values) :keys ((:cancel-losers any)))
     (aio-race :args (values-nonempty) :keys ((:cancel-losers any)))
     (aio-await :macro ,#'aio-probe-specs--in-async :args ((:quote any)))
+    (aio-backtrace :args ())
     (aio-cancel :args (promise any))
     (aio-catch :args (promise))
     (aio-chain :macro ,#'aio-probe-specs--chain :args (place))
-    (aio-defun :macro identity :args (name arglist) :rest code)
+    (aio-defstream :macro ,#'aio-probe-specs--define :args (name arglist) :rest code)
+    (aio-defun :macro ,#'aio-probe-specs--define :args (name arglist) :rest code)
+    (aio-dostream :macro ,#'aio-probe-specs--in-async :args (dostream-spec) :rest code)
     (aio-lambda :macro ,#'aio-probe-specs--lambda :args (arglist) :rest code)
     (aio-with-async :macro ,#'aio-probe-specs--promise :rest code)
     (aio-with-lock :macro ,#'aio-probe-specs--in-async :args ((:quote lock)) :rest code)
@@ -235,11 +364,22 @@ lists.")
     (aio-event-p :args (any))
     (aio-event-set :args (event))
     (aio-event-wait :args (event))
+    (aio-http-download :args (url download-path)
+                       :keys ((:method method) (:headers headers) (:body body)
+                              (:timeout http-seconds) (:idle-timeout http-seconds)
+                              (:connect-timeout http-seconds)
+                              (:follow-redirects any) (:max-redirects redirects)
+                              (:verify-tls any) (:max-size max-size) (:proxy proxy)
+                              (:on-progress function-opt) (:fail-on-error-status any)
+                              (:as forbidden))
+                       :network 2)
     (aio-http-request :args (url)
                       :keys ((:method method) (:headers headers) (:body body)
-                             (:timeout http-seconds) (:connect-timeout http-seconds)
+                             (:timeout http-seconds) (:idle-timeout http-seconds)
+                             (:connect-timeout http-seconds)
                              (:follow-redirects any) (:max-redirects redirects)
-                             (:verify-tls any) (:max-size max-size) (:proxy proxy) (:as as))
+                             (:verify-tls any) (:max-size max-size) (:proxy proxy) (:as as)
+                             (:on-progress function-opt) (:fail-on-error-status any))
                       :network t)
     (aio-http-response-body :args (response))
     (aio-http-response-header :args (response header-name))
@@ -250,6 +390,7 @@ lists.")
     (aio-http-response-timings :args (response))
     (aio-http-response-url :args (response))
     (aio-http-response-version :args (response))
+    (aio-http-sse :args (sse-stream) :then aio-probe-specs--read)
     (aio-idle :args (seconds any))
     (aio-list-tasks :args ())
     (aio-listen :args (promise function))
@@ -258,6 +399,7 @@ lists.")
     (aio-lock-locked-p :args (lock))
     (aio-lock-p :args (any))
     (aio-lock-release :args (lock))
+    (aio-locals :args (task))
     (aio-make-autoload :args (any any any))
     (aio-make-callback :keys ((:tag any) (:once any)))
     (aio-make-select :args (promises-opt))
@@ -272,6 +414,23 @@ lists.")
     (aio-promise-p :args (any))
     (aio-promise-result :args (promise))
     (aio-promise-task :args (promise))
+    ;; Documented: `file-missing' (a `file-error') for a program or
+    ;; directory that is not there; an unknown coding system is
+    ;; refused by Emacs's `check-coding-system'.
+    (aio-process :base-keys ((:command command)) :errors (file-error coding-system-error)
+                 :keys ((:command command) (:name process-name) (:connection-type connection-type)
+                        (:coding process-coding) (:stderr stderr-mode) (:directory directory)
+                        (:environment environment) (:noquery any) (:max-bytes byte-size)))
+    (aio-process-exit :args (process))
+    (aio-process-output :args (command) :errors (file-error coding-system-error)
+                        :keys ((:input input) (:directory directory) (:coding process-coding)
+                               (:timeout wait-timeout) (:check any)))
+    (aio-process-p :args (any))
+    (aio-process-process :args (process))
+    (aio-process-send :args (process text))
+    (aio-process-send-eof :args (process))
+    (aio-process-stderr :args (process))
+    (aio-process-stdout :args (process))
     (aio-queue :args (maxsize))
     (aio-queue-close :args (queue))
     (aio-queue-closed-p :args (queue))
@@ -297,11 +456,41 @@ lists.")
     (aio-sem-waiters :args (sem))
     (aio-shield :args (promise))
     (aio-sleep :args (seconds any))
+    (aio-sse-event-data :args (sse-event))
+    (aio-sse-event-id :args (sse-event))
+    (aio-sse-event-p :args (any))
+    (aio-sse-event-retry :args (sse-event))
+    (aio-sse-event-type :args (sse-event))
+    (aio-stream :args (stream-size)
+                :keys ((:max-bytes byte-bound) (:on-room function-opt) (:on-close function-opt)))
+    (aio-stream-close :args (stream stream-error))
+    (aio-stream-closed-p :args (stream))
+    (aio-stream-collect :args (ended-stream))
+    (aio-stream-filter :args (function ended-stream) :then aio-probe-specs--read)
+    (aio-stream-from-list :args (proper-list) :then aio-probe-specs--read)
+    ;; Documented: a line that is no JSON fails it with a `json-error'.
+    (aio-stream-json :args (json-stream) :errors (json-error)
+                     :keys ((:object-type json-object-type) (:array-type json-array-type)
+                            (:null-object any) (:false-object any))
+                     :then aio-probe-specs--read)
+    (aio-stream-lambda :macro ,#'aio-probe-specs--generator :args (arglist) :rest code)
+    (aio-stream-length :args (stream))
+    (aio-stream-lines :args (ended-stream coding) :then aio-probe-specs--read
+                      :errors (coding-system-error))
+    (aio-stream-map :args (function ended-stream) :then aio-probe-specs--read)
+    (aio-stream-merge :rest ended-stream :then aio-probe-specs--read)
+    (aio-stream-next :args (stream))
+    (aio-stream-p :args (any))
+    (aio-stream-push :args (stream any))
+    (aio-stream-take :args (ended-stream natnum) :then aio-probe-specs--read)
+    (aio-stream-write :args (stream any))
     (aio-task-group-other-errors :args (any))
     (aio-task-group-p :args (any))
     (aio-task-group-spawn :args (group function))
     (aio-tasks-cancel :args ())
     (aio-tasks-mode :args ())
+    (aio-test-clock-advance :macro ,#'aio-probe-specs--on-test-clock :args ((:quote clock-seconds)))
+    (aio-test-clock-now :macro ,#'aio-probe-specs--on-test-clock :args ())
     (aio-timeout :args (seconds))
     (aio-trace-log-mode :args ())
     (aio-trace-mode :args (any))
@@ -312,6 +501,8 @@ lists.")
                              (url-user-agent . user-agent)
                              (url-max-redirections . any)))
     (aio-wait-for :args (promise wait-timeout))
+    (aio-with-test-clock :macro ,#'aio-probe-specs--test-clock :rest code)
+    (aio-yield :macro ,#'aio-probe-specs--in-generator :args ((:quote any)))
     ;; Module functions.
     (aio-native--init :args (wake-process))
     (aio-native--shutdown :args ())
@@ -323,17 +514,29 @@ lists.")
     (aio-native--timer-cancel :args (native-id))
     (aio-native--http-start :args (native-id url native-method header-lines body native-options)
                             :native http :network t)
-    (aio-native--http-cancel :args (native-id)))
+    (aio-native--http-cancel :args (native-id))
+    (aio-native--http-ack :args (native-id native-bytes))
+    (aio-native--http-stream-start :args (native-id any))
+    (aio-native--http-limits :args (connection-cap connection-cap idle-cap)
+                             :after aio-probe-specs--http-limits)
+    (aio-native--timer-times :args (native-ids)))
   "Function specs: (FUNCTION . PLIST).
 :args lists the types of the positional arguments, required then
 optional; :rest the type of the rest arguments; :keys ((KEYWORD TYPE)...)
-the keyword arguments that follow :args; :macro the template that
-makes the form to evaluate; :vars ((VARIABLE . TYPE)...) the dynamic
-variables the function reads; :network non-nil if a URL or proxy
-argument may reach the network; :native `timer' or `http' if the
-function starts a native operation whose id is its first argument;
-:never-call non-nil if no valid call may be made (it would build the
-module).")
+the keyword arguments that follow :args; :base-keys ((KEYWORD
+TYPE)...) keyword arguments every call passes, with their baselines
+\(unless it changes that keyword); :macro the template that makes the
+form to evaluate; :vars ((VARIABLE . TYPE)...) the dynamic variables
+the function reads; :network non-nil if a URL or proxy argument may
+reach the network: the URL is the first argument, and the options
+plist follows the first argument, or the first N if it is a number
+N; :native `timer' or `http' if the function starts a native
+operation whose id is its first argument; :then a function the value
+of each call is passed through (it runs in the call's time limit);
+:after a function called after each call, to undo what a valid one
+changed; :errors the error symbols the function is documented to
+signal besides the usual ones, which refuse properly; :never-call
+non-nil if no valid call may be made (it would build the module).")
 
 (defconst aio-probe-settings-context
   '((aio-native-poll-interval (aio-native-wake-method . timer)))

@@ -111,10 +111,10 @@ killed after TIMEOUT seconds (default 300)."
 
 (ert-deftest aio-probe-bad-input-matrix-module-assertions ()
   "The matrix again, under -module-assertions.
-Only at full size: `make test' runs every test under -module-assertions
-anyway."
-  (unless (aio-probe-full-p)
-    (ert-skip "Run by make test-reliability"))
+Run by `make test-reliability' only (`make test' leaves out the tests
+tagged :full-size): `make test' runs every ERT test under
+-module-assertions anyway."
+  :tags '(:full-size)
   (aio-probe-test--prlimit)
   (aio-probe-test--matrix t))
 

@@ -21,6 +21,7 @@
 
 (require 'cl-lib)
 (require 'aio)
+(require 'aio-probe-values-io)
 
 (defvar aio-probe-values--cache (make-hash-table :test #'eq)
   "Values made once: the expensive ones that cannot change.")
@@ -248,8 +249,18 @@
     (form-cancel nil . ,(lambda () '(signal 'aio-cancel nil)))
     (form-throw nil . ,(lambda () '(throw 'aio-probe-nowhere 1)))
     (form-nested-await nil . ,(lambda () '(progn (aio-await (aio-sleep 0)) (aio-await 5))))
-    (form-await-in-lambda nil . ,(lambda () '(funcall (lambda () (aio-await 1))))))
+    (form-await-in-lambda nil . ,(lambda () '(funcall (lambda () (aio-await 1)))))
+    (form-yield nil . ,(lambda () '(aio-yield 1))))
   "Forms for body positions of macros, besides the general pool.")
+
+(defconst aio-probe-values-pools
+  '(aio-probe-values aio-probe-url-values aio-probe-proxy-values
+    aio-probe-header-values aio-probe-header-line-values aio-probe-option-values
+    aio-probe-body-forms aio-probe-stream-values aio-probe-process-values
+    aio-probe-command-values aio-probe-directory-values aio-probe-path-values
+    aio-probe-as-values aio-probe-body-file-values aio-probe-coding-values
+    aio-probe-size-values aio-probe-task-values aio-probe-dostream-specs)
+  "Every pool of values: their entries' names are unique across them.")
 
 (defun aio-probe-values-pool (pools fast)
   "Return the entries of POOLS, a list of pool symbols; only core ones if FAST."
