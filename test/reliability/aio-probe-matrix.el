@@ -308,7 +308,14 @@ positional arguments of the spec (one if it is t); those of
 A timer and a request make libuv and libcurl open their descriptors;
 they are no call's leak."
   (ignore-errors (aio-wait-for (aio-sleep 0.001) 2))
-  (ignore-errors (aio-wait-for (aio-http-request aio-probe-matrix--refused :proxy "" :timeout 2) 3)))
+  (ignore-errors (aio-wait-for (aio-http-request aio-probe-matrix--refused :proxy "" :timeout 2) 3))
+  ;; Jobs side by side start every thread of libuv's pool, each with
+  ;; its stack and malloc arena: address space taken once, which the
+  ;; memory limit must not count against the calls.
+  (when (fboundp 'aio-file-stat)
+    (ignore-errors
+      (aio-wait-for (aio-all (cl-loop repeat 16 collect (aio-file-stat temporary-file-directory)))
+                    5))))
 
 (defun aio-probe-matrix--restart ()
   "Shut the loop down and start it again, warmed up."
@@ -645,10 +652,11 @@ REFUSED is a URL nobody listens at."
     (setq aio-probe-matrix-settle-seconds (aio-probe-param :settle-seconds 2))
     (setq aio-probe-matrix--refused refused)
     (setq aio-probe-refused-port (string-to-number (car (last (split-string refused ":")))))
-    ;; Runaway memory becomes an error here instead of the machine's problem.
-    (aio-probe-limit-memory (aio-probe-param :headroom (* 1024 1024 1024)))
     (aio-native-init)
     (aio-probe-matrix--warm-up)
+    ;; Runaway memory becomes an error here instead of the machine's
+    ;; problem: a limit above what the warmed-up loop takes.
+    (aio-probe-limit-memory (aio-probe-param :headroom (* 1024 1024 1024)))
     (setq calls (aio-probe-matrix-calls fast))
     (when (zerop start)
       (aio-probe-write progress

@@ -63,22 +63,6 @@
 
 (defvar aio-probe-matrix-hang-seconds)
 
-;;;; Stand-ins for what aio-probe-values-io.el, not yet merged, defines
-
-(defvar aio-probe-values-pools
-  '(aio-probe-values aio-probe-url-values aio-probe-proxy-values
-    aio-probe-header-values aio-probe-header-line-values aio-probe-option-values
-    aio-probe-body-forms)
-  "Every pool of values, as aio-probe-values.el will define it.")
-
-(unless (fboundp 'aio-probe-values-take-owned)
-  (defalias 'aio-probe-values-take-owned #'ignore
-    "Return the promises the values of the current call own: none here."))
-
-(unless (fboundp 'aio-probe-values-sweep-files)
-  (defalias 'aio-probe-values-sweep-files #'ignore
-    "Return the files the current call left: none but those swept here."))
-
 ;;;; Temporary directories
 
 (defvar aio-probe-specs-files--root nil
