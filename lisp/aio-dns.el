@@ -21,8 +21,6 @@
 (declare-function aio-native--dns-cancel "aio-native-module" (id))
 (declare-function aio-native--running-p "aio-native-module" ())
 
-(unless (get 'aio-native-error 'error-conditions)
-  (define-error 'aio-native-error "aio-native error"))
 (define-error 'aio-dns-error "Name lookup failed" 'aio-native-error)
 
 (defun aio-dns--handler (promise query)

@@ -30,11 +30,7 @@
 
 ;;; Errors
 
-;; The module defines `aio-native-error' when it loads; the parent must
-;; exist before children are defined, or they would not inherit `error'.
-(unless (get 'aio-native-error 'error-conditions)
-  (define-error 'aio-native-error "aio-native error"))
-
+;; `aio-native-error', the parent, is defined in aio-native-build.el.
 (define-error 'aio-http-error "HTTP request failed" 'aio-native-error)
 (define-error 'aio-http-resolve-error "Could not resolve host" 'aio-http-error)
 (define-error 'aio-http-connect-error "Could not connect" 'aio-http-error)

@@ -94,13 +94,5 @@ waiters on the way are dropped."
           (aio--waiters-size waiters) 0)
     (cl-remove-if (lambda (entry) (aio-promise-result (car entry))) entries)))
 
-(defun aio--waiters-count (waiters)
-  "Return how many waiters of WAITERS still wait."
-  (let ((count 0))
-    (dolist (entry (aio--waiters-head waiters))
-      (unless (aio-promise-result (car entry))
-        (setq count (1+ count))))
-    count))
-
 (provide 'aio-waiters)
 ;;; aio-waiters.el ends here
