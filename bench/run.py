@@ -552,9 +552,71 @@ def memory(sections):
                             rows, "live")]))
 
 
+def make_tree(root, n):
+    """N small files under ROOT, 100 to a directory, two levels deep."""
+    for i in range(n):
+        d = root / ("d%03d" % (i // 10000)) / ("e%03d" % ((i // 100) % 100))
+        if i % 100 == 0:
+            d.mkdir(parents=True, exist_ok=True)
+        (d / ("f%05d.txt" % i)).write_bytes(b"x")
+
+
+def find_walk(root):
+    """Seconds find(1) takes to list every file under ROOT."""
+    samples = []
+    for _ in range(RUNS):
+        start = time.time()
+        check(["find", str(root), "-type", "f"], stdout=subprocess.DEVNULL)
+        samples.append(time.time() - start)
+    return {"total_s": statistics.median(samples)}
+
+
+def files(sections):
+    size = (256 if QUICK else 1024) * 1024 * 1024
+    n = 20000 if QUICK else 100000
+    work = Path(tempfile.mkdtemp(prefix="aio-bench-files-"))
+    try:
+        big = work / "big.bin"
+        with open(big, "wb") as out:
+            chunk = bytes(range(256)) * 4096
+            for _ in range(size // len(chunk)):
+                out.write(chunk)
+        log("file read")
+        env = {"AIO_BENCH_PATH": str(big)}
+        measured = measure_interleaved(
+            [(name, emacs_cmd(function), env) for name, function in (
+                ("aio-file-read :as 'buffer", "aio-bench-file-read-aio"),
+                ("insert-file-contents-literally", "aio-bench-file-read-literally"))])
+        read = table(f"A file of {size // (1024 * 1024):,} MiB read into a buffer", None,
+                     [("wall (s)", ("total_s", "%.3f")),
+                      ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                     list(measured.items()), "total_s")
+        tree = work / "tree"
+        make_tree(tree, n)
+        log("walk")
+        env = {"AIO_BENCH_PATH": str(tree)}
+        measured = measure_interleaved(
+            [(name, emacs_cmd(function), env) for name, function in (
+                ("aio-directory-walk, read with aio-dostream", "aio-bench-walk-aio"),
+                ("directory-files-recursively", "aio-bench-walk-dfr"))])
+        rows = list(measured.items()) + [("find -type f (command line)", find_walk(tree))]
+        walk = table(f"A tree of {n:,} files walked", None,
+                     [("wall (s)", ("total_s", "%.3f")),
+                      ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                     rows, "total_s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    sections.append(("11. Files",
+                     "A file of bytes 0 to 255 repeated, read literally (no decoding) into a "
+                     "new buffer; a tree of one-byte files, 100 to a directory. The files are "
+                     "in the page cache (written just before). Emacs contenders run a 10 ms "
+                     "repeating timer meanwhile.",
+                     [read, walk]))
+
+
 WORKLOADS_BY_NAME = {"timers": timers, "await": await_loops, "fanout": fanout,
                      "wake": wake, "http": http, "streams": streams, "http-streams": http_streams,
-                     "memory": memory}
+                     "memory": memory, "files": files}
 
 
 def merge_results(path, sections):
@@ -617,6 +679,7 @@ def main():
     streams(sections)
     http_streams(sections)
     memory(sections)
+    files(sections)
     lines = ["# Benchmark results", "", f"Machine: {machine()}.", "",
              "Made by `make bench` (bench/run.py). Every Emacs contender runs as its own "
              "`emacs -Q --batch`, byte-compiled, with a Release build of the module and "

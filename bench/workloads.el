@@ -586,5 +586,74 @@ going; the operations are pending while their live size is measured."
            :task_alloc (float (nth 0 task)) :task_live (float (nth 1 task))
            (and http (list :http_alloc (float (nth 0 http)) :http_live (float (nth 1 http)))))))
 
+;;;; 11. Files
+
+(defun aio-bench--probe-last ()
+  "Let the probe's timer run once more, so that it sees the last gap.
+A blocking call's gap ends only when the timer next runs."
+  (accept-process-output nil 0.02))
+
+(defun aio-bench--file-read (insert)
+  "Read AIO_BENCH_PATH into a new buffer with INSERT, a function of the path.
+INSERT returns a promise, or nil when it has read the file already."
+  (require 'aio)
+  ;; The module loaded before the clock starts, as in a running Emacs.
+  (aio-native-init)
+  (let* ((path (aio-bench--param "PATH"))
+         (start (float-time))
+         size)
+    (aio-bench--probe-start)
+    ;; A timer that runs once the read has begun: the probe sees how long
+    ;; Emacs stays away while the file comes in.
+    (with-temp-buffer
+      (let ((promise (funcall insert path)))
+        (when promise
+          (let ((buffer (aio-wait-for promise 600)))
+            (setq size (with-current-buffer buffer (buffer-size)))
+            (kill-buffer buffer))))
+      (setq size (or size (buffer-size))))
+    (aio-bench--probe-last)
+    (aio-bench--emit :total_s (- (float-time) start) :bytes size
+                     :max_gap_ms (aio-bench--probe-stop))))
+
+(defun aio-bench-file-read-aio ()
+  "Workload 11: a big file into a buffer with `aio-file-read'."
+  (aio-bench--file-read (lambda (path) (aio-file-read path :as 'buffer
+                                                      :coding 'no-conversion))))
+
+(defun aio-bench-file-read-literally ()
+  "Workload 11: a big file into a buffer with `insert-file-contents-literally'."
+  (aio-bench--file-read (lambda (path)
+                          ;; The probe's timer must get its first turn
+                          ;; before the blocking read, as it does above.
+                          (sit-for 0.02)
+                          (insert-file-contents-literally path)
+                          nil)))
+
+(defun aio-bench-walk-aio ()
+  "Workload 11: every file under AIO_BENCH_PATH with `aio-directory-walk'."
+  (require 'aio)
+  (aio-native-init)
+  (let ((start (float-time))
+        (count 0))
+    (aio-bench--probe-start)
+    (aio-wait-for (aio-with-async
+                    (aio-dostream (_name (aio-directory-walk (aio-bench--param "PATH")))
+                      (setq count (1+ count))))
+                  600)
+    (aio-bench--probe-last)
+    (aio-bench--emit :total_s (- (float-time) start) :files count
+                     :max_gap_ms (aio-bench--probe-stop))))
+
+(defun aio-bench-walk-dfr ()
+  "Workload 11: every file under AIO_BENCH_PATH with `directory-files-recursively'."
+  (let ((start (float-time)))
+    (aio-bench--probe-start)
+    (sit-for 0.02)
+    (let ((files (directory-files-recursively (aio-bench--param "PATH") "")))
+      (aio-bench--probe-last)
+      (aio-bench--emit :total_s (- (float-time) start) :files (length files)
+                       :max_gap_ms (aio-bench--probe-stop)))))
+
 (provide 'workloads)
 ;;; workloads.el ends here
