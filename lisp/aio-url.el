@@ -51,7 +51,8 @@ with multibyte text."
     ;; url.el would loop for ever on a circular list.
     (unless (proper-list-p url-request-extra-headers)
       (signal 'wrong-type-argument (list 'listp url-request-extra-headers)))
-    (list :method (or url-request-method "GET")
+    ;; A method that is no token would put anything on the request line.
+    (list :method (aio-http--method (or url-request-method "GET"))
           :data data
           :extra url-request-extra-headers
           :agent (aio-url--user-agent)

@@ -1,5 +1,7 @@
 #include "args.hpp"
 
+#include <cstdint>
+
 namespace aio::emacs {
 
 std::uint64_t id_of(Env& env, emacs_value v) { return static_cast<std::uint64_t>(env.integer_in(v, 0, max_id)); }
@@ -40,6 +42,17 @@ emacs_value option(Env& env, emacs_value plist, const char* key) {
 void check_list(Env& env, emacs_value v) {
   // A circular list would be walked forever.
   if (env.is_nil(env.call("proper-list-p", {v}))) env.wrong_type("proper-list-p", v);
+}
+
+void check_options(Env& env, emacs_value v) {
+  check_list(env, v);
+  // plist-get would read (1 2 3) or (:a) without a word.
+  const std::intmax_t n = env.integer_in(env.call("length", {v}), 0, INTMAX_MAX);
+  bool ok = n % 2 == 0;
+  for (std::intmax_t i = 0; ok && i < n; i += 2) {
+    ok = !env.is_nil(env.call("keywordp", {env.call("nth", {env.integer(i), v})}));
+  }
+  if (!ok) env.wrong_type("plistp", v);
 }
 
 }  // namespace aio::emacs

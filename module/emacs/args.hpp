@@ -28,5 +28,7 @@ std::string path_of(Env& env, emacs_value v);
 emacs_value option(Env& env, emacs_value plist, const char* key);
 // Signals unless V is a proper list.
 void check_list(Env& env, emacs_value v);
+// Signals unless V is a proper list of keywords and their values.
+void check_options(Env& env, emacs_value v);
 
 }  // namespace aio::emacs

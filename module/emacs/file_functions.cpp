@@ -32,7 +32,7 @@ emacs_value file_read(Env& env, std::ptrdiff_t, emacs_value* args) {
   spec.end = offset_of(env, args[3], -1);
   if (spec.end >= 0 && spec.end < spec.start) env.signal("args-out-of-range", {args[2], args[3]});
   emacs_value opts = args[4];
-  check_list(env, opts);
+  check_options(env, opts);
   spec.insert_from_fd = flag(env, option(env, opts, ":insert"));
   spec.cut_at_lines = flag(env, option(env, opts, ":lines"));
   emacs_value v = option(env, opts, ":window");
@@ -47,7 +47,7 @@ emacs_value file_write(Env& env, std::ptrdiff_t, emacs_value* args) {
   spec.path = path_of(env, args[1]);
   spec.data = std::make_shared<const std::string>(bytes_of(env, args[2]));
   emacs_value opts = args[3];
-  check_list(env, opts);
+  check_options(env, opts);
   spec.append = flag(env, option(env, opts, ":append"));
   spec.atomic = flag(env, option(env, opts, ":atomic"));
   if (spec.append && spec.atomic) env.signal("args-out-of-range", {opts});
@@ -96,7 +96,7 @@ emacs_value file_walk(Env& env, std::ptrdiff_t, emacs_value* args) {
     spec.ignore.push_back(path_of(env, env.call("car", {tail})));
   }
   emacs_value opts = args[3];
-  check_list(env, opts);
+  check_options(env, opts);
   spec.follow_symlinks = flag(env, option(env, opts, ":follow-symlinks"));
   spec.include_directories = flag(env, option(env, opts, ":include-directories"));
   spec.utf8_names = flag(env, option(env, opts, ":utf-8"));

@@ -40,7 +40,7 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   if (!env.is_nil(args[4])) r.body = bytes_of(env, args[4]);
 
   emacs_value opts = args[5];
-  check_list(env, opts);
+  check_options(env, opts);
   emacs_value v = option(env, opts, ":connect-timeout");
   if (!env.is_nil(v)) r.connect_timeout_ms = milliseconds(env, v);
   v = option(env, opts, ":timeout");

@@ -102,7 +102,18 @@
   (should-error (aio-native--drain 0) :type 'args-out-of-range)
   (should-error (aio-native--drain "x") :type 'wrong-type-argument)
   (should-error (aio-native--init 'not-a-process) :type 'wrong-type-argument)
-  (should-error (aio-native--set-wake-enabled) :type 'wrong-number-of-arguments))
+  (should-error (aio-native--set-wake-enabled) :type 'wrong-number-of-arguments)
+  ;; Option lists are keywords and values: `plist-get' would read a
+  ;; malformed one without a word.
+  (dolist (options '((1 2 3) (:timeout) (:timeout 1 2) ("timeout" 1) (nil nil)))
+    (should-error (aio-native--http-start (1+ aio-native--last-id) "http://127.0.0.1:1/"
+                                          "GET" nil "" options)
+                  :type 'wrong-type-argument)
+    (should-error (aio-native--file-read (1+ aio-native--last-id) "/nonexistent"
+                                         nil nil options)
+                  :type 'wrong-type-argument))
+  (should (eq (plist-get (aio-native-stats) :http-pending) 0))
+  (should (eq (plist-get (aio-native-stats) :files-pending) 0)))
 
 (ert-deftest aio-native-module-functions-document-their-arguments ()
   (dolist (entry '((aio-native--timer-start . "(aio-native--timer-start ID SECONDS)")

@@ -140,6 +140,13 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (should-error (aio-wait-for (aio-url-retrieve (aio-http-test--url "/echo")) 10)
                   :type 'wrong-type-argument)))
 
+(aio-deftest aio-url-a-method-that-is-no-token-is-refused ()
+  (dolist (method (list "G\u00c9T" "GET /x" "GET\r\nX-Injected: 1" ""
+                        (make-string 1000 ?\u00e9)))
+    (let ((url-request-method method))
+      (should-error (aio-wait-for (aio-url-retrieve (aio-http-test--url "/echo")) 10)
+                    :type 'args-out-of-range))))
+
 (aio-deftest aio-url-user-agent-with-line-breaks-is-refused ()
   (dolist (agent '("evil\r\nX-Injected: 1" "evil\nX-Injected: 1" "evil\rX: 1"))
     (let ((url-user-agent agent))
