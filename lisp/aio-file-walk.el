@@ -148,7 +148,12 @@ handler (a remote name under TRAMP...) is walked by
   (let ((root (directory-file-name (aio-file--check-name dir))))
     (unless (or (null match) (stringp match) (functionp match))
       (signal 'wrong-type-argument (list 'stringp match)))
-    (unless (and (proper-list-p ignore) (cl-every #'stringp ignore))
+    (unless (and (proper-list-p ignore)
+                 ;; Not `cl-every', which would load cl-extra: see
+                 ;; `aio-file--native-p'.
+                 (let ((tail ignore))
+                   (while (and tail (stringp (car tail))) (setq tail (cdr tail)))
+                   (null tail)))
       (signal 'wrong-type-argument (list 'listp ignore)))
     (if (not (aio-file--native-p 'directory-files root))
         (aio-file--walk-by-emacs root match ignore follow-symlinks include-directories)

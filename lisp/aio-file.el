@@ -70,7 +70,11 @@
 
 (defun aio-file--native-p (operation &rest names)
   "Return non-nil if OPERATION on NAMES needs no file name handler."
-  (not (cl-some (lambda (name) (find-file-name-handler name operation)) names)))
+  ;; A loop, not `cl-some': the first call would load cl-extra (and
+  ;; seq, compiling its generic functions), tens of milliseconds.
+  (while (and names (not (find-file-name-handler (car names) operation)))
+    (setq names (cdr names)))
+  (null names))
 
 (defun aio-file--error-symbol (kind)
   "Return the error symbol Emacs signals for failure KIND."
