@@ -16,6 +16,7 @@
 (require 'aio-promise)
 (require 'aio-native)
 (require 'aio-stream)
+(require 'aio-util)
 (require 'aio-file)
 
 (declare-function aio-native--file-walk "aio-native-module" (id root ignore options))
@@ -148,12 +149,7 @@ handler (a remote name under TRAMP...) is walked by
   (let ((root (directory-file-name (aio-file--check-name dir))))
     (unless (or (null match) (stringp match) (functionp match))
       (signal 'wrong-type-argument (list 'stringp match)))
-    (unless (and (proper-list-p ignore)
-                 ;; Not `cl-every', which would load cl-extra: see
-                 ;; `aio-file--native-p'.
-                 (let ((tail ignore))
-                   (while (and tail (stringp (car tail))) (setq tail (cdr tail)))
-                   (null tail)))
+    (unless (aio--string-list-p ignore)
       (signal 'wrong-type-argument (list 'listp ignore)))
     (if (not (aio-file--native-p 'directory-files root))
         (aio-file--walk-by-emacs root match ignore follow-symlinks include-directories)

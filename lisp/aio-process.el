@@ -403,7 +403,7 @@ Return a promise resolved once it is closed; see `aio-process-send'."
 
 (defun aio--check-command (command)
   "Signal `wrong-type-argument' unless COMMAND is a non-empty list of strings."
-  (unless (and (consp command) (proper-list-p command) (cl-every #'stringp command))
+  (unless (and (consp command) (aio--string-list-p command))
     (signal 'wrong-type-argument (list 'aio-command-p command))))
 
 (defun aio--process-stream (object name)
@@ -450,7 +450,7 @@ not exist, signals `file-missing' here."
     (signal 'wrong-type-argument (list '\(member\ pipe\ pty\) connection-type)))
   (unless (memq stderr '(stream merge discard))
     (signal 'wrong-type-argument (list '\(member\ stream\ merge\ discard\) stderr)))
-  (unless (and (proper-list-p environment) (cl-every #'stringp environment))
+  (unless (aio--string-list-p environment)
     (signal 'wrong-type-argument (list 'listp environment)))
   (when name (cl-check-type name string))
   (when directory (cl-check-type directory string))

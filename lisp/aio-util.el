@@ -85,6 +85,15 @@ promise cancels PROMISE, unless something else waits for it."
           (apply-partially #'aio--release promise callback))
     caught))
 
+(defun aio--string-list-p (object)
+  "Return non-nil if OBJECT is a proper list of strings.
+A loop, not `cl-every': its first call would load cl-extra (and seq,
+compiling its generic functions), tens of milliseconds."
+  (and (proper-list-p object)
+       (progn (while (and object (stringp (car object)))
+                (setq object (cdr object)))
+              (null object))))
+
 (defun aio--check-list (object)
   "Signal `wrong-type-argument' unless OBJECT is a proper list."
   (unless (proper-list-p object)
