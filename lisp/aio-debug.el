@@ -133,8 +133,8 @@ The function where the error was signaled comes first."
     (while (and promise (< steps 100))
       (setq steps (1+ steps))
       (let* ((callbacks (aio-promise-callbacks promise))
-             (resumer (cl-find-if (lambda (c) (and (consp c) (fixnump (car c))))
-                                  callbacks))
+             (resumer (cl-loop for c in callbacks
+                               when (and (consp c) (fixnump (car c))) return c))
              (waiter (and resumer (gethash (car resumer) aio--tasks))))
         (cond
          (waiter

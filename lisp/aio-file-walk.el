@@ -94,9 +94,9 @@ acknowledged, DONE non-nil once the walk ended."
 (defun aio-file--glob-p (name patterns)
   "Return non-nil if the last part of NAME matches one of glob PATTERNS."
   (let ((base (file-name-nondirectory (directory-file-name name))))
-    (cl-some (lambda (pattern)
-               (string-match-p (wildcard-to-regexp (string-trim pattern "/" "/")) base))
-             patterns)))
+    (cl-loop for pattern in patterns
+             thereis (string-match-p (wildcard-to-regexp (string-trim pattern "/" "/"))
+                                     base))))
 
 (defun aio-file--walk-by-emacs (dir match ignore follow-symlinks include-directories)
   "Return a stream of the walk of DIR done by `directory-files-recursively'.
@@ -105,14 +105,13 @@ INCLUDE-DIRECTORIES are as for `aio-directory-walk', IGNORE patterns
 being matched against names only."
   (condition-case err
       (aio-stream-from-list
-       (cl-remove-if-not
-        (lambda (name)
-          (and (not (aio-file--glob-p name ignore))
-               (aio-file--walk-keep-p match name)))
-        (directory-files-recursively
-         dir "" include-directories
-         (lambda (sub) (not (aio-file--glob-p sub ignore)))
-         follow-symlinks)))
+       (cl-loop for name in (directory-files-recursively
+                             dir "" include-directories
+                             (lambda (sub) (not (aio-file--glob-p sub ignore)))
+                             follow-symlinks)
+                when (and (not (aio-file--glob-p name ignore))
+                          (aio-file--walk-keep-p match name))
+                collect name))
     (error (let ((stream (aio-stream 0)))
              (aio-stream-close stream err)
              stream))))

@@ -216,7 +216,7 @@ the cap wait for a connection to free up."
 (defun aio-http--has-header (lines name)
   "Return non-nil if header LINES set NAME (compared without case)."
   (let ((prefix (concat (downcase name) ":")))
-    (cl-some (lambda (line) (string-prefix-p prefix (downcase line))) lines)))
+    (cl-loop for line in lines thereis (string-prefix-p prefix (downcase line)))))
 
 (defun aio-http--header-lines (headers body)
   "Return HEADERS, an alist, as header lines for a request with BODY."

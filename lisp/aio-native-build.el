@@ -50,9 +50,10 @@
 
 (defun aio-native--source-directory ()
   "Return the directory holding CMakeLists.txt, or nil."
-  (cl-find-if (lambda (dir) (file-exists-p (expand-file-name "CMakeLists.txt" dir)))
-            (list aio-native--lisp-directory
-                  (expand-file-name ".." aio-native--lisp-directory))))
+  (cl-loop for dir in (list aio-native--lisp-directory
+                            (expand-file-name ".." aio-native--lisp-directory))
+           when (file-exists-p (expand-file-name "CMakeLists.txt" dir))
+           return dir))
 
 (defun aio-native--module-file ()
   "Return the file name the module is built to."

@@ -196,8 +196,8 @@ file is that function's."
   "Return non-nil if the handlers around SITE catch CONDITION."
   (let ((handlers (aio--site-handlers site)))
     (or (memq t handlers)
-        (cl-some (lambda (c) (memq c handlers))
-                 (get (car condition) 'error-conditions)))))
+        (cl-loop for c in (get (car condition) 'error-conditions)
+                 thereis (memq c handlers)))))
 
 (provide 'aio-site)
 ;;; aio-site.el ends here

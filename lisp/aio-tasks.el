@@ -71,7 +71,8 @@ in closures."
       (dolist (arg arglist)
         (cond ((eq arg '&optional))
               ((eq arg '&rest) (setq rest t))
-              (t (let* ((slot (cl-position arg names))
+              (t (let* ((slot (cl-loop for name in names for i from 0
+                                         when (eq name arg) return i))
                         (value (and slot (aref iter slot))))
                    (when slot
                      (if (and rest (proper-list-p value))

@@ -58,9 +58,9 @@ WHAT says what it awaits, TIME is the `float-time' of the pause.")
   "Append LINE, and a newline, to the trace buffer; drop the oldest lines."
   (with-current-buffer (aio-trace--buffer)
     (let ((inhibit-read-only t)
-          (following (cl-remove-if-not
-                      (lambda (window) (= (window-point window) (point-max)))
-                      (get-buffer-window-list (current-buffer) nil t)))
+          (following (cl-loop for window in (get-buffer-window-list (current-buffer) nil t)
+                              when (= (window-point window) (point-max))
+                              collect window))
           (at-end (= (point) (point-max))))
       (save-excursion
         (goto-char (point-max))

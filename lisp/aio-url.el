@@ -233,10 +233,14 @@ return nil.  PROMISE, REQUEST, STATUS and USE-COOKIES are as for
               (when (memq code '(302 303))
                 (setq next-request (plist-put next-request :method "GET"))
                 (setq next-request (plist-put next-request :data nil)))
-              (setq next-request (plist-put next-request :extra
-                                            (cl-remove "Authorization"
-                                                       (plist-get next-request :extra)
-                                                       :key #'car :test #'equal)))
+              ;; The credentials are not sent on to wherever the
+              ;; redirect points, however the caller spelled the name.
+              (setq next-request
+                    (plist-put next-request :extra
+                               (cl-loop for header in (plist-get next-request :extra)
+                                        unless (eq t (compare-strings (car header) nil nil
+                                                                      "authorization" nil nil t))
+                                        collect header)))
               (aio-url--hop promise next-request next
                             (append (list :redirect target) status)
                             use-cookies)

@@ -92,7 +92,8 @@ waiters on the way are dropped."
     (setf (aio--waiters-head waiters) nil
           (aio--waiters-last waiters) nil
           (aio--waiters-size waiters) 0)
-    (cl-remove-if (lambda (entry) (aio-promise-result (car entry))) entries)))
+    (cl-loop for entry in entries
+             unless (aio-promise-result (car entry)) collect entry)))
 
 (provide 'aio-waiters)
 ;;; aio-waiters.el ends here

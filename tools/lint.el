@@ -6,9 +6,10 @@
 ;; Runs checkdoc on every file and package-lint on every file (with
 ;; aio-native.el as the package's main file), and looks for `let'
 ;; bindings that a user's `defvar' would break (tools/lint-lets.el, see
-;; `aio-lint-lets'); prints what they find and exits non-zero if
-;; anything was found.  Byte-compilation warnings are checked by `make
-;; compile-lisp'.
+;; `aio-lint-lets') and for calls that load cl-extra, cl-seq or seq
+;; on first use (tools/lint-loads.el); prints what they find and exits
+;; non-zero if anything was found.  Byte-compilation warnings are
+;; checked by `make compile-lisp'.
 
 ;;; Code:
 
@@ -17,6 +18,13 @@
 (require 'package-lint)
 (load (expand-file-name "lint-lets" (file-name-directory load-file-name))
       nil t)
+(load (expand-file-name "lint-loads" (file-name-directory load-file-name))
+      nil t)
+
+(defconst aio-lint--loads-exempt '("aio-coroutine.el" "aio-native-build.el")
+  "Files allowed to call functions that load late.
+The lowering of async bodies runs when code is compiled or loaded, and
+the module build runs once; neither is inside a user's operation.")
 
 (defun aio-lint--checkdoc (file)
   "Return checkdoc's complaints about FILE as a list of strings."
@@ -57,6 +65,12 @@
                           (format "%s:%d:%d: %s: %s" file line col type message))))
                     (package-lint-buffer))))))
 
+(defun aio-lint--loads (files)
+  "Return the complaints of `aio-lint-loads' about FILES, as strings."
+  (cl-loop for file in files
+           unless (member (file-name-nondirectory file) aio-lint--loads-exempt)
+           append (aio-lint-loads file)))
+
 (defun aio-lint--lets (files)
   "Return the complaints of `aio-lint-lets' about FILES, as strings."
   ;; Macros expand only once their files are loaded.
@@ -75,7 +89,8 @@
       (setq problems (append problems
                              (aio-lint--checkdoc file)
                              (aio-lint--package-lint file))))
-    (setq problems (append problems (aio-lint--lets command-line-args-left)))
+    (setq problems (append problems (aio-lint--lets command-line-args-left)
+                           (aio-lint--loads command-line-args-left)))
     (setq command-line-args-left nil)
     (dolist (p problems) (message "%s" p))
     (message "lint: %d problem(s)" (length problems))
