@@ -28,6 +28,7 @@
 (require 'aio-native)
 (require 'aio-stream)
 (require 'aio-http)
+(require 'aio-file-read)
 
 (declare-function aio-native--http-start "aio-native-module"
                   (id url method headers body options))
@@ -205,45 +206,51 @@ is returned.  BODY itself then ends at once."
         (setf (aio-http-response-body response) (cadr as))
         (aio-resolve promise (aio--value-fn response))))
      ((eq (car-safe as) 'buffer)
-      ;; Reading the file into a buffer takes a while for a big body: a
-      ;; turn of the ready queue each, so that a burst of them is spread
-      ;; over its time slices instead of holding Emacs in this drain.
-      (aio--enqueue #'aio-http--fill-buffer (cons state raw))
-      (aio--schedule))
+      (aio-http--fill-buffer state raw))
      (t
       (aio-resolve promise
                    (condition-case err
                        (aio--value-fn (aio-http--response raw as))
                      ((error aio-cancel) (aio--error-fn err))))))))
 
-(defun aio-http--fill-buffer (state-and-raw)
-  "Resolve the promise of a transfer with its body read into a buffer.
-STATE-AND-RAW is (STATE . RAW), RAW the final response."
-  (let* ((state (car state-and-raw))
-         (file (cadr (aio-http--transfer-as state))))
-    (unwind-protect
-        (unless (aio-promise-result (aio-http--transfer-promise state))
-          (aio-resolve (aio-http--transfer-promise state)
-                       (condition-case err
-                           (aio--value-fn (aio-http--response-into-buffer
-                                           (cdr state-and-raw) file))
-                         ((error aio-cancel) (aio--error-fn err)))))
-      (delete-file file)
-      (aio--spent))))
+(defun aio-http--fill-buffer (state raw)
+  "Resolve the promise of STATE with the response RAW, its body in a buffer.
+The loop thread wrote the body to the file of STATE's :as; it goes
+into a new buffer through `aio-file-read', decoded with the charset of
+RAW's Content-Type, else as UTF-8, in pieces over several turns of
+the ready queue: a burst of big bodies does not hold Emacs.  The file
+is deleted once read, and the buffer killed if the promise is
+cancelled meanwhile."
+  (let ((promise (aio-http--transfer-promise state))
+        (file (cadr (aio-http--transfer-as state)))
+        (buffer nil))
+    (condition-case err
+        (let* ((response (aio-http--response raw 'string))
+               (coding (or (aio-http--charset (aio-http-response-headers response)) 'utf-8))
+               (reading (aio-file-read file :as 'buffer
+                                       :buffer (setq buffer (generate-new-buffer " *aio-http*"))
+                                       :coding coding)))
+          (setf (aio-promise-canceller promise) (lambda () (aio-cancel reading)))
+          (aio-listen reading (apply-partially #'aio-http--filled promise response file buffer)))
+      ((error aio-cancel)
+       (aio-http--filled promise nil file buffer (aio--error-fn err))))))
 
-(defun aio-http--response-into-buffer (raw file)
-  "Return the response RAW, its body read from FILE into a new buffer.
-The text is decoded with the charset of RAW's Content-Type, else as
-UTF-8, as for :as `buffer' of `aio-http-request'."
-  (let* ((response (aio-http--response raw 'string))
-         (buffer (generate-new-buffer " *aio-http*")))
-    (with-current-buffer buffer
-      (let ((coding-system-for-read
-             (or (aio-http--charset (aio-http-response-headers response)) 'utf-8)))
-        (insert-file-contents file))
-      (set-buffer-modified-p nil))
-    (setf (aio-http-response-body response) buffer)
-    response))
+(defun aio-http--filled (promise response file buffer value-fn)
+  "Settle PROMISE now that BUFFER was filled from FILE, as VALUE-FN says.
+On success PROMISE resolves to RESPONSE with BUFFER as its body; else
+BUFFER is killed and PROMISE rejected alike.  FILE is deleted."
+  (delete-file file)
+  (condition-case err
+      (progn
+        (funcall value-fn)
+        (with-current-buffer buffer
+          (set-buffer-modified-p nil))
+        (setf (aio-http-response-body response) buffer)
+        (aio-resolve promise (aio--value-fn response)))
+    ((error aio-cancel)
+     (when buffer
+       (kill-buffer buffer))
+     (aio-resolve promise (aio--error-fn err)))))
 
 (defun aio-http--on-failed (state condition)
   "End the transfer of STATE with CONDITION, an error condition."

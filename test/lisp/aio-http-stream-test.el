@@ -120,6 +120,60 @@
     ;; be the whole body.
     (should (< (- most before) (min (* 64 1024 1024) (/ n 2))))))
 
+(defun aio-http-stream-test--body-files ()
+  "Return the temporary files :as `buffer' bodies go through."
+  (directory-files temporary-file-directory nil "\\`aio-http-body-"))
+
+(defun aio-http-stream-test--body-buffers ()
+  "Return the live buffers :as `buffer' makes."
+  (cl-loop for b in (buffer-list)
+           when (string-prefix-p " *aio-http*" (buffer-name b)) collect b))
+
+(aio-deftest aio-http-buffer-body-in-pieces ()
+  ;; 3.4 MB of text with a character on either side of every piece's end.
+  (let* ((url (aio-http-test--url "/charset?cs=utf-8&repeat=200000"))
+         (files (aio-http-stream-test--body-files))
+         (buffers (aio-http-stream-test--body-buffers))
+         (aio-file-insert-seconds 0.0005)
+         (promise (aio-http-request url :proxy "" :as 'buffer))
+         (filling 0)
+         ;; Counts the turns in which the body's buffer exists unfinished.
+         (ticker (run-at-time 0 0.001 (lambda ()
+                                        (when (and (not (aio-promise-result promise))
+                                                   (cl-set-difference
+                                                    (aio-http-stream-test--body-buffers) buffers))
+                                          (cl-incf filling)))))
+         (response (unwind-protect (aio-wait-for promise 30)
+                     (cancel-timer ticker)))
+         (buffer (aio-http-response-body response)))
+    (unwind-protect
+        (with-current-buffer buffer
+          (should enable-multibyte-characters)
+          (should (= (point) (point-min)))
+          (should-not (buffer-modified-p))
+          (should (= (buffer-size) (* 200000 16)))
+          (should (equal (buffer-substring 1 33) "café à la crème\ncafé à la crème\n"))
+          (should (= (how-many "^café à la crème$") 200000))
+          (goto-char (point-min)))
+      (kill-buffer buffer))
+    (should (> filling 1))
+    (should (equal (aio-http-stream-test--body-files) files))))
+
+(aio-deftest aio-http-buffer-body-cancelled-while-filling ()
+  (let* ((url (aio-http-test--url "/charset?cs=utf-8&repeat=1000000"))
+         (files (aio-http-stream-test--body-files))
+         (buffers (aio-http-stream-test--body-buffers))
+         (aio-file-insert-seconds 0.0001)
+         (promise (aio-http-request url :proxy "" :as 'buffer)))
+    ;; Once its buffer exists, the body is being read into it.
+    (should (aio-test-eventually
+             (lambda () (cl-set-difference (aio-http-stream-test--body-buffers) buffers))))
+    (should (aio-cancel promise))
+    (should (aio-test-canceled-p promise))
+    (should (aio-test-eventually
+             (lambda () (and (equal (aio-http-stream-test--body-buffers) buffers)
+                             (equal (aio-http-stream-test--body-files) files)))))))
+
 (aio-deftest aio-http-download-to-a-file ()
   (aio-http-stream-test--in-directory dir
     (let* ((path (expand-file-name "out.bin" dir))

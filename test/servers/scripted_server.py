@@ -301,8 +301,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up
 
     def r_charset(self):
+        """The line "café à la crème" in CS, REPEAT times."""
         charset = _param(self, "cs", "utf-8")
-        self._send(200, "caf\u00e9 \u00e0 la cr\u00e8me\n".encode(charset),
+        repeat = int(_param(self, "repeat", "1"))
+        self._send(200, "caf\u00e9 \u00e0 la cr\u00e8me\n".encode(charset) * repeat,
                    "text/plain; charset=%s" % charset)
 
     ROUTES = {
