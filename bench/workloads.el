@@ -441,28 +441,44 @@ time, the longest gap and how many requests failed."
                      (kill-buffer (aio-http-response-body response))
                      (funcall done (eql 200 (aio-http-response-status response)))))))))
 
-(defun aio-bench--sse-report (start events)
-  "Print the rate of EVENTS events since START and the longest gap."
-  (let ((seconds (- (float-time) start)))
-    (aio-bench--emit :total_s seconds :events events
-                     :rate (/ events seconds)
-                     :max_gap_ms (aio-bench--probe-stop))))
+(defun aio-bench--warm-loop ()
+  "Load the module and start its loop: what a session pays once."
+  (require 'aio)
+  (aio-wait-for (aio-sleep 0.001)))
+
+(defun aio-bench--sse (run)
+  "Measure RUN, which reads the events at AIO_BENCH_URL; print the costs.
+RUN is called with the URL and a function to call on each event, and
+returns once all are read.  AIO_BENCH_NO_GC=1 leaves garbage
+collection out."
+  (let ((url (aio-bench--param "URL"))
+        (events 0)
+        (gc-cons-threshold (if (aio-bench--param "NO_GC")
+                               (* 1024 1024 1024)
+                             gc-cons-threshold)))
+    (garbage-collect)
+    (let ((gc gc-elapsed)
+          (start (float-time)))
+      (aio-bench--probe-start)
+      (funcall run url (lambda () (setq events (1+ events))))
+      (let ((seconds (- (float-time) start)))
+        (aio-bench--emit :total_s seconds :events events
+                         :rate (/ events seconds)
+                         :gc_s (- gc-elapsed gc)
+                         :max_gap_ms (aio-bench--probe-stop))))))
 
 (defun aio-bench-sse-aio ()
   "Workload 8: server-sent events through `aio-http-sse'."
-  (require 'aio)
-  (let ((url (aio-bench--param "URL"))
-        (start (float-time))
-        (events 0))
-    (aio-bench--probe-start)
-    (aio-wait-for
-     (funcall (aio-lambda ()
-                (let ((response (aio-await (aio-http-request url :proxy "" :as 'stream))))
-                  (aio-dostream (event (aio-http-sse (aio-http-response-body response)))
-                    (ignore event)
-                    (setq events (1+ events))))))
-     600)
-    (aio-bench--sse-report start events)))
+  (aio-bench--warm-loop)
+  (aio-bench--sse
+   (lambda (url count)
+     (aio-wait-for
+      (funcall (aio-lambda ()
+                 (let ((response (aio-await (aio-http-request url :proxy "" :as 'stream))))
+                   (aio-dostream (event (aio-http-sse (aio-http-response-body response)))
+                     (ignore event)
+                     (funcall count)))))
+      600))))
 
 (defun aio-bench--sse-parse-region (buffer count)
   "Parse the whole events in BUFFER as gptel does; call COUNT on each.
@@ -481,48 +497,49 @@ Return nothing; parsed text is deleted."
 
 (defun aio-bench-sse-curl-process ()
   "Workload 8: a curl process whose filter parses events in Lisp."
-  (let* ((url (aio-bench--param "URL"))
-         (start (float-time))
-         (events 0)
-         (buffer (generate-new-buffer " *sse*"))
-         (process (make-process
-                   :name "curl" :buffer nil :noquery t :coding 'utf-8
-                   :connection-type 'pipe
-                   :command (list "curl" "-sN" "--noproxy" "*" url)
-                   :filter (lambda (_process text)
-                             (with-current-buffer buffer
-                               (goto-char (point-max))
-                               (insert text))
-                             (aio-bench--sse-parse-region
-                              buffer (lambda (_) (setq events (1+ events))))))))
-    (aio-bench--probe-start)
-    (aio-bench--wait-until (lambda () (not (process-live-p process))))
-    ;; The last output may still be on its way to the filter.
-    (accept-process-output process 0.1)
-    (aio-bench--sse-report start events)))
+  (aio-bench--sse
+   (lambda (url count)
+     (let* ((buffer (generate-new-buffer " *sse*"))
+            (process (make-process
+                      :name "curl" :buffer nil :noquery t :coding 'utf-8
+                      :connection-type 'pipe
+                      :command (list "curl" "-sN" "--noproxy" "*" url)
+                      :filter (lambda (_process text)
+                                (with-current-buffer buffer
+                                  (goto-char (point-max))
+                                  (insert text))
+                                (aio-bench--sse-parse-region
+                                 buffer (lambda (_) (funcall count)))))))
+       (aio-bench--wait-until (lambda () (not (process-live-p process))))
+       ;; The last output may still be on its way to the filter.
+       (while (accept-process-output process 0.01))))))
 
 (defvar url-http-end-of-headers)
 
 (defun aio-bench-sse-url-retrieve ()
   "Workload 8: url.el, which hands over the body only at the end."
   (require 'url)
+  (require 'url-http)
   (setq url-proxy-services nil)
-  (let* ((url (aio-bench--param "URL"))
-         (start (float-time))
-         (events 0)
-         (done nil))
+  (aio-bench--sse
+   (lambda (url count)
+     (let ((done nil))
+       (url-retrieve url (lambda (_status)
+                           (let ((buffer (current-buffer)))
+                             (delete-region (point-min) (1+ url-http-end-of-headers))
+                             (decode-coding-region (point-min) (point-max) 'utf-8)
+                             (aio-bench--sse-parse-region buffer (lambda (_) (funcall count)))
+                             (kill-buffer buffer)
+                             (setq done t)))
+                     nil t t)
+       (aio-bench--wait-until (lambda () done))))))
+
+(defun aio-bench-idle ()
+  "The 10 ms timer alone, for AIO_BENCH_SECONDS: the gap of an idle Emacs."
+  (let ((end (+ (float-time) (aio-bench--number "SECONDS" 1.5))))
     (aio-bench--probe-start)
-    (url-retrieve url (lambda (_status)
-                        (let ((buffer (current-buffer)))
-                          (delete-region (point-min) (1+ url-http-end-of-headers))
-                          (decode-coding-region (point-min) (point-max) 'utf-8)
-                          (aio-bench--sse-parse-region
-                           buffer (lambda (_) (setq events (1+ events))))
-                          (kill-buffer buffer)
-                          (setq done t)))
-                  nil t t)
-    (aio-bench--wait-until (lambda () done))
-    (aio-bench--sse-report start events)))
+    (aio-bench--wait-until (lambda () (> (float-time) end)))
+    (aio-bench--emit :max_gap_ms (aio-bench--probe-stop))))
 
 (defun aio-bench--rss ()
   "Return this Emacs's resident size in bytes."
@@ -533,7 +550,7 @@ Return nothing; parsed text is deleted."
 
 (defun aio-bench-download-aio ()
   "Workload 8: a big file to disk with :as (file PATH)."
-  (require 'aio)
+  (aio-bench--warm-loop)
   (let ((url (aio-bench--param "URL"))
         (path (aio-bench--param "PATH"))
         (start (float-time))
