@@ -3,8 +3,9 @@
 ;;; Commentary:
 
 ;; What makes `aio-defun' feel like `defun' in an editor: font-lock of
-;; the defined name, an imenu entry, and an autoload cookie that yields a
-;; real `autoload' form.  Emacs 28's autoload.el copies a form it does
+;; the defined name, an imenu entry (both from the package's autoloads,
+;; before aio is loaded), and an autoload cookie that yields a real
+;; `autoload' form.  Emacs 28's autoload.el copies a form it does
 ;; not know verbatim into the loaddefs file, which would define the whole
 ;; function at startup; the advice below teaches it `aio-defun' instead.
 
@@ -16,23 +17,22 @@
 
 (declare-function make-autoload "autoload" (form file &optional expansion))
 
-(defconst aio--font-lock-keywords
-  `((,(concat "(\\(aio-defun\\)\\_>[ \t']*\\(" lisp-mode-symbol-regexp "\\)?")
-     (1 font-lock-keyword-face)
-     (2 font-lock-function-name-face nil t))
-    ("(\\(aio-\\(?:await\\|lambda\\|with-async\\)\\)\\_>"
-     (1 font-lock-keyword-face)))
-  "Font-lock keywords for the async forms of `aio' in Emacs Lisp.")
-
-(font-lock-add-keywords 'emacs-lisp-mode aio--font-lock-keywords)
-
-(defconst aio--imenu-expression
-  (list nil
-        (concat "^\\s-*(aio-defun\\s-+\\(" lisp-mode-symbol-regexp "\\)")
-        1)
-  "The imenu entry that finds `aio-defun' definitions.")
-
-(add-to-list 'lisp-imenu-generic-expression aio--imenu-expression t)
+;; These go into the package's autoloads too, so that a file visited
+;; before aio is loaded already shows `aio-defun' as a definition.  They
+;; refer to nothing of this file: only to lisp-mode, which Emacs
+;; preloads.  Run twice (autoloads, then this file), they add once.
+;;;###autoload
+(let ((keywords
+       `((,(concat "(\\(aio-defun\\)\\_>[ \t']*\\(" lisp-mode-symbol-regexp "\\)?")
+          (1 font-lock-keyword-face)
+          (2 font-lock-function-name-face nil t))
+         ("(\\(aio-\\(?:await\\|lambda\\|with-async\\)\\)\\_>"
+          (1 font-lock-keyword-face)))))
+  (unless (assoc keywords (cdr (assq 'emacs-lisp-mode font-lock-keywords-alist)))
+    (font-lock-add-keywords 'emacs-lisp-mode keywords))
+  (add-to-list 'lisp-imenu-generic-expression
+               (list nil (concat "^\\s-*(aio-defun\\s-+\\(" lisp-mode-symbol-regexp "\\)") 1)
+               t))
 
 ;;;###autoload
 (defun aio-make-autoload (form file &optional _expansion)

@@ -77,5 +77,45 @@
                            (buffer-string)))))
       (delete-directory dir t))))
 
+(ert-deftest aio-defun-known-from-the-autoloads-alone ()
+  ;; The autoloads of aio-editing.el, as package.el makes them, in a
+  ;; fresh Emacs that cannot load aio: imenu and font-lock know
+  ;; `aio-defun' already.
+  (let* ((dir (make-temp-file "aio-autoload-" t))
+         (emacs (expand-file-name invocation-name invocation-directory))
+         (loaddefs (expand-file-name "aio-loaddefs.el" dir)))
+    (unwind-protect
+        (progn
+          (copy-file (locate-library "aio-editing.el") (file-name-as-directory dir))
+          (should (zerop (call-process emacs nil nil nil "-Q" "--batch"
+                                       "--eval" (format "(make-directory-autoloads %S %S)"
+                                                        dir loaddefs))))
+          (delete-file (expand-file-name "aio-editing.el" dir))
+          (with-temp-buffer
+            (should (zerop (call-process
+                            ;; Twice, as when aio-editing.el is loaded after them.
+                            emacs nil t nil "-Q" "--batch" "-l" loaddefs "-l" loaddefs
+                            "--eval"
+                            "(progn
+  (require 'imenu)
+  (with-temp-buffer
+    (emacs-lisp-mode)
+    (insert \"(aio-defun my-async-thing (x)\\n  (aio-await x))\\n\")
+    (font-lock-ensure)
+    (goto-char (point-min))
+    (search-forward \"my-async\")
+    (let ((face (get-text-property (point) 'face))
+          (specs 0))
+      (dolist (spec (cdr (assq 'emacs-lisp-mode font-lock-keywords-alist)))
+        (when (string-match-p \"aio-defun\" (format \"%S\" (car spec)))
+          (setq specs (1+ specs))))
+      (princ (format \"%S %S %S %S\\n\"
+                     (featurep 'aio-editing)
+                     (car (assoc \"my-async-thing\" (funcall imenu-create-index-function)))
+                     face specs)))))")))
+            (should (equal "nil \"my-async-thing\" font-lock-function-name-face 1\n"
+                           (buffer-string)))))
+      (delete-directory dir t))))
+
 (provide 'aio-editing-test)
 ;;; aio-editing-test.el ends here
