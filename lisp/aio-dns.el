@@ -30,8 +30,8 @@
       (aio-resolve
        promise
        (pcase status
-         (0 (aio--value-fn (if (vectorp payload) (append payload nil) payload)))
-         (2 (aio--error-fn
+         ('done (aio--value-fn (if (vectorp payload) (append payload nil) payload)))
+         ('failed (aio--error-fn
              (list 'aio-dns-error
                    (if (stringp (cdr-safe payload))
                        (decode-coding-string (cdr payload) 'utf-8)

@@ -72,10 +72,10 @@ acknowledged, DONE non-nil once the walk ended."
 (defun aio-file--on-walk-event (walk root status payload)
   "Take STATUS and PAYLOAD, news of WALK under ROOT."
   (pcase status
-    (3 (when (eq (car payload) 'names)
-         (aio-file--on-names walk (cdr payload))))
-    (0 (aio-file--walk-ended walk nil))
-    (2 (aio-file--walk-ended walk (aio-file--condition payload (list root))))
+    ('event (when (eq (car payload) 'names)
+              (aio-file--on-names walk (cdr payload))))
+    ('done (aio-file--walk-ended walk nil))
+    ('failed (aio-file--walk-ended walk (aio-file--condition payload (list root))))
     (_ (aio-file--walk-ended walk '(aio-cancel)))))
 
 (defun aio-file--walk-room (walk _stream)

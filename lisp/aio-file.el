@@ -114,8 +114,8 @@ CONVERT, if non-nil, makes the result from the payload."
       (aio-resolve
        promise
        (pcase status
-         (0 (aio--value-fn (if convert (funcall convert payload) payload)))
-         (2 (aio--error-fn (aio-file--condition payload names)))
+         ('done (aio--value-fn (if convert (funcall convert payload) payload)))
+         ('failed (aio--error-fn (aio-file--condition payload names)))
          ;; The loop was shut down under the operation.
          (_ (aio--error-fn (list 'aio-cancel))))))))
 
@@ -255,16 +255,28 @@ not atomically.
   "Return SECONDS and NANOSECONDS as a Lisp timestamp like `file-attributes'."
   (time-convert (cons (+ (* seconds 1000000000) nanoseconds) 1000000000) 'list))
 
+(cl-defstruct (aio-file--stat (:type vector) (:constructor nil) (:copier nil)
+                              (:predicate nil))
+  "The vector in which the module hands over a file's attributes.
+Made by the stat job of module/core/file_ops.cpp, in this order: TYPE
+\(t, nil or a symbolic link's target), LINKS, UID and GID (numbers, or
+names), the access, modification and status change times as seconds
+and nanoseconds, SIZE, MODES (a string like \"-rw-r--r--\"), INODE,
+DEVICE."
+  type links uid gid atime atime-ns mtime mtime-ns ctime ctime-ns
+  size modes inode device)
+
 (defun aio-file--attributes (raw)
   "Return RAW, the native attributes vector or nil, as `file-attributes' does."
   (when raw
-    (let ((type (aref raw 0)))
+    (let ((type (aio-file--stat-type raw)))
       (list (if (stringp type) (aio-file--decode type) type)
-            (aref raw 1) (aref raw 2) (aref raw 3)
-            (aio-file--time (aref raw 4) (aref raw 5))
-            (aio-file--time (aref raw 6) (aref raw 7))
-            (aio-file--time (aref raw 8) (aref raw 9))
-            (aref raw 10) (aref raw 11) t (aref raw 12) (aref raw 13)))))
+            (aio-file--stat-links raw) (aio-file--stat-uid raw) (aio-file--stat-gid raw)
+            (aio-file--time (aio-file--stat-atime raw) (aio-file--stat-atime-ns raw))
+            (aio-file--time (aio-file--stat-mtime raw) (aio-file--stat-mtime-ns raw))
+            (aio-file--time (aio-file--stat-ctime raw) (aio-file--stat-ctime-ns raw))
+            (aio-file--stat-size raw) (aio-file--stat-modes raw) t
+            (aio-file--stat-inode raw) (aio-file--stat-device raw)))))
 
 (cl-defun aio-file-stat (path &key id-format follow-symlinks)
   "Return a promise of the attributes of file PATH, as `file-attributes' gives.

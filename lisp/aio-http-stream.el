@@ -86,13 +86,13 @@ function called with four arguments; see `aio-http-request'."
   "Take STATUS and PAYLOAD, news of the transfer of STATE.
 STATUS is as for the handlers of `aio-native--pending'."
   (pcase status
-    (3 (pcase (car payload)
+    ('event (pcase (car payload)
          ('chunk (aio-http--on-chunk state (cdr payload)))
          ('sse (aio-http--on-events state (cdr payload)))
          ('headers (aio-http--on-headers state (cdr payload)))
          ('progress (aio-http--on-progress state (cdr payload)))))
-    (0 (aio-http--on-done state payload))
-    (2 (aio-http--on-failed
+    ('done (aio-http--on-done state payload))
+    ('failed (aio-http--on-failed
         state (aio-http--condition payload (aio-http--transfer-url state))))
     ;; The loop was shut down under the transfer.
     (_ (aio-http--on-failed
@@ -174,15 +174,23 @@ is returned.  BODY itself then ends at once."
     (setf (aio-http--transfer-done state) t)
     (funcall (aio-http--canceller (aio-http--transfer-id state)))))
 
+(cl-defstruct (aio-http--progress (:type vector) (:constructor nil) (:copier nil)
+                                  (:predicate nil))
+  "The vector of a progress report of the module (module/emacs/payload.cpp).
+Bytes DOWN and UP so far, and their totals, -1 while unknown."
+  down down-total up up-total)
+
 (defun aio-http--on-progress (state numbers)
-  "Tell the progress function of STATE of NUMBERS, [DOWN TOTAL UP TOTAL]."
+  "Tell the progress function of STATE of NUMBERS, an `aio-http--progress'."
   (let ((function (aio-http--transfer-progress state)))
     (when function
       (condition-case-unless-debug err
-          (funcall function (aref numbers 0)
-                   (and (>= (aref numbers 1) 0) (aref numbers 1))
-                   (aref numbers 2)
-                   (and (>= (aref numbers 3) 0) (aref numbers 3)))
+          (let ((down-total (aio-http--progress-down-total numbers))
+                (up-total (aio-http--progress-up-total numbers)))
+            (funcall function (aio-http--progress-down numbers)
+                     (and (>= down-total 0) down-total)
+                     (aio-http--progress-up numbers)
+                     (and (>= up-total 0) up-total)))
         (error (message "aio: error in an :on-progress function: %s"
                         (error-message-string err)))))))
 
@@ -196,7 +204,7 @@ is returned.  BODY itself then ends at once."
      ((eq as 'stream)
       (if stream
           (setf (aio-http-response-timings (aio-http--transfer-response state))
-                (aio-http--timings (aref raw 7)))
+                (aio-http--timings (aio-http--raw-timings raw)))
         ;; No final header block was seen streaming (nothing to stream).
         (setq stream (aio-stream 0))
         (aio-http--on-headers state raw))
@@ -230,13 +238,13 @@ cancelled meanwhile."
                (reading (aio-file-read file :as 'buffer
                                        :buffer (setq buffer (generate-new-buffer " *aio-http*"))
                                        :coding coding)))
-          (setf (aio-promise-canceller promise) (lambda () (aio-cancel reading)))
+          (setf (aio-promise-canceller promise) (apply-partially #'aio-cancel reading))
           (aio-listen reading (apply-partially #'aio-http--filled promise response file buffer)))
       ((error aio-cancel)
        (aio-http--filled promise nil file buffer (aio--error-fn err))))))
 
 (defun aio-http--filled (promise response file buffer value-fn)
-  "Settle PROMISE now that BUFFER was filled from FILE, as VALUE-FN says.
+  "Settle PROMISE now that BUFFER was filled from FILE, as told by VALUE-FN.
 On success PROMISE resolves to RESPONSE with BUFFER as its body; else
 BUFFER is killed and PROMISE rejected alike.  FILE is deleted."
   (delete-file file)

@@ -68,6 +68,18 @@
 
 ;;; Responses
 
+(cl-defstruct (aio-http--raw (:type vector) (:constructor nil) (:copier nil)
+                             (:predicate nil))
+  "The vector in which the module hands over a response.
+Made by http_response_value in module/emacs/payload.cpp, in this
+order.  STATUS is the code, VERSION the protocol version (\"1.1\"),
+STATUS-LINE the first line as sent, HEADERS an alist of unibyte
+strings in the order received, BODY unibyte (empty when the body went
+elsewhere), URL the last one asked, REDIRECTS the URLs followed, TIMINGS
+five seconds (name lookup, connect, TLS, first byte, total), and
+DECODED non-nil if a Content-Encoding was undone."
+  status version status-line headers body url redirects timings decoded)
+
 (cl-defstruct (aio-http-response (:constructor aio-http--make-response)
                                  (:copier nil))
   "The final response of an HTTP request.
@@ -254,13 +266,13 @@ special (see tools/lint-lets.el)."
       (aio-resolve
        promise
        (pcase status
-         (0 (if as
+         ('done (if as
                 (condition-case err
                     (aio--value-fn (aio-http--response payload as))
                   ;; A cancellation is no `error'.
                   ((error aio-cancel) (aio--error-fn err)))
               (aio--value-fn payload)))
-         (2 (aio--error-fn (aio-http--condition payload url)))
+         ('failed (aio--error-fn (aio-http--condition payload url)))
          ;; The loop was shut down under the transfer.
          (_ (aio--error-fn (list 'aio-http-cancelled url))))))))
 
@@ -317,19 +329,18 @@ Emacs does not know it."
 (defun aio-http--response (raw as)
   "Return an `aio-http-response' made from RAW, the engine's vector.
 AS says which form the body takes."
-  (let ((headers (aref raw 3))
-        (timings (aref raw 7)))
+  (let ((headers (aio-http--raw-headers raw)))
     ;; RAW is this response's alone: lower-case its header names in place.
     (dolist (field headers)
       (setcar field (downcase (car field))))
     (aio-http--make-response
-     :status (aref raw 0)
-     :version (aref raw 1)
+     :status (aio-http--raw-status raw)
+     :version (aio-http--raw-version raw)
      :headers headers
-     :body (aio-http--body (aref raw 4) headers as)
-     :url (aref raw 5)
-     :redirects (aref raw 6)
-     :timings (aio-http--timings timings))))
+     :body (aio-http--body (aio-http--raw-body raw) headers as)
+     :url (aio-http--raw-url raw)
+     :redirects (aio-http--raw-redirects raw)
+     :timings (aio-http--timings (aio-http--raw-timings raw)))))
 
 (defun aio-http--timings (timings)
   "Return TIMINGS, the engine's list of five seconds, as a plist."

@@ -105,10 +105,15 @@ caps.")
 (defvar aio-native--process nil
   "The pipe process the loop writes wake bytes to, or nil.")
 
+(defconst aio-native--statuses [done cancelled failed event]
+  "The statuses of completions, by the number the module gives them.
+As Status in module/core/completion.hpp: `done', `cancelled', `failed',
+and `event', news of an operation that goes on.")
+
 (defvar aio-native--pending (make-hash-table :test #'eql :size 4096)
   "Map from operation id to what completes it: a handler.
-A handler is a function called with STATUS (0 done, 1 cancelled,
-2 failed, 3 an event of an operation that goes on) and PAYLOAD, or,
+A handler is a function called with STATUS (a symbol of
+`aio-native--statuses') and PAYLOAD, or,
 for a sleep, its promise (resolved with nil) or a cons (PROMISE
 . RESULT): far less garbage than a closure, and sleeps come by the
 hundred thousand.")
@@ -148,9 +153,9 @@ See `aio-native--pending' for what HANDLER may be."
   (if (functionp handler)
       (funcall handler status payload)
     (let ((promise (if (consp handler) (car handler) handler)))
-      (cond ((eql status 0)
+      (cond ((eq status 'done)
              (aio-resolve promise (aio--value-fn (cdr-safe handler))))
-            ((eql status 2)
+            ((eq status 'failed)
              (aio-resolve promise
                           (aio--error-fn
                            (list 'aio-native-error
@@ -236,7 +241,7 @@ a new loop."
     (clrhash aio-native--info)
     (clrhash aio-native--by-promise)
     (dolist (handler (nreverse handlers))
-      (aio-native--complete handler 1 nil))))
+      (aio-native--complete handler 'cancelled nil))))
 
 (defun aio-native-shutdown ()
   "Stop the native loop and join its thread.
@@ -346,12 +351,13 @@ rest of the batch is completed all the same."
                      (handler (gethash id aio-native--pending)))
                 (setq i (+ i 3))
                 (when handler
-                  (if (eql (aref done (- i 2)) 3)
-                      ;; An event: the operation goes on.  Only operations
-                      ;; whose handler is a function send events.
-                      (funcall handler 3 (aref done (- i 1)))
-                    (aio-native--forget id)
-                    (aio-native--complete handler (aref done (- i 2)) (aref done (- i 1)))))))
+                  (let ((status (aref aio-native--statuses (aref done (- i 2)))))
+                    (if (eq status 'event)
+                        ;; The operation goes on.  Only operations whose
+                        ;; handler is a function send events.
+                        (funcall handler status (aref done (- i 1)))
+                      (aio-native--forget id)
+                      (aio-native--complete handler status (aref done (- i 1))))))))
           (error (aio-native--report-error err)))))))
 
 (defun aio-native--report-error (err)

@@ -71,7 +71,7 @@ in closures."
       (dolist (arg arglist)
         (cond ((eq arg '&optional))
               ((eq arg '&rest) (setq rest t))
-              (t (let* ((slot (cl-loop for name in names for i from 0
+              (t (let* ((slot (cl-loop for name across names for i from 0
                                          when (eq name arg) return i))
                         (value (and slot (aref iter slot))))
                    (when slot

@@ -119,9 +119,9 @@ PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
 (defun aio-url--fill (buffer raw)
   "Lay out RAW, the engine's response vector, in BUFFER as url.el does."
   (with-current-buffer buffer
-    (let ((status-line (aref raw 2))
-          (headers (aref raw 3))
-          (decoded (aref raw 8)))
+    (let ((status-line (aio-http--raw-status-line raw))
+          (headers (aio-http--raw-headers raw))
+          (decoded (aio-http--raw-decoded raw)))
       (insert status-line "\n")
       (dolist (field headers)
         ;; url.el drops Content-Encoding once it has undone it.
@@ -129,12 +129,12 @@ PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
           (insert (car field) ": " (cdr field) "\n")))
       (insert "\n")
       (setq-local url-http-end-of-headers (copy-marker (1- (point))))
-      (insert (aref raw 4))
-      (setq-local url-http-response-status (aref raw 0))
+      (insert (aio-http--raw-body raw))
+      (setq-local url-http-response-status (aio-http--raw-status raw))
       (setq-local url-http-response-version
                   (if (string-match "\\`HTTP/\\([0-9.]+\\)" status-line)
                       (match-string 1 status-line)
-                    (aref raw 1)))
+                    (aio-http--raw-version raw)))
       (setq-local url-http-content-type
                   (cdr (assoc-string "content-type" headers t)))
       (setq-local url-http-content-length
@@ -145,7 +145,7 @@ PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
 (defun aio-url--store-cookies (raw parsed)
   "Store the cookies set by RAW, a response vector from PARSED."
   (let ((url-current-object parsed))
-    (dolist (field (aref raw 3))
+    (dolist (field (aio-http--raw-headers raw))
       (when (string-equal (downcase (car field)) "set-cookie")
         (url-cookie-handle-set-cookie (cdr field))))))
 
@@ -160,10 +160,10 @@ PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
 (defun aio-url--redirect-p (raw)
   "Return the Location RAW, a response vector, redirects to, or nil.
 url.el follows any 3xx with a Location (or URI) but 304 and 305."
-  (let ((code (aref raw 0)))
+  (let ((code (aio-http--raw-status raw)))
     (and (<= 300 code 399)
          (not (memq code '(304 305)))
-         (let ((headers (aref raw 3)))
+         (let ((headers (aio-http--raw-headers raw)))
            (cdr (or (assoc-string "location" headers t)
                     (assoc-string "uri" headers t)))))))
 
@@ -207,7 +207,7 @@ return nil.  PROMISE, REQUEST, STATUS and USE-COOKIES are as for
                     status)
             (aio-url--buffer parsed))
     (let* ((raw (cdr outcome))
-           (code (aref raw 0))
+           (code (aio-http--raw-status raw))
            (location (aio-url--redirect-p raw)))
       (when use-cookies (aio-url--store-cookies raw parsed))
       (cond

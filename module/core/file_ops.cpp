@@ -91,6 +91,7 @@ class StatJob : public OutcomeJob {
       type = text_or_bytes(std::move(target));
     }
     auto n = [](auto v) { return Datum::integer(static_cast<std::int64_t>(v)); };
+    // Read by name in Lisp: the layout is `aio-file--stat' of aio-file.el.
     succeed(Datum::vector({
         std::move(type), n(st.st_nlink),
         names_ ? user_name(st.st_uid) : n(st.st_uid),

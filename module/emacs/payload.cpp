@@ -8,6 +8,7 @@ namespace aio::emacs {
 
 namespace {
 
+// Read by name in Lisp: the layout is `aio-http--raw' of aio-http.el.
 emacs_value http_response_value(Env& env, const HttpResponse& r) {
   emacs_value headers = env.nil();
   for (auto it = r.headers.rbegin(); it != r.headers.rend(); ++it) {
@@ -79,6 +80,7 @@ emacs_value event_value(Env& env, const Completion& c) {
   } else if (c.http) {
     data = http_response_value(env, *c.http);
   } else if (c.error_kind == "progress") {
+    // `aio-http--progress' of aio-http-stream.el.
     data = env.call("vector", {env.integer(c.progress[0]), env.integer(c.progress[1]),
                                env.integer(c.progress[2]), env.integer(c.progress[3])});
   } else {
