@@ -15,12 +15,16 @@
 
 (aio-defun sleep-sort (numbers)
   "Return NUMBERS sorted, by sleeping N/100 s for each N."
-  (let ((out nil))
-    (aio-await (aio-all (mapcar (lambda (n)
+  ;; The sleeps are all started first, close together: a collection of
+  ;; garbage (tens of milliseconds) among them would start the later
+  ;; ones late.  Done now, none comes while they start.
+  (garbage-collect)
+  (let ((sleeps (mapcar (lambda (n) (aio-sleep (/ n 100.0) n)) numbers))
+        (out nil))
+    (aio-await (aio-all (mapcar (lambda (sleep)
                                   (funcall (aio-lambda ()
-                                             (aio-await (aio-sleep (/ n 100.0)))
-                                             (push n out))))
-                                numbers)))
+                                             (push (aio-await sleep) out))))
+                                sleeps)))
     (nreverse out)))
 
 (let ((numbers (cl-loop repeat 20 collect (random 100))))
