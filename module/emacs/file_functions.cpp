@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "../core/file_jobs.hpp"
+#include "../core/file_util.hpp"
 #include "../core/file_walk.hpp"
 #include "args.hpp"
 #include "registry.hpp"
@@ -140,6 +141,11 @@ emacs_value dns_cancel(Env& env, std::ptrdiff_t, emacs_value* args) {
   return env.nil();
 }
 
+// Emacs's sentinels say only "failed with code N" of a connection.
+emacs_value strerror_text(Env& env, std::ptrdiff_t, emacs_value* args) {
+  return env.string(error_text(static_cast<int>(env.integer_in(args[0], 0, 4095))));
+}
+
 const Function functions[] = {
     {"aio-native--file-read", 5, 5, boundary<file_read>,
      "Read bytes START to END (nil: the end) of file PATH as operation ID.\n"
@@ -191,6 +197,8 @@ const Function functions[] = {
      "Look up the name of ADDRESS as operation ID.\n\n(fn ID ADDRESS)"},
     {"aio-native--dns-cancel", 1, 1, boundary<dns_cancel>,
      "Cancel name lookup ID.\n\n(fn ID)"},
+    {"aio-native--strerror", 1, 1, boundary<strerror_text>,
+     "Return the system's text for error number ERRNO.\n\n(fn ERRNO)"},
 };
 
 }  // namespace

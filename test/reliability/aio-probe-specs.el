@@ -581,5 +581,10 @@ non-nil if no valid call may be made (it would build the module).")
 (setq aio-probe-types (append aio-probe-types aio-probe-specs-files-types))
 (setq aio-probe-specs (append aio-probe-specs aio-probe-specs-files-specs))
 
+;; The TCP functions: aio-probe-specs-tcp.el.
+(require 'aio-probe-specs-tcp)
+(setq aio-probe-types (append aio-probe-types aio-probe-specs-tcp-types))
+(setq aio-probe-specs (append aio-probe-specs aio-probe-specs-tcp-specs))
+
 (provide 'aio-probe-specs)
 ;;; aio-probe-specs.el ends here

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""TCP echo peers for the aio-tcp tests, on 127.0.0.1 only.
+
+  tcp_echo.py serve [--tls]
+      An echo server on a free port: prints "PORT <n>", echoes every
+      connection's bytes back until it closes, and exits when its
+      standard input closes.  With --tls, a throwaway self-signed
+      certificate (made with the openssl command) and TLS.
+  tcp_echo.py serve --flood N
+      As serve, but each connection is sent N bytes (the digits 0 to 9
+      over and over) and then closed, whatever it sends.
+  tcp_echo.py clients PORT N ROUNDS
+      N connections at once to PORT, each sending ROUNDS lines and
+      reading each echo back; prints "OK <n>" with the number of round
+      trips that came back right, then exits 0 if all did.
+
+Python 3 standard library only.
+"""
+
+import asyncio
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+
+
+def tls_context():
+    tmp = tempfile.mkdtemp()
+    key, cert = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def echo(reader, writer):
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+def flooder(n):
+    async def flood(reader, writer):
+        data = (b"0123456789" * (n // 10 + 1))[:n]
+        try:
+            writer.write(data)
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+    return flood
+
+
+async def serve(tls, flood):
+    handler = flooder(flood) if flood is not None else echo
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls_context() if tls else None,
+                                        backlog=2048)
+    print("PORT", server.sockets[0].getsockname()[1], flush=True)
+    loop = asyncio.get_running_loop()
+    # Ends when stdin closes: the test that started it is gone.
+    await loop.run_in_executor(None, sys.stdin.read)
+    server.close()
+
+
+async def client(port, rounds, index):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    good = 0
+    for r in range(rounds):
+        line = f"client {index} round {r}\n".encode()
+        writer.write(line)
+        await writer.drain()
+        if await reader.readexactly(len(line)) == line:
+            good += 1
+    writer.close()
+    return good
+
+
+async def clients(port, n, rounds):
+    results = await asyncio.gather(*(client(port, rounds, i) for i in range(n)), return_exceptions=True)
+    good = sum(r for r in results if isinstance(r, int))
+    print("OK", good, flush=True)
+    return good == n * rounds
+
+
+def main():
+    if sys.argv[1] == "serve":
+        args = sys.argv[2:]
+        flood = int(args[args.index("--flood") + 1]) if "--flood" in args else None
+        asyncio.run(serve("--tls" in args, flood))
+    else:
+        port, n, rounds = map(int, sys.argv[2:5])
+        sys.exit(0 if asyncio.run(clients(port, n, rounds)) else 1)
+
+
+if __name__ == "__main__":
+    main()
