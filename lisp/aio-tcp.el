@@ -31,6 +31,7 @@
 (require 'aio-stream)
 (require 'aio-native)
 (require 'aio-dns)
+(require 'aio-cancel)
 
 (declare-function aio-native--strerror "aio-native-module" (errno))
 (declare-function aio-native-load-module "aio-native-build" ())

@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
 """TCP echo peers for the aio-tcp tests, on 127.0.0.1 only.
 
-  tcp_echo.py serve [--tls]
+  tcp_echo.py serve
       An echo server on a free port: prints "PORT <n>", echoes every
       connection's bytes back until it closes, and exits when its
-      standard input closes.  With --tls, a throwaway self-signed
-      certificate (made with the openssl command) and TLS.
+      standard input closes.
   tcp_echo.py serve --flood N
       As serve, but each connection is sent N bytes (the digits 0 to 9
       over and over) and then closed, whatever it sends.
@@ -18,24 +17,7 @@ Python 3 standard library only.
 """
 
 import asyncio
-import os
-import ssl
-import subprocess
 import sys
-import tempfile
-
-
-def tls_context():
-    tmp = tempfile.mkdtemp()
-    key, cert = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
 
 
 async def echo(reader, writer):
@@ -46,7 +28,7 @@ async def echo(reader, writer):
                 break
             writer.write(data)
             await writer.drain()
-    except (ConnectionError, ssl.SSLError):
+    except ConnectionError:
         pass
     finally:
         writer.close()
@@ -65,10 +47,9 @@ def flooder(n):
     return flood
 
 
-async def serve(tls, flood):
+async def serve(flood):
     handler = flooder(flood) if flood is not None else echo
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls_context() if tls else None,
-                                        backlog=2048)
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=2048)
     print("PORT", server.sockets[0].getsockname()[1], flush=True)
     loop = asyncio.get_running_loop()
     # Ends when stdin closes: the test that started it is gone.
@@ -100,7 +81,7 @@ def main():
     if sys.argv[1] == "serve":
         args = sys.argv[2:]
         flood = int(args[args.index("--flood") + 1]) if "--flood" in args else None
-        asyncio.run(serve("--tls" in args, flood))
+        asyncio.run(serve(flood))
     else:
         port, n, rounds = map(int, sys.argv[2:5])
         sys.exit(0 if asyncio.run(clients(port, n, rounds)) else 1)
