@@ -178,17 +178,6 @@ the cap wait for a connection to free up."
     :fail-on-error-status)
   "Keywords `aio-http-request' accepts.")
 
-(defconst aio-http--max-seconds 1e9
-  "Longest timeout accepted, in seconds.")
-
-(defun aio-http--check-seconds (value)
-  "Signal unless VALUE is nil or a number of seconds for a timeout."
-  (when value
-    (unless (numberp value)
-      (signal 'wrong-type-argument (list 'numberp value)))
-    (unless (and (> value 0) (<= value aio-http--max-seconds))
-      (signal 'args-out-of-range (list value 0 aio-http--max-seconds)))))
-
 (defun aio-http--method (method)
   "Return METHOD, a string or symbol, as a method string."
   (let ((name (cond ((stringp method) method)
@@ -456,9 +445,9 @@ ARGS is a plist of keyword arguments:
          (upload (and (consp body) (aio-http--file-argument body :body))))
     (unless (or (null body) (stringp body) upload)
       (signal 'wrong-type-argument (list 'stringp body)))
-    (aio-http--check-seconds (plist-get args :timeout))
-    (aio-http--check-seconds (plist-get args :idle-timeout))
-    (aio-http--check-seconds (plist-get args :connect-timeout))
+    (aio-native--check-timeout (plist-get args :timeout))
+    (aio-native--check-timeout (plist-get args :idle-timeout))
+    (aio-native--check-timeout (plist-get args :connect-timeout))
     (unless (natnump max-redirects)
       (signal 'wrong-type-argument (list 'natnump max-redirects)))
     (unless (<= max-redirects 1000)

@@ -469,6 +469,13 @@ recorded in `aio-native--info'."
   (unless (<= 0 seconds aio-native--max-seconds)
     (signal 'args-out-of-range (list seconds 0 aio-native--max-seconds))))
 
+(defun aio-native--check-timeout (seconds)
+  "Signal unless SECONDS is nil or a timeout: over 0, as a timer takes it."
+  (when seconds
+    (aio-native--check-seconds seconds)
+    (when (zerop seconds)
+      (signal 'args-out-of-range (list seconds 0 aio-native--max-seconds)))))
+
 (declare-function aio--test-clock-sleep "aio-test-clock" (clock promise seconds result))
 
 (defun aio-sleep (seconds &optional result)

@@ -346,11 +346,8 @@ write with `aio-tcp-write', end with `aio-tcp-close-write' and
     (signal 'wrong-type-argument (list 'integerp port)))
   (unless (< 0 port 65536)
     (signal 'args-out-of-range (list port 1 65535)))
-  (when timeout
-    ;; Before anything starts: a refusal later would leave it behind.
-    (aio-native--check-seconds timeout)
-    (when (zerop timeout)
-      (signal 'args-out-of-range (list timeout 0 aio-native--max-seconds))))
+  ;; Before anything starts: a refusal later would leave it behind.
+  (aio-native--check-timeout timeout)
   (let ((connecting (aio-tcp--connect host port)))
     (if timeout
         (aio-tcp--with-timeout connecting timeout)

@@ -13,6 +13,9 @@ namespace aio::emacs {
 
 // Ids are Lisp fixnums on every 64-bit build.
 constexpr std::intmax_t max_id = (std::intmax_t{1} << 61) - 1;
+// The longest duration of a timer or timeout: about 31 years, anything
+// longer is a mistake.  Lisp checks against `aio-native--max-seconds'.
+constexpr double max_seconds = 1e9;
 
 std::uint64_t id_of(Env& env, emacs_value v);
 bool is_string(Env& env, emacs_value v);

@@ -15,9 +15,6 @@ namespace aio::emacs {
 
 namespace {
 
-// About 31 years, as for timers.
-constexpr double max_seconds = 1e9;
-
 long milliseconds(Env& env, emacs_value seconds) {
   return static_cast<long>(std::ceil(env.number_in(seconds, 0.001, max_seconds) * 1000.0));
 }

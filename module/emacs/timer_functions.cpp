@@ -1,6 +1,7 @@
 // Module functions for native timers.
 #include <vector>
 
+#include "args.hpp"
 #include "registry.hpp"
 #include "state.hpp"
 
@@ -8,21 +9,16 @@ namespace aio::emacs {
 
 namespace {
 
-// Ids are Lisp fixnums on every 64-bit build.
-constexpr std::intmax_t max_id = (std::intmax_t{1} << 61) - 1;
-// About 31 years: anything longer is a mistake, not a sleep.
-constexpr double max_delay_seconds = 1e9;
-
 emacs_value timer_start(Env& env, std::ptrdiff_t, emacs_value* args) {
-  auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
+  auto id = id_of(env, args[0]);
   // Seconds, as Lisp has them: converting here spares Lisp a float.
-  double seconds = env.number_in(args[1], 0.0, max_delay_seconds);
+  double seconds = env.number_in(args[1], 0.0, max_seconds);
   running_loop(env).start_timer(id, seconds * 1000.0);
   return args[0];
 }
 
 emacs_value timer_cancel(Env& env, std::ptrdiff_t, emacs_value* args) {
-  auto id = static_cast<std::uint64_t>(env.integer_in(args[0], 0, max_id));
+  auto id = id_of(env, args[0]);
   running_loop(env).cancel_timer(id);
   return env.nil();
 }
@@ -31,7 +27,7 @@ emacs_value timer_times(Env& env, std::ptrdiff_t, emacs_value* args) {
   if (env.is_nil(env.call("proper-list-p", {args[0]}))) env.wrong_type("proper-list-p", args[0]);
   std::vector<std::uint64_t> ids;
   for (emacs_value tail = args[0]; !env.is_nil(tail); tail = env.call("cdr", {tail})) {
-    ids.push_back(static_cast<std::uint64_t>(env.integer_in(env.call("car", {tail}), 0, max_id)));
+    ids.push_back(id_of(env, env.call("car", {tail})));
   }
   emacs_value out = env.nil();
   for (const TimerTimes& t : running_loop(env).timer_times(ids)) {
