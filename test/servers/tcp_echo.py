@@ -20,30 +20,32 @@ import asyncio
 import sys
 
 
-async def echo(reader, writer):
+async def closing(writer, work):
+    """Run WORK, a coroutine writing to WRITER; close WRITER after it,
+    a peer that hung up early included."""
     try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
+        await work
     except ConnectionError:
         pass
     finally:
         writer.close()
 
 
+async def send(writer, data):
+    writer.write(data)
+    await writer.drain()
+
+
+async def echo(reader, writer):
+    async def loop():
+        while data := await reader.read(65536):
+            await send(writer, data)
+    await closing(writer, loop())
+
+
 def flooder(n):
-    async def flood(reader, writer):
-        data = (b"0123456789" * (n // 10 + 1))[:n]
-        try:
-            writer.write(data)
-            await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
+    async def flood(_reader, writer):
+        await closing(writer, send(writer, (b"0123456789" * (n // 10 + 1))[:n]))
     return flood
 
 
