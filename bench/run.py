@@ -357,6 +357,7 @@ def http(sections):
         for file, n, conc, title in cases:
             url = nginx.url(file)
             env = {"AIO_BENCH_URL": url, "AIO_BENCH_N": str(n), "AIO_BENCH_CONCURRENCY": str(conc),
+                   "AIO_BENCH_BODY": str(10 * 1024 if file == "10k.bin" else 1024 * 1024),
                    **HTTP_ENV}
             rows = []
             contenders = [("aio-http-request", "aio-bench-http-request", []),
@@ -366,6 +367,8 @@ def http(sections):
                           ("plz (curl process per request)", "aio-bench-http-plz", PLZ_DIRS)]
             if file == "10k.bin":
                 contenders.pop(1)
+            contenders.append(("Emacs-side floor (bodies made in Lisp, no I/O)",
+                               "aio-bench-http-emacs-floor", []))
             for name, function, extra in contenders:
                 if function == "aio-bench-http-plz" and not PLZ_DIRS:
                     rows.append((name, "not installed (Debian: elpa-plz)"))
@@ -384,7 +387,10 @@ def http(sections):
                          "process's (for aio-native that includes its loop thread; plz's curl "
                          "processes are not counted). `:as 'buffer` has the loop thread write "
                          "the body to a temporary file that Emacs inserts, so it never becomes "
-                         "a Lisp string.", out))
+                         "a Lisp string. Each contender makes one request before the measure. "
+                         "The Emacs-side floor makes each body a Lisp string and resolves a "
+                         "promise with it from the ready queue, with no I/O: what Emacs's own "
+                         "side costs at the least.", out))
 
 
 def sse_events(n):

@@ -392,6 +392,21 @@ time, the longest gap and how many requests failed."
                    (funcall done (eql 200 (aio-http-response-status
                                            (funcall value)))))))))
 
+(defun aio-bench-http-emacs-floor ()
+  "Workload 7 without I/O: what Emacs's side alone costs.
+Each request is a promise resolved from the ready queue with a fresh
+unibyte string of AIO_BENCH_BODY bytes, as a response body would be."
+  (require 'aio)
+  (let ((size (aio-bench--number "BODY" 10240)))
+    (aio-bench--http-drive
+     (lambda (_url done)
+       (let ((promise (aio-promise)))
+         (aio-listen promise (lambda (value) (funcall done (= (length (funcall value)) size))))
+         (aio--enqueue (lambda (_)
+                         (aio-resolve promise (aio--value-fn (make-string size ?x))))
+                       nil)
+         (aio--schedule))))))
+
 (defun aio-bench-http-aio-url-retrieve ()
   "Workload 7 with `aio-url-retrieve'."
   (require 'aio)
