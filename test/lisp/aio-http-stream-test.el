@@ -12,12 +12,12 @@
 (require 'cl-lib)
 (require 'aio)
 (require 'aio-test-helpers)
-(require 'aio-http-test)
+(require 'aio-test-server)
 (require 'aio-stream)
 
 (defun aio-http-stream-test--open (path &rest args)
   "Request PATH as a stream with ARGS; return the response."
-  (aio-wait-for (apply #'aio-http-request (aio-http-test--url path) :proxy "" :as 'stream args)
+  (aio-wait-for (apply #'aio-http-request (aio-test-server--url path) :proxy "" :as 'stream args)
                 10))
 
 (defun aio-http-stream-test--pattern (n)
@@ -63,7 +63,7 @@
   (let* ((response (aio-http-stream-test--open "/close-mid-body"))
          (err (should-error (aio-wait-for (aio-stream-collect (aio-http-response-body response)) 10))))
     (should (eq (car err) 'aio-http-transfer-error))
-    (should (= (aio-http-test--stat :http-pending) 0))))
+    (should (= (aio-test-server--stat :http-pending) 0))))
 
 (aio-deftest aio-http-stream-closed-by-its-reader-aborts-the-transfer ()
   ;; `aio-stream-take' closes what it reads once it has its values.
@@ -72,9 +72,9 @@
                                 (aio-stream-take (aio-http-response-body response) 3))
                                10)))
     (should (= (length chunks) 3))
-    (should (aio-test-eventually (lambda () (= (aio-http-test--stat :http-pending) 0))))
+    (should (aio-test-eventually (lambda () (= (aio-test-server--stat :http-pending) 0))))
     ;; The server saw the connection go.
-    (should (equal (aio-http-response-body (aio-http-test--get "/forever-closed?wait=5"))
+    (should (equal (aio-http-response-body (aio-test-server--get "/forever-closed?wait=5"))
                    "closed"))))
 
 (aio-deftest aio-http-stream-reader-cancelled-aborts-the-transfer ()
@@ -85,8 +85,8 @@
     (aio-wait-for (aio-sleep 0.05))
     (aio-cancel reader)
     (should (aio-test-canceled-p reader))
-    (should (aio-test-eventually (lambda () (= (aio-http-test--stat :http-pending) 0))))
-    (should (equal (aio-http-response-body (aio-http-test--get "/forever-closed?wait=5"))
+    (should (aio-test-eventually (lambda () (= (aio-test-server--stat :http-pending) 0))))
+    (should (equal (aio-http-response-body (aio-test-server--get "/forever-closed?wait=5"))
                    "closed"))))
 
 (defun aio-http-stream-test--rss ()
@@ -131,7 +131,7 @@
 
 (aio-deftest aio-http-buffer-body-in-pieces ()
   ;; 3.4 MB of text with a character on either side of every piece's end.
-  (let* ((url (aio-http-test--url "/charset?cs=utf-8&repeat=200000"))
+  (let* ((url (aio-test-server--url "/charset?cs=utf-8&repeat=200000"))
          (files (aio-http-stream-test--body-files))
          (buffers (aio-http-stream-test--body-buffers))
          (aio-file-insert-seconds 0.0005)
@@ -160,7 +160,7 @@
     (should (equal (aio-http-stream-test--body-files) files))))
 
 (aio-deftest aio-http-buffer-body-cancelled-while-filling ()
-  (let* ((url (aio-http-test--url "/charset?cs=utf-8&repeat=1000000"))
+  (let* ((url (aio-test-server--url "/charset?cs=utf-8&repeat=1000000"))
          (files (aio-http-stream-test--body-files))
          (buffers (aio-http-stream-test--body-buffers))
          (aio-file-insert-seconds 0.0001)
@@ -179,7 +179,7 @@
     (let* ((path (expand-file-name "out.bin" dir))
            (calls nil)
            (response (aio-wait-for
-                      (aio-http-request (aio-http-test--url "/bytes?n=3000000") :proxy ""
+                      (aio-http-request (aio-test-server--url "/bytes?n=3000000") :proxy ""
                                         :as (list 'file path)
                                         :on-progress (lambda (&rest args) (push args calls)))
                       10)))
@@ -198,16 +198,16 @@
   (aio-http-stream-test--in-directory dir
     (let ((path (expand-file-name "x" dir)))
       (should (eq (car (should-error
-                        (aio-wait-for (aio-http-request (aio-http-test--url "/close-mid-body")
+                        (aio-wait-for (aio-http-request (aio-test-server--url "/close-mid-body")
                                                         :proxy "" :as (list 'file path))
                                       10)))
                   'aio-http-transfer-error))
-      (let ((promise (aio-http-request (aio-http-test--url "/never") :proxy ""
+      (let ((promise (aio-http-request (aio-test-server--url "/never") :proxy ""
                                        :as (list 'file path))))
         (aio-wait-for (aio-sleep 0.05))
         (aio-cancel promise)
         (should (aio-test-canceled-p promise)))
-      (let ((err (should-error (aio-wait-for (aio-http-download (aio-http-test--url "/status/404")
+      (let ((err (should-error (aio-wait-for (aio-http-download (aio-test-server--url "/status/404")
                                                                 path :proxy "")
                                              10))))
         (should (eq (car err) 'aio-http-status-error)))
@@ -215,7 +215,7 @@
       (should (null (directory-files dir nil "\\`[^.]\\|\\`\\.[^.]"))))))
 
 (aio-deftest aio-http-download-into-a-missing-directory ()
-  (let ((err (should-error (aio-wait-for (aio-http-download (aio-http-test--url "/hello")
+  (let ((err (should-error (aio-wait-for (aio-http-download (aio-test-server--url "/hello")
                                                             "/nonexistent/dir/x" :proxy "")
                                          10))))
     (should (eq (car err) 'aio-http-file-error))
@@ -229,21 +229,21 @@
         (write-region bytes nil path nil 'silent))
       (dolist (method '("POST" "PUT"))
         (should (equal (aio-http-response-body
-                        (aio-wait-for (aio-http-request (aio-http-test--url "/sha256") :proxy ""
+                        (aio-wait-for (aio-http-request (aio-test-server--url "/sha256") :proxy ""
                                                         :method method :body (list 'file path))
                                       10))
                        (format "%s %d" (secure-hash 'sha256 bytes) (length bytes)))))
-      (should-error (aio-http-request (aio-http-test--url "/sha256") :body '(file))
+      (should-error (aio-http-request (aio-test-server--url "/sha256") :body '(file))
                     :type 'wrong-type-argument)
       (should (eq (car (should-error
-                        (aio-wait-for (aio-http-request (aio-http-test--url "/sha256") :proxy ""
+                        (aio-wait-for (aio-http-request (aio-test-server--url "/sha256") :proxy ""
                                                         :method "PUT"
                                                         :body (list 'file (expand-file-name "no" dir)))
                                       10)))
                   'aio-http-file-error)))))
 
 (aio-deftest aio-http-idle-timeout ()
-  (let ((err (should-error (aio-wait-for (aio-http-request (aio-http-test--url "/never")
+  (let ((err (should-error (aio-wait-for (aio-http-request (aio-test-server--url "/never")
                                                            :proxy "" :idle-timeout 1)
                                          10))))
     (should (eq (car err) 'aio-http-timeout))))
@@ -252,7 +252,7 @@
   (let ((calls 0))
     ;; A drip of 1 s: without a limit there would be one report per chunk
     ;; and per poll of curl.
-    (aio-wait-for (aio-http-request (aio-http-test--url "/drip?n=20&delay=0.05") :proxy ""
+    (aio-wait-for (aio-http-request (aio-test-server--url "/drip?n=20&delay=0.05") :proxy ""
                                     :on-progress (lambda (&rest _) (cl-incf calls)))
                   10)
     (should (<= 1 calls 15))))

@@ -3,8 +3,8 @@
 ;;; Commentary:
 
 ;; Every request goes to servers on 127.0.0.1 that these tests start
-;; (test/servers/scripted_server.py) and stop when Emacs exits.  The
-;; helpers here are shared with aio-url-test.el.
+;; (test/servers/scripted_server.py, through aio-test-server.el) and
+;; stop when Emacs exits.
 
 ;;; Code:
 
@@ -13,95 +13,18 @@
 (require 'aio)
 (require 'aio-test-helpers)
 (require 'aio-http)
-
-(defconst aio-http-test--script
-  (expand-file-name "../servers/scripted_server.py"
-                    (file-name-directory (or load-file-name buffer-file-name)))
-  "The scriptable test server.")
-
-(defvar aio-http-test--servers nil
-  "Running test servers: an alist of (TLS . (PROCESS . PORT)).")
-
-(defun aio-http-test--stop-servers ()
-  "Stop every test server.  Closing its stdin ends it."
-  (dolist (entry aio-http-test--servers)
-    (let ((process (cadr entry)))
-      (when (process-live-p process)
-        (delete-process process))
-      (kill-buffer (process-buffer process))))
-  (setq aio-http-test--servers nil))
-
-(add-hook 'kill-emacs-hook #'aio-http-test--stop-servers)
-
-(defun aio-http-test--port (&optional tls)
-  "Return the port of the test server, HTTPS if TLS, starting it if needed."
-  (unless (executable-find "python3")
-    (ert-skip "python3 is needed for the test server"))
-  (when (and tls (not (executable-find "openssl")))
-    (ert-skip "openssl is needed for the HTTPS test server"))
-  (let ((entry (cdr (assq (and tls t) aio-http-test--servers))))
-    (if (and entry (process-live-p (car entry)))
-        (cdr entry)
-      (let* ((buffer (generate-new-buffer " *aio-http-test-server*"))
-             (process (make-process
-                       :name "aio-http-test-server" :buffer buffer
-                       :command (append (list "python3" aio-http-test--script)
-                                        (and tls (list "--tls")))
-                       :connection-type 'pipe :noquery t
-                       :stderr (get-buffer-create " *aio-http-test-server-stderr*")))
-             (deadline (+ (float-time) 10))
-             port)
-        (while (and (not port) (process-live-p process) (< (float-time) deadline))
-          (accept-process-output process 0.05)
-          (with-current-buffer buffer
-            (goto-char (point-min))
-            (when (re-search-forward "^PORT \\([0-9]+\\)\n" nil t)
-              (setq port (string-to-number (match-string 1))))))
-        (unless port
-          (delete-process process)
-          (error "The test server did not start"))
-        (push (cons (and tls t) (cons process port)) aio-http-test--servers)
-        port))))
-
-(defun aio-http-test--url (path &optional tls)
-  "Return the URL of PATH on the test server (HTTPS if TLS)."
-  (format "%s://127.0.0.1:%d%s" (if tls "https" "http") (aio-http-test--port tls) path))
-
-(defun aio-http-test--refused-url ()
-  "Return a URL on 127.0.0.1 whose port nobody listens on."
-  (let* ((server (make-network-process :name "aio-http-test-port" :server t
-                                       :host "127.0.0.1" :service t :noquery t))
-         (port (process-contact server :service)))
-    (delete-process server)
-    (format "http://127.0.0.1:%d/" port)))
-
-(defun aio-http-test--get (path &rest args)
-  "Request PATH on the test server with ARGS and wait for the response.
-Never through a proxy, whatever the environment says."
-  (aio-wait-for (apply #'aio-http-request (aio-http-test--url path) :proxy "" args)
-                30))
-
-(defun aio-http-test--failure (url &rest args)
-  "Return the condition a request of URL with ARGS is rejected with."
-  (condition-case err
-      (progn (aio-wait-for (apply #'aio-http-request url :proxy "" args) 30)
-             nil)
-    (error err)))
-
-(defun aio-http-test--stat (key)
-  "Return KEY of `aio-native-stats'."
-  (plist-get (aio-native-stats) key))
+(require 'aio-test-server)
 
 ;;; Responses
 
 (ert-deftest aio-http-simple-get ()
-  (let ((r (aio-http-test--get "/hello")))
+  (let ((r (aio-test-server--get "/hello")))
     (should (aio-http-response-p r))
     (should (= (aio-http-response-status r) 200))
     (should (equal (aio-http-response-version r) "1.1"))
     (should (equal (aio-http-response-body r) "hello\n"))
     (should-not (multibyte-string-p (aio-http-response-body r)))
-    (should (equal (aio-http-response-url r) (aio-http-test--url "/hello")))
+    (should (equal (aio-http-response-url r) (aio-test-server--url "/hello")))
     (should-not (aio-http-response-redirects r))
     (should (equal (aio-http-response-header r "Content-Type") "text/plain"))
     (should (assoc "content-length" (aio-http-response-headers r)))
@@ -111,7 +34,7 @@ Never through a proxy, whatever the environment says."
       (should (<= (plist-get timings :connect) (plist-get timings :total))))))
 
 (ert-deftest aio-http-headers-are-lower-cased-and-kept-in-order ()
-  (let ((r (aio-http-test--get "/headers")))
+  (let ((r (aio-test-server--get "/headers")))
     (should (equal (cl-remove-if-not (lambda (h) (equal (car h) "set-cookie"))
                                      (aio-http-response-headers r))
                    '(("set-cookie" . "a=1; Path=/") ("set-cookie" . "b=2; Path=/"))))
@@ -119,27 +42,27 @@ Never through a proxy, whatever the environment says."
     (should (equal (aio-http-response-header r "X-Empty") ""))))
 
 (ert-deftest aio-http-chunked-and-gzip ()
-  (should (equal (aio-http-response-body (aio-http-test--get "/chunked"))
+  (should (equal (aio-http-response-body (aio-test-server--get "/chunked"))
                  "chunk-0\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n"))
-  (let ((r (aio-http-test--get "/gzip")))
+  (let ((r (aio-test-server--get "/gzip")))
     (should (equal (aio-http-response-body r)
                    (apply #'concat (make-list 100 "compressed hello\n"))))))
 
 (ert-deftest aio-http-only-the-final-header-block ()
-  (let ((r (aio-http-test--get "/early-hints")))
+  (let ((r (aio-test-server--get "/early-hints")))
     (should (= (aio-http-response-status r) 200))
     (should (aio-http-response-header r "x-final"))
     (should-not (aio-http-response-header r "link"))))
 
 (ert-deftest aio-http-body-forms ()
-  (let ((r (aio-http-test--get "/charset?cs=iso-8859-1" :as 'text)))
+  (let ((r (aio-test-server--get "/charset?cs=iso-8859-1" :as 'text)))
     (should (equal (aio-http-response-body r) "café à la crème\n")))
-  (let ((r (aio-http-test--get "/charset?cs=utf-8" :as 'text)))
+  (let ((r (aio-test-server--get "/charset?cs=utf-8" :as 'text)))
     (should (equal (aio-http-response-body r) "café à la crème\n")))
-  (let ((r (aio-http-test--get "/charset?cs=utf-8")))
+  (let ((r (aio-test-server--get "/charset?cs=utf-8")))
     (should (equal (aio-http-response-body r)
                    (encode-coding-string "café à la crème\n" 'utf-8))))
-  (let* ((r (aio-http-test--get "/charset?cs=iso-8859-1" :as 'buffer))
+  (let* ((r (aio-test-server--get "/charset?cs=iso-8859-1" :as 'buffer))
          (buffer (aio-http-response-body r)))
     (unwind-protect
         (with-current-buffer buffer
@@ -150,7 +73,7 @@ Never through a proxy, whatever the environment says."
 
 (ert-deftest aio-http-error-statuses-are-responses ()
   (dolist (code '(404 500))
-    (let ((r (aio-http-test--get (format "/status/%d" code))))
+    (let ((r (aio-test-server--get (format "/status/%d" code))))
       (should (= (aio-http-response-status r) code))
       (should (equal (aio-http-response-body r) (format "status %d page\n" code))))))
 
@@ -158,55 +81,55 @@ Never through a proxy, whatever the environment says."
 
 (ert-deftest aio-http-redirects ()
   (dolist (path '("/redirect/relative" "/redirect/absolute" "/redirect/dot-relative"))
-    (let ((r (aio-http-test--get path)))
+    (let ((r (aio-test-server--get path)))
       (should (= (aio-http-response-status r) 200))
-      (should (equal (aio-http-response-url r) (aio-http-test--url "/hello")))
-      (should (equal (aio-http-response-redirects r) (list (aio-http-test--url "/hello"))))))
-  (let ((r (aio-http-test--get "/redirect/chain/2")))
+      (should (equal (aio-http-response-url r) (aio-test-server--url "/hello")))
+      (should (equal (aio-http-response-redirects r) (list (aio-test-server--url "/hello"))))))
+  (let ((r (aio-test-server--get "/redirect/chain/2")))
     (should (equal (aio-http-response-redirects r)
-                   (mapcar #'aio-http-test--url
+                   (mapcar #'aio-test-server--url
                            '("/redirect/chain/1" "/redirect/chain/0" "/hello")))))
-  (let ((r (aio-http-test--get "/redirect/relative" :follow-redirects nil)))
+  (let ((r (aio-test-server--get "/redirect/relative" :follow-redirects nil)))
     (should (= (aio-http-response-status r) 302))
     (should (equal (aio-http-response-header r "location") "/hello"))))
 
 (ert-deftest aio-http-redirect-loop-and-forbidden-schemes ()
-  (let ((err (aio-http-test--failure (aio-http-test--url "/redirect/loop") :max-redirects 4)))
+  (let ((err (aio-test-server--failure (aio-test-server--url "/redirect/loop") :max-redirects 4)))
     (should (eq (car err) 'aio-http-too-many-redirects)))
   (dolist (target '("ftp://127.0.0.1/x" "file:///etc/passwd"))
-    (let ((err (aio-http-test--failure
-                (aio-http-test--url (concat "/redirect/to?url=" target)))))
+    (let ((err (aio-test-server--failure
+                (aio-test-server--url (concat "/redirect/to?url=" target)))))
       (should (eq (car err) 'aio-http-protocol-error))))
-  (should (eq (car (aio-http-test--failure "file:///etc/passwd")) 'aio-http-protocol-error)))
+  (should (eq (car (aio-test-server--failure "file:///etc/passwd")) 'aio-http-protocol-error)))
 
 ;;; Failures
 
 (ert-deftest aio-http-failures-have-kinds ()
-  (let ((err (aio-http-test--failure (aio-http-test--refused-url))))
+  (let ((err (aio-test-server--failure (aio-test-server--refused-url))))
     (should (eq (car err) 'aio-http-connect-error))
     (should (stringp (nth 1 err)))
     (dolist (parent '(aio-http-error aio-native-error error))
       (should (memq parent (get (car err) 'error-conditions)))))
-  (let ((err (aio-http-test--failure (aio-http-test--url "/close-mid-body"))))
+  (let ((err (aio-test-server--failure (aio-test-server--url "/close-mid-body"))))
     (should (eq (car err) 'aio-http-transfer-error)))
   (let* ((start (float-time))
-         (err (aio-http-test--failure (aio-http-test--url "/never") :timeout 0.3)))
+         (err (aio-test-server--failure (aio-test-server--url "/never") :timeout 0.3)))
     (should (eq (car err) 'aio-http-timeout))
     (should (< (- (float-time) start) 3))))
 
 (ert-deftest aio-http-invalid-names-fail-at-once ()
   (let* ((start (float-time))
-         (err (aio-http-test--failure "http://nowhere.invalid/")))
+         (err (aio-test-server--failure "http://nowhere.invalid/")))
     (should (eq (car err) 'aio-http-resolve-error))
     (should (string-match-p "nowhere\\.invalid" (nth 1 err)))
     (should (< (- (float-time) start) 1))))
 
 (ert-deftest aio-http-self-signed-certificate ()
   (skip-unless (executable-find "openssl"))
-  (let ((err (aio-http-test--failure (aio-http-test--url "/hello" t))))
+  (let ((err (aio-test-server--failure (aio-test-server--url "/hello" t))))
     (should (eq (car err) 'aio-http-tls-error))
     (should (string-match-p "certificate" (nth 1 err))))
-  (let ((r (aio-wait-for (aio-http-request (aio-http-test--url "/hello" t)
+  (let ((r (aio-wait-for (aio-http-request (aio-test-server--url "/hello" t)
                                            :proxy "" :verify-tls nil)
                          30)))
     (should (equal (aio-http-response-body r) "hello\n"))
@@ -214,19 +137,19 @@ Never through a proxy, whatever the environment says."
 
 (ert-deftest aio-http-large-body-and-max-size ()
   (let* ((n (* 50 1024 1024))
-         (r (aio-http-test--get (format "/bytes?n=%d" n))))
+         (r (aio-test-server--get (format "/bytes?n=%d" n))))
     (should (= (length (aio-http-response-body r)) n))
     (should (= (aref (aio-http-response-body r) 1000) (% 1000 256))))
   (dolist (chunked '("0" "1"))
-    (let ((err (aio-http-test--failure
-                (aio-http-test--url (concat "/bytes?n=300000&chunked=" chunked))
+    (let ((err (aio-test-server--failure
+                (aio-test-server--url (concat "/bytes?n=300000&chunked=" chunked))
                 :max-size 100000)))
       (should (eq (car err) 'aio-http-too-large)))))
 
 ;;; Requests
 
 (ert-deftest aio-http-methods-headers-and-bodies ()
-  (let* ((r (aio-http-test--get "/echo" :method "POST"
+  (let* ((r (aio-test-server--get "/echo" :method "POST"
                                 :headers '(("X-One" . "1") (x-two . 2))
                                 :body "é"))
          (body (aio-http-response-body r)))
@@ -239,8 +162,8 @@ Never through a proxy, whatever the environment says."
     (should (string-suffix-p "\n\n\303\251" body)))
   (should (string-prefix-p "DELETE /echo\n"
                            (aio-http-response-body
-                            (aio-http-test--get "/echo" :method 'DELETE))))
-  (let ((r (aio-http-test--get "/hello" :method "HEAD")))
+                            (aio-test-server--get "/echo" :method 'DELETE))))
+  (let ((r (aio-test-server--get "/hello" :method "HEAD")))
     (should (= (aio-http-response-status r) 200))
     (should (equal (aio-http-response-body r) ""))))
 
@@ -267,39 +190,39 @@ Never through a proxy, whatever the environment says."
   (should-error (aio-http-request "http://127.0.0.1/" :as 'json) :type 'args-out-of-range)
   (should-error (aio-http-request "http://127.0.0.1/\n") :type 'args-out-of-range)
   ;; Nothing was left registered by the refusals.
-  (should (= (aio-http-test--stat :http-pending) 0)))
+  (should (= (aio-test-server--stat :http-pending) 0)))
 
 ;;; Cancellation and bookkeeping
 
 (ert-deftest aio-http-cancel-aborts-the-transfer ()
-  (aio-http-test--port)
+  (aio-test-server--port)
   (aio-native-init)
-  (let* ((before (aio-http-test--stat :http-pending))
-         (promise (aio-http-request (aio-http-test--url "/never") :proxy "")))
-    (should (= (aio-http-test--stat :http-pending) (1+ before)))
+  (let* ((before (aio-test-server--stat :http-pending))
+         (promise (aio-http-request (aio-test-server--url "/never") :proxy "")))
+    (should (= (aio-test-server--stat :http-pending) (1+ before)))
     (accept-process-output nil 0.05)
     (should (aio-cancel promise))
     (should (aio-test-eventually
-             (lambda () (= (aio-http-test--stat :http-pending) before))))
+             (lambda () (= (aio-test-server--stat :http-pending) before))))
     ;; `aio-cancel' is not an `error', so `should-error' cannot catch it.
     (should (eq (condition-case condition (progn (aio-wait-for promise) nil)
                   (aio-cancel (car condition)))
                 'aio-cancel))))
 
 (ert-deftest aio-http-many-concurrent-requests ()
-  (let* ((lisp-before (aio-http-test--stat :lisp-pending))
+  (let* ((lisp-before (aio-test-server--stat :lisp-pending))
          (promises (cl-loop for i below 100
                             collect (aio-http-request
-                                     (aio-http-test--url (if (cl-oddp i) "/hello" "/chunked"))
+                                     (aio-test-server--url (if (cl-oddp i) "/hello" "/chunked"))
                                      :proxy ""))))
     (dolist (p promises)
       (should (= (aio-http-response-status (aio-wait-for p 30)) 200)))
-    (should (= (aio-http-test--stat :http-pending) 0))
-    (should (= (aio-http-test--stat :lisp-pending) lisp-before))))
+    (should (= (aio-test-server--stat :http-pending) 0))
+    (should (= (aio-test-server--stat :lisp-pending) lisp-before))))
 
 (ert-deftest aio-http-shutdown-rejects-with-cancelled ()
-  (aio-http-test--port)
-  (let ((promise (aio-http-request (aio-http-test--url "/never") :proxy "")))
+  (aio-test-server--port)
+  (let ((promise (aio-http-request (aio-test-server--url "/never") :proxy "")))
     (accept-process-output nil 0.05)
     (aio-native-shutdown)
     (let ((err (condition-case condition (progn (aio-wait-for promise 5) nil)
@@ -309,7 +232,7 @@ Never through a proxy, whatever the environment says."
       (should (memq 'aio-cancel (get (car err) 'error-conditions)))
       (should-not (memq 'error (get (car err) 'error-conditions)))))
   ;; The next request starts the loop again.
-  (should (= (aio-http-response-status (aio-http-test--get "/hello")) 200)))
+  (should (= (aio-http-response-status (aio-test-server--get "/hello")) 200)))
 
 ;;; Safety (issue 11)
 
@@ -320,7 +243,7 @@ Never through a proxy, whatever the environment says."
                                       (and link (string-match "\\`socket:\\[\\([0-9]+\\)\\]" link)
                                            (match-string 1 link))))
                                   (directory-files "/proc/self/fd" nil "\\`[0-9]+\\'"))))
-        (remote (format "0100007F:%04X" (aio-http-test--port)))
+        (remote (format "0100007F:%04X" (aio-test-server--port)))
         (n 0))
     ;; Not `insert-file-contents': it stops at 16 KiB of a /proc file.
     ;; Fields: sl local remote state queues timer retransmits uid timeout inode.
@@ -332,12 +255,7 @@ Never through a proxy, whatever the environment says."
 
 (defun aio-http-test--echo (&rest args)
   "Return the body of /echo requested with ARGS."
-  (aio-http-response-body (apply #'aio-http-test--get "/echo" args)))
-
-(defun aio-http-test--no-smuggled-request ()
-  "Check that the next requests on pooled connections get their own answers."
-  (dotimes (_ 10)
-    (should (equal (aio-http-response-body (aio-http-test--get "/hello")) "hello\n"))))
+  (aio-http-response-body (apply #'aio-test-server--get "/echo" args)))
 
 (aio-deftest aio-http-caller-framing-headers-are-dropped ()
   (let ((smuggler "aGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"))
@@ -349,13 +267,13 @@ Never through a proxy, whatever the environment says."
         (should (string-match-p (format "^Content-Length: %d$" (length smuggler)) echo))
         (should-not (string-match-p "^Transfer-Encoding" echo))
         (should (string-suffix-p (concat "\n\n" smuggler) echo)))
-      (aio-http-test--no-smuggled-request)))
+      (aio-test-server--no-smuggled-request)))
   ;; A length counted in characters, not bytes, leaves no stray byte.
   (let ((echo (aio-http-test--echo :method "PUT" :body "é"
                                    :headers '(("Content-Length" . "1")))))
     (should (string-match-p "^Content-Length: 2$" echo))
     (should (string-suffix-p "\n\n\303\251" echo)))
-  (aio-http-test--no-smuggled-request))
+  (aio-test-server--no-smuggled-request))
 
 (aio-deftest aio-http-host-conflicts-are-refused ()
   (should-error (aio-http-request "http://127.0.0.1/" :headers '(("Host" . "a") ("host" . "b")))
@@ -369,37 +287,37 @@ Never through a proxy, whatever the environment says."
   (should-error (aio-http-request "http://127.0.0.1/"
                                   :headers (list (cons "X-Big" (make-string 300000 ?a))))
                 :type 'args-out-of-range)
-  (should (= (aio-http-test--stat :http-pending) 0)))
+  (should (= (aio-test-server--stat :http-pending) 0)))
 
 (aio-deftest aio-http-malformed-replies-have-their-own-error ()
   (dolist (kind '("http09" "big-status" "bad-version" "huge-header" "many-headers"
                   "bad-chunk" "bad-gzip"))
-    (let ((err (aio-http-test--failure (aio-http-test--url (concat "/raw?kind=" kind)))))
+    (let ((err (aio-test-server--failure (aio-test-server--url (concat "/raw?kind=" kind)))))
       (should (equal (list kind (car err)) (list kind 'aio-http-malformed-response)))
       ;; curl calls an over-long header line "Out of memory"; it is not.
       (should-not (string-match-p "memory" (format "%s" (cdr err))))
       (should (memq 'aio-http-error (get (car err) 'error-conditions)))))
   ;; The scheme error stays for schemes, and a broken connection stays one.
-  (should (eq (car (aio-http-test--failure "ftp://127.0.0.1/")) 'aio-http-protocol-error))
+  (should (eq (car (aio-test-server--failure "ftp://127.0.0.1/")) 'aio-http-protocol-error))
   (should (eq (car (condition-case err
-                        (aio-wait-for (aio-http-request (aio-http-test--url "/hello")
+                        (aio-wait-for (aio-http-request (aio-test-server--url "/hello")
                                                         :proxy "ftp://127.0.0.1")
                                       5)
                       (error err)))
               'aio-http-protocol-error))
-  (should (eq (car (aio-http-test--failure (aio-http-test--url "/close-mid-body")))
+  (should (eq (car (aio-test-server--failure (aio-test-server--url "/close-mid-body")))
               'aio-http-transfer-error)))
 
 (aio-deftest aio-http-bodies-have-a-default-limit ()
   (let ((aio-http-max-size 100000))
-    (should (eq (car (aio-http-test--failure (aio-http-test--url "/bytes?n=300000")))
+    (should (eq (car (aio-test-server--failure (aio-test-server--url "/bytes?n=300000")))
                 'aio-http-too-large))
     ;; nil says no limit.
     (should (= (length (aio-http-response-body
-                        (aio-http-test--get "/bytes?n=300000" :max-size nil)))
+                        (aio-test-server--get "/bytes?n=300000" :max-size nil)))
                300000)))
   ;; A length nobody could hold is refused before any body arrives.
-  (let ((err (aio-http-test--failure (aio-http-test--url "/endless"))))
+  (let ((err (aio-test-server--failure (aio-test-server--url "/endless"))))
     (should (eq (car err) 'aio-http-too-large))))
 
 (defmacro aio-http-test--with-limits (bindings &rest body)
@@ -415,17 +333,17 @@ Never through a proxy, whatever the environment says."
            (customize-set-variable (car entry) (cdr entry)))))))
 
 (aio-deftest aio-http-connections-are-capped ()
-  (aio-http-test--get "/most-active")
+  (aio-test-server--get "/most-active")
   (aio-http-test--with-limits ((aio-http-max-host-connections 3)
                                (aio-http-max-idle-connections 2))
     (let ((promises (cl-loop repeat 12
-                             collect (aio-http-request (aio-http-test--url "/slow?delay=0.1")
+                             collect (aio-http-request (aio-test-server--url "/slow?delay=0.1")
                                                        :proxy ""))))
       ;; The rest wait for a free connection; none fails for it.
       (dolist (p promises)
         (should (equal (aio-http-response-body (aio-wait-for p 30)) "slow\n")))
       (let ((most (string-to-number
-                   (aio-http-response-body (aio-http-test--get "/most-active")))))
+                   (aio-http-response-body (aio-test-server--get "/most-active")))))
         (should (<= 1 most 3))))
     ;; Idle connections beyond the cap are closed.
     (should (aio-test-eventually (lambda () (<= (aio-http-test--connections) 2))))))
@@ -452,7 +370,7 @@ lowered, since lowering it may leave Emacs no descriptor for a pipe."
 (aio-deftest aio-http-descriptor-shortage-is-reported-as-such ()
   (skip-unless (executable-find "prlimit"))
   (aio-native-init)
-  (let* ((url (aio-http-test--refused-url))
+  (let* ((url (aio-test-server--refused-url))
          (prlimit (aio-http-test--prlimit (emacs-pid) 0))
          err)
     (unwind-protect
@@ -469,8 +387,8 @@ lowered, since lowering it may leave Emacs no descriptor for a pipe."
     (should (memq 'aio-http-connect-error (get (car err) 'error-conditions)))))
 
 (aio-deftest aio-http-sockets-are-not-inherited ()
-  (aio-http-test--port)
-  (let ((promises (cl-loop repeat 5 collect (aio-http-request (aio-http-test--url "/never")
+  (aio-test-server--port)
+  (let ((promises (cl-loop repeat 5 collect (aio-http-request (aio-test-server--url "/never")
                                                               :proxy ""))))
     (unwind-protect
         (progn
@@ -482,7 +400,7 @@ lowered, since lowering it may leave Emacs no descriptor for a pipe."
 (aio-deftest aio-http-survives-a-deleted-wake-pipe ()
   (aio-native-init)
   (let ((sleep (aio-sleep 0.2 'late))
-        (get (aio-http-request (aio-http-test--url "/slow?delay=0.2") :proxy "")))
+        (get (aio-http-request (aio-test-server--url "/slow?delay=0.2") :proxy "")))
     (delete-process aio-native--process)
     (should (eq (aio-wait-for sleep 5) 'late))
     (should (equal (aio-http-response-body (aio-wait-for get 5)) "slow\n"))))

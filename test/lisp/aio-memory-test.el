@@ -14,7 +14,7 @@
 (require 'cl-lib)
 (require 'aio)
 (require 'aio-test-helpers)
-(require 'aio-http-test)
+(require 'aio-test-server)
 
 (defun aio-memory-test--vm-size (pid)
   "Return the virtual size of process PID in bytes."
@@ -62,7 +62,7 @@ is set), evaluates FORM and prints its value after RESULT.  Return
   (skip-unless (executable-find "prlimit"))
   ;; The server claims 100 GB and streams zeros: the body outgrows the
   ;; cap on the loop thread, inside a libcurl callback.
-  (let* ((url (aio-http-test--url "/endless"))
+  (let* ((url (aio-test-server--url "/endless"))
          (outcome (aio-memory-test--run
                    `(condition-case err
                         (progn (aio-wait-for (aio-http-request ,url :proxy "" :max-size nil) 60)
@@ -81,7 +81,7 @@ is set), evaluates FORM and prints its value after RESULT.  Return
   ;; Lisp string.  The main thread is kept busy meanwhile, so that the
   ;; body and 100 sleeps reach Lisp in one drain.
   (let* ((n (* 200 1024 1024))
-         (url (aio-http-test--url (format "/bytes?n=%d" n)))
+         (url (aio-test-server--url (format "/bytes?n=%d" n)))
          (outcome (aio-memory-test--run
                    `(let ((get (aio-http-request ,url :proxy "" :max-size nil))
                           (sleeps (cl-loop for i below 100 collect (aio-sleep 0.001 i))))

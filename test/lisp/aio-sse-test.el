@@ -14,7 +14,7 @@
 (require 'aio)
 (require 'aio-sse)
 (require 'aio-test-helpers)
-(require 'aio-http-test)
+(require 'aio-test-server)
 
 (defconst aio-sse-test--sample
   "\357\273\277: a comment\r\ndata: first\n\nevent: greeting\r\ndata: caf\303\251\r\n\r\ndata: line one\rdata: line two\r\rid: 42\ndata:no space\n\ndata\n\nretry: 1500\ndata: with retry\n\nretry: soon\ndata: bad retry\n\nevent: ping\n\ndata:  two spaces\nid\n\ndata: \342\202\254 euro\n\ndata: never finished\n"
@@ -63,7 +63,7 @@
 (aio-deftest aio-sse-over-http ()
   (dolist (piece '(0 1 7))
     (let* ((response (aio-wait-for (aio-http-request
-                                    (aio-http-test--url (format "/sse?piece=%d" piece))
+                                    (aio-test-server--url (format "/sse?piece=%d" piece))
                                     :proxy "" :as 'stream)
                                    10))
            (events (aio-wait-for (aio-stream-collect
@@ -73,7 +73,7 @@
                      (list piece aio-sse-test--expected))))))
 
 (aio-deftest aio-sse-stream-fails-as-its-body-fails ()
-  (let* ((response (aio-wait-for (aio-http-request (aio-http-test--url "/close-mid-body")
+  (let* ((response (aio-wait-for (aio-http-request (aio-test-server--url "/close-mid-body")
                                                    :proxy "" :as 'stream)
                                  10))
          (events (aio-http-sse (aio-http-response-body response))))
