@@ -17,7 +17,7 @@
   (expand-file-name "aio-fixture.el"
                     (file-name-directory (or load-file-name buffer-file-name))))
 
-(ert-deftest aio-await-values ()
+(aio-deftest aio-await-values ()
   (let ((resolved (aio-promise)))
     (aio-resolve resolved (lambda () 'r))
     (should (equal '(1 r s nil)
@@ -28,7 +28,7 @@
                                      (aio-await (aio-sleep 0.001 's))
                                      (aio-await nil)))))))))
 
-(ert-deftest aio-macros-refuse-circular-arglists ()
+(aio-deftest aio-macros-refuse-circular-arglists ()
   "A circular argument list is an error at expansion, not a loop.
 \(A circular body is not: Emacs's own `macroexpand-all' loops on one.)"
   (let ((circular (list 'a 'b)))
@@ -41,7 +41,7 @@
       (dotimes (_ 5000) (setq deep (list 'progn deep)))
       (should (stringp (aio--short-form deep))))))
 
-(ert-deftest aio-lambda-runs-to-first-pause ()
+(aio-deftest aio-lambda-runs-to-first-pause ()
   (let* ((log nil)
          (f (aio-lambda (x)
               (push (list 'start x) log)
@@ -54,7 +54,7 @@
     (should (= 42 (aio-test-wait p)))
     (should (equal '(after (start 21)) log))))
 
-(ert-deftest aio-await-error-survives-several-awaits ()
+(aio-deftest aio-await-error-survives-several-awaits ()
   (let* ((inner (aio-lambda ()
                   (aio-await (aio-sleep 0.001))
                   (signal 'my-test-error '(1 "two" three))))
@@ -65,7 +65,7 @@
                    (should-error (aio-test-wait (funcall outer))
                                  :type 'my-test-error)))))
 
-(ert-deftest aio-await-condition-case-and-unwind-protect ()
+(aio-deftest aio-await-condition-case-and-unwind-protect ()
   (let* ((log nil)
          (failing (aio-lambda () (aio-await (aio-sleep 0)) (/ 1 0)))
          (f (aio-lambda ()
@@ -77,7 +77,7 @@
     (should (eq 'caught (aio-test-wait (funcall f))))
     (should (equal '(unwound arith-error) log))))
 
-(ert-deftest aio-unwind-protect-runs-on-error ()
+(aio-deftest aio-unwind-protect-runs-on-error ()
   (let* ((log nil)
          (f (aio-lambda ()
               (unwind-protect
@@ -86,7 +86,7 @@
     (should-error (aio-test-wait (funcall f)) :type 'error)
     (should (equal '(cleanup) log))))
 
-(ert-deftest aio-tasks-resume-in-fifo-order ()
+(aio-deftest aio-tasks-resume-in-fifo-order ()
   (let* ((gate (aio-promise))
          (log nil)
          (tasks (cl-loop for i below 5
@@ -98,7 +98,7 @@
     (aio-test-wait (aio-all tasks))
     (should (equal '(0 1 2 3 4) (nreverse log)))))
 
-(ert-deftest aio-await-of-resolved-promise-keeps-order ()
+(aio-deftest aio-await-of-resolved-promise-keeps-order ()
   ;; A task awaiting a resolved promise while another task is ready
   ;; lets that task run first, as if it had yielded.
   (let* ((gate (aio-promise))
@@ -112,7 +112,7 @@
     (aio-test-wait (aio-sleep 0.01))
     (should (equal '(a1 b1 a2) (nreverse log)))))
 
-(ert-deftest aio-await-sleep-zero-yields-to-timers ()
+(aio-deftest aio-await-sleep-zero-yields-to-timers ()
   ;; A loop of (aio-await (aio-sleep 0)) never starves Emacs timers.
   (let* ((timer-ran nil)
          (spins 0)
@@ -130,7 +130,7 @@
       (progn (garbage-collect) 0)
     (1+ (aio-await (aio-async-test--chain (1- n))))))
 
-(ert-deftest aio-deep-chain ()
+(aio-deftest aio-deep-chain ()
   ;; 100,000 nested async calls: no `max-lisp-eval-depth' error, and a
   ;; garbage collection at full depth does not overflow the C stack.
   ;; The library run from source is ten times slower: 20,000 there,
@@ -140,7 +140,7 @@
                  (if (or (byte-code-function-p step) (subrp step)) 100000 20000))))
     (should (= depth (aio-wait-for (aio-async-test--chain depth) 120)))))
 
-(ert-deftest aio-with-async-starts-later ()
+(aio-deftest aio-with-async-starts-later ()
   (let* ((started nil)
          (p (aio-with-async (setq started t) (aio-await (aio-sleep 0)) 'done)))
     (should (aio-promise-p p))
@@ -148,7 +148,7 @@
     (should (eq 'done (aio-test-wait p)))
     (should started)))
 
-(ert-deftest aio-with-async-reports-unawaited-error-once ()
+(aio-deftest aio-with-async-reports-unawaited-error-once ()
   (let* ((reports nil)
          (aio-unhandled-error-function
           (lambda (err where) (push (list err where) reports))))
@@ -167,7 +167,7 @@
     (aio-test-wait (aio-sleep 0.02))
     (should-not reports)))
 
-(ert-deftest aio-with-async-default-report-names-the-error ()
+(aio-deftest aio-with-async-default-report-names-the-error ()
   (let ((warnings nil))
     (cl-letf (((symbol-function 'display-warning)
                (lambda (type message &rest _) (push (list type message) warnings))))
@@ -177,7 +177,7 @@
     (should (eq 'aio (car (car warnings))))
     (should (string-match-p "Nobody listens" (cadr (car warnings))))))
 
-(ert-deftest aio-await-misuse-fails-at-expansion ()
+(aio-deftest aio-await-misuse-fails-at-expansion ()
   (let ((err (should-error (macroexpand-all '(aio-await 1)))))
     (should (string-match-p "aio-lambda" (cadr err))))
   (let ((err (should-error
@@ -188,7 +188,7 @@
   (should (macroexpand-all
            '(aio-lambda () (aio-await (funcall (aio-lambda () (aio-await 1))))))))
 
-(ert-deftest aio-lambda-docstring-and-interactive ()
+(aio-deftest aio-lambda-docstring-and-interactive ()
   (let ((f (aio-lambda (a &optional b) "Doc of F." (interactive "p") (list a b))))
     (should (equal "Doc of F." (documentation f)))
     (should (commandp f))
@@ -222,12 +222,12 @@
     (should (string-match-p "asynchronous" help)))
   (should (= 10 (aio-test-wait (aio-fixture-add 1 2 3 4)))))
 
-(ert-deftest aio-defun-metadata-from-source ()
+(aio-deftest aio-defun-metadata-from-source ()
   (load aio-async-test--fixture nil t)
   (should-not (byte-code-function-p (symbol-function 'aio-fixture-add)))
   (aio-async-test--check-fixture))
 
-(ert-deftest aio-defun-metadata-byte-compiled ()
+(aio-deftest aio-defun-metadata-byte-compiled ()
   (let* ((dir (make-temp-file "aio-fixture-" t))
          (source (expand-file-name "aio-fixture.el" dir)))
     (unwind-protect

@@ -43,7 +43,7 @@ generator.el gets wrong."
                      (list lean compiled
                            (aio-coroutine-test--run body lean compiled)))))))
 
-(ert-deftest aio-coroutine-let-shadowing-and-order ()
+(aio-deftest aio-coroutine-let-shadowing-and-order ()
   (aio-coroutine-test--check
    '(value (1 2 1) (inner outer))
    '((let ((x 1) (r nil))
@@ -61,7 +61,7 @@ generator.el gets wrong."
             (a (+ b (aio-await (aio-sleep 0 2)))))
        (list (- a 4) b a)))))
 
-(ert-deftest aio-coroutine-argument-order ()
+(aio-deftest aio-coroutine-argument-order ()
   ;; Arguments before an await are taken before it runs.  generator.el
   ;; takes X after the await: (2 2 2).
   (aio-coroutine-test--check
@@ -79,7 +79,7 @@ generator.el gets wrong."
        (list a b)))
    'lean-only))
 
-(ert-deftest aio-coroutine-and-or-cond-prog1-setq ()
+(aio-deftest aio-coroutine-and-or-cond-prog1-setq ()
   (aio-coroutine-test--check
    '(value (3 2 5 1 (1 2)) nil)
    '((let ((x 1) a b)
@@ -93,7 +93,7 @@ generator.el gets wrong."
                     (setq b (1+ a))
                     (list a b)))))))
 
-(ert-deftest aio-coroutine-if-and-while ()
+(aio-deftest aio-coroutine-if-and-while ()
   (aio-coroutine-test--check
    '(value else (e))
    '((if (aio-await (aio-sleep 0 nil))
@@ -120,7 +120,7 @@ generator.el gets wrong."
        (dotimes (_ 3) (aio-await (aio-sleep 0)) (setq n (1+ n)))
        n))))
 
-(ert-deftest aio-coroutine-condition-case ()
+(aio-deftest aio-coroutine-condition-case ()
   (aio-coroutine-test--check
    '(value (caught ignored outer) (body handler))
    '((let ((err 'outer))
@@ -150,7 +150,7 @@ generator.el gets wrong."
                 (push 'after log))
        (arith-error 'wrong-handler)))))
 
-(ert-deftest aio-coroutine-unwind-protect ()
+(aio-deftest aio-coroutine-unwind-protect ()
   (aio-coroutine-test--check
    '(value 7 (body cleanup))
    '((unwind-protect (progn (push 'body log) (aio-await (aio-sleep 0 7)))
@@ -169,7 +169,7 @@ generator.el gets wrong."
        (list (setq x (unwind-protect (aio-await (aio-sleep 0 1)) (setq x 5)))
              x)))))
 
-(ert-deftest aio-coroutine-catch-and-throw ()
+(aio-deftest aio-coroutine-catch-and-throw ()
   (aio-coroutine-test--check
    '(value 3 (0 1 2 3))
    '((catch 'done
@@ -182,7 +182,7 @@ generator.el gets wrong."
                     when (>= (aio-await (aio-sleep 0 i)) 4) return i)
            (catch 'never (aio-await (aio-sleep 0)) 'finished)))))
 
-(ert-deftest aio-coroutine-closures-and-dynamic-bindings ()
+(aio-deftest aio-coroutine-closures-and-dynamic-bindings ()
   ;; A lambda's own argument is not the hoisted variable.
   (aio-coroutine-test--check
    '(value (5 1 2) nil)
@@ -222,7 +222,7 @@ generator.el gets wrong."
 
 (defvar aio-coroutine-test--unbound)
 
-(ert-deftest aio-coroutine-setq-of-a-dynamic-let ()
+(aio-deftest aio-coroutine-setq-of-a-dynamic-let ()
   ;; The value of the `let' goes to the variable outside it.
   (aio-coroutine-test--check
    '(value (val val) nil)
@@ -238,14 +238,14 @@ generator.el gets wrong."
    '(error (void-variable aio-coroutine-test--unbound) nil)
    '((progn aio-coroutine-test--unbound (aio-await (aio-sleep 0)) 1))))
 
-(ert-deftest aio-coroutine-duplicate-let-variable ()
+(aio-deftest aio-coroutine-duplicate-let-variable ()
   ;; Of two bindings of one name in a `let', the later one is seen.
   (aio-coroutine-test--check
    '(value 2 nil)
    '((let ((x 1) (x 2)) (aio-await (aio-sleep 0)) x))
    'lean-only))
 
-(ert-deftest aio-coroutine-compiled-file ()
+(aio-deftest aio-coroutine-compiled-file ()
   ;; Awaits whose value is dropped and an unused `_' argument compile
   ;; without warnings; a variable made special by a local `defvar' is
   ;; bound dynamically around an await.
@@ -283,7 +283,7 @@ generator.el gets wrong."
       (delete-file (concat file "c"))
       (kill-buffer byte-compile-log-buffer))))
 
-(ert-deftest aio-coroutine-which-bodies-are-lowered ()
+(aio-deftest aio-coroutine-which-bodies-are-lowered ()
   (let ((var (make-symbol "v")))
     (should (aio--coroutine var '(a) '(list (iter-yield a) 2)))
     (should (aio--coroutine

@@ -7,13 +7,14 @@
 ;;; Code:
 
 (require 'ert)
+(require 'aio-test-helpers)
 (require 'aio)
 (require 'imenu)
 
 (defconst aio-editing-test--dir
   (file-name-directory (or load-file-name buffer-file-name)))
 
-(ert-deftest aio-defun-in-imenu ()
+(aio-deftest aio-defun-in-imenu ()
   (with-temp-buffer
     (emacs-lisp-mode)
     (insert "(aio-defun my-async-thing (x)\n  (aio-await x))\n(defun my-plain (y) y)\n")
@@ -21,7 +22,7 @@
       (should (assoc "my-async-thing" index))
       (should (assoc "my-plain" index)))))
 
-(ert-deftest aio-defun-font-lock ()
+(aio-deftest aio-defun-font-lock ()
   (with-temp-buffer
     (emacs-lisp-mode)
     (insert "(aio-defun my-async-thing (x)\n  (aio-await x))\n")
@@ -32,12 +33,12 @@
     (search-forward "(aio-awa")
     (should (eq 'font-lock-keyword-face (get-text-property (point) 'face)))))
 
-(ert-deftest aio-macros-have-edebug-specs ()
+(aio-deftest aio-macros-have-edebug-specs ()
   (dolist (macro '(aio-await aio-lambda aio-defun aio-with-async
                    aio-with-promise aio-chain))
     (should (get macro 'edebug-form-spec))))
 
-(ert-deftest aio-defun-autoload-cookie ()
+(aio-deftest aio-defun-autoload-cookie ()
   ;; Generate autoloads for the fixture in one Emacs with aio loaded,
   ;; then use them in a fresh Emacs that has not loaded aio.
   (let* ((dir (make-temp-file "aio-autoload-" t))
@@ -77,7 +78,7 @@
                            (buffer-string)))))
       (delete-directory dir t))))
 
-(ert-deftest aio-defun-known-from-the-autoloads-alone ()
+(aio-deftest aio-defun-known-from-the-autoloads-alone ()
   ;; The autoloads of aio-editing.el, as package.el makes them, in a
   ;; fresh Emacs that cannot load aio: imenu and font-lock know
   ;; `aio-defun' already.

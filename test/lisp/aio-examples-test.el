@@ -9,6 +9,7 @@
 ;;; Code:
 
 (require 'ert)
+(require 'aio-test-helpers)
 
 (defconst aio-examples-test--root
   (expand-file-name "../.." (file-name-directory (or load-file-name buffer-file-name)))
@@ -60,7 +61,7 @@ byte-compiled or native-compiled, as the test run asks."
   "^=> (a b c)$"
   "^  c is done (finished, failed or cancelled)\n=> (caught \"Worker b failed\")$")
 
-(ert-deftest aio-example-sleep-sort-sorts ()
+(aio-deftest aio-example-sleep-sort-sorts ()
   (let* ((output (cdr (aio-examples-test--run "sleep-sort.el")))
          (in (progn (string-match "^in:  \\(.*\\)$" output)
                     (read (match-string 1 output))))
@@ -69,7 +70,7 @@ byte-compiled or native-compiled, as the test run asks."
     (should (= (length in) 20))
     (should (equal out (sort (copy-sequence in) #'<)))))
 
-(ert-deftest aio-examples-all-have-a-test ()
+(aio-deftest aio-examples-all-have-a-test ()
   (dolist (file (directory-files (expand-file-name "examples" aio-examples-test--root)
                                  nil "\\.el\\'"))
     (unless (equal file "local-server.el")

@@ -17,7 +17,7 @@
 
 ;;; Responses
 
-(ert-deftest aio-http-simple-get ()
+(aio-deftest aio-http-simple-get ()
   (let ((r (aio-test-server--get "/hello")))
     (should (aio-http-response-p r))
     (should (= (aio-http-response-status r) 200))
@@ -33,7 +33,7 @@
         (should (numberp (plist-get timings key))))
       (should (<= (plist-get timings :connect) (plist-get timings :total))))))
 
-(ert-deftest aio-http-headers-are-lower-cased-and-kept-in-order ()
+(aio-deftest aio-http-headers-are-lower-cased-and-kept-in-order ()
   (let ((r (aio-test-server--get "/headers")))
     (should (equal (cl-remove-if-not (lambda (h) (equal (car h) "set-cookie"))
                                      (aio-http-response-headers r))
@@ -41,20 +41,20 @@
     (should (equal (aio-http-response-header r "x-mixed-case") "Some Value"))
     (should (equal (aio-http-response-header r "X-Empty") ""))))
 
-(ert-deftest aio-http-chunked-and-gzip ()
+(aio-deftest aio-http-chunked-and-gzip ()
   (should (equal (aio-http-response-body (aio-test-server--get "/chunked"))
                  "chunk-0\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n"))
   (let ((r (aio-test-server--get "/gzip")))
     (should (equal (aio-http-response-body r)
                    (apply #'concat (make-list 100 "compressed hello\n"))))))
 
-(ert-deftest aio-http-only-the-final-header-block ()
+(aio-deftest aio-http-only-the-final-header-block ()
   (let ((r (aio-test-server--get "/early-hints")))
     (should (= (aio-http-response-status r) 200))
     (should (aio-http-response-header r "x-final"))
     (should-not (aio-http-response-header r "link"))))
 
-(ert-deftest aio-http-body-forms ()
+(aio-deftest aio-http-body-forms ()
   (let ((r (aio-test-server--get "/charset?cs=iso-8859-1" :as 'text)))
     (should (equal (aio-http-response-body r) "café à la crème\n")))
   (let ((r (aio-test-server--get "/charset?cs=utf-8" :as 'text)))
@@ -71,7 +71,7 @@
           (should (equal (buffer-string) "café à la crème\n")))
       (kill-buffer buffer))))
 
-(ert-deftest aio-http-error-statuses-are-responses ()
+(aio-deftest aio-http-error-statuses-are-responses ()
   (dolist (code '(404 500))
     (let ((r (aio-test-server--get (format "/status/%d" code))))
       (should (= (aio-http-response-status r) code))
@@ -79,7 +79,7 @@
 
 ;;; Redirects
 
-(ert-deftest aio-http-redirects ()
+(aio-deftest aio-http-redirects ()
   (dolist (path '("/redirect/relative" "/redirect/absolute" "/redirect/dot-relative"))
     (let ((r (aio-test-server--get path)))
       (should (= (aio-http-response-status r) 200))
@@ -93,7 +93,7 @@
     (should (= (aio-http-response-status r) 302))
     (should (equal (aio-http-response-header r "location") "/hello"))))
 
-(ert-deftest aio-http-redirect-loop-and-forbidden-schemes ()
+(aio-deftest aio-http-redirect-loop-and-forbidden-schemes ()
   (let ((err (aio-test-server--failure (aio-test-server--url "/redirect/loop") :max-redirects 4)))
     (should (eq (car err) 'aio-http-too-many-redirects)))
   (dolist (target '("ftp://127.0.0.1/x" "file:///etc/passwd"))
@@ -104,7 +104,7 @@
 
 ;;; Failures
 
-(ert-deftest aio-http-failures-have-kinds ()
+(aio-deftest aio-http-failures-have-kinds ()
   (let ((err (aio-test-server--failure (aio-test-server--refused-url))))
     (should (eq (car err) 'aio-http-connect-error))
     (should (stringp (nth 1 err)))
@@ -117,14 +117,14 @@
     (should (eq (car err) 'aio-http-timeout))
     (should (< (- (float-time) start) 3))))
 
-(ert-deftest aio-http-invalid-names-fail-at-once ()
+(aio-deftest aio-http-invalid-names-fail-at-once ()
   (let* ((start (float-time))
          (err (aio-test-server--failure "http://nowhere.invalid/")))
     (should (eq (car err) 'aio-http-resolve-error))
     (should (string-match-p "nowhere\\.invalid" (nth 1 err)))
     (should (< (- (float-time) start) 1))))
 
-(ert-deftest aio-http-self-signed-certificate ()
+(aio-deftest aio-http-self-signed-certificate ()
   (skip-unless (executable-find "openssl"))
   (let ((err (aio-test-server--failure (aio-test-server--url "/hello" t))))
     (should (eq (car err) 'aio-http-tls-error))
@@ -135,7 +135,7 @@
     (should (equal (aio-http-response-body r) "hello\n"))
     (should (> (plist-get (aio-http-response-timings r) :appconnect) 0))))
 
-(ert-deftest aio-http-large-body-and-max-size ()
+(aio-deftest aio-http-large-body-and-max-size ()
   (let* ((n (* 50 1024 1024))
          (r (aio-test-server--get (format "/bytes?n=%d" n))))
     (should (= (length (aio-http-response-body r)) n))
@@ -148,7 +148,7 @@
 
 ;;; Requests
 
-(ert-deftest aio-http-methods-headers-and-bodies ()
+(aio-deftest aio-http-methods-headers-and-bodies ()
   (let* ((r (aio-test-server--get "/echo" :method "POST"
                                 :headers '(("X-One" . "1") (x-two . 2))
                                 :body "é"))
@@ -167,7 +167,7 @@
     (should (= (aio-http-response-status r) 200))
     (should (equal (aio-http-response-body r) ""))))
 
-(ert-deftest aio-http-bad-arguments ()
+(aio-deftest aio-http-bad-arguments ()
   (should-error (aio-http-request 42) :type 'wrong-type-argument)
   (let ((err (should-error (aio-http-request "http://127.0.0.1/" :bogus 1))))
     (should (string-match-p ":bogus" (error-message-string err))))
@@ -194,7 +194,7 @@
 
 ;;; Cancellation and bookkeeping
 
-(ert-deftest aio-http-cancel-aborts-the-transfer ()
+(aio-deftest aio-http-cancel-aborts-the-transfer ()
   (aio-test-server--port)
   (aio-native-init)
   (let* ((before (aio-test-server--stat :http-pending))
@@ -209,7 +209,7 @@
                   (aio-cancel (car condition)))
                 'aio-cancel))))
 
-(ert-deftest aio-http-many-concurrent-requests ()
+(aio-deftest aio-http-many-concurrent-requests ()
   (let* ((lisp-before (aio-test-server--stat :lisp-pending))
          (promises (cl-loop for i below 100
                             collect (aio-http-request
@@ -220,7 +220,7 @@
     (should (= (aio-test-server--stat :http-pending) 0))
     (should (= (aio-test-server--stat :lisp-pending) lisp-before))))
 
-(ert-deftest aio-http-shutdown-rejects-with-cancelled ()
+(aio-deftest aio-http-shutdown-rejects-with-cancelled ()
   (aio-test-server--port)
   (let ((promise (aio-http-request (aio-test-server--url "/never") :proxy "")))
     (accept-process-output nil 0.05)

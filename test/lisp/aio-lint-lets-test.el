@@ -20,7 +20,7 @@
   "Return the hazards of FORM, expanded as the lint expands it."
   (aio-lint--hazards (aio-lint--expand form)))
 
-(ert-deftest aio-lint-lets-finds-the-settled-capture ()
+(aio-deftest aio-lint-lets-finds-the-settled-capture ()
   ;; The shape of `aio-all-settled' before the fix.
   (should (equal '((pending . let) (settled . let))
                  (aio-lint-lets-test--hazards
@@ -44,7 +44,7 @@
                     (aio-listen p (apply-partially #'aio-resolve settled))
                     settled)))))
 
-(ert-deftest aio-lint-lets-arguments-and-condition-case-are-safe ()
+(aio-deftest aio-lint-lets-arguments-and-condition-case-are-safe ()
   (should-not (aio-lint-lets-test--hazards
                '(defun f (x &optional y &rest z) (lambda () (list x y z)))))
   (should-not (aio-lint-lets-test--hazards
@@ -56,7 +56,7 @@
   (should-not (aio-lint-lets-test--hazards
                '(defun f (l) (let ((n (length l))) (lambda () l) n)))))
 
-(ert-deftest aio-lint-lets-sees-through-macros ()
+(aio-deftest aio-lint-lets-sees-through-macros ()
   (dolist (case '(((defun f (l) (dolist (x l) (push (lambda () x) l))) . x)
                   ((defun f (l) (dotimes (k 3) (push (lambda () k) l))) . k)
                   ((defun f (l) (pcase-let ((`(,a) l)) (lambda () a))) . a)
@@ -68,7 +68,7 @@
     (should (equal (list (cons (cdr case) 'let))
                    (aio-lint-lets-test--hazards (car case))))))
 
-(ert-deftest aio-lint-lets-sees-through-async-bodies ()
+(aio-deftest aio-lint-lets-sees-through-async-bodies ()
   ;; A `let' around an await goes into the frame, unless its variable
   ;; is special: the lint lowers as if every unprefixed one were.
   (should (equal '((x . let))
@@ -85,7 +85,7 @@
   (should-not (advice-member-p #'aio-lint--co-special-p 'aio--co-special-p))
   (should-not (advice-member-p #'aio-lint--co-let 'aio--co-let)))
 
-(ert-deftest aio-lint-lets-finds-rebound-arguments ()
+(aio-deftest aio-lint-lets-finds-rebound-arguments ()
   (should (equal '((x . shadow))
                  (aio-lint-lets-test--hazards
                   '(defun f (x) (let ((x (1+ x))) (* x 2))))))
@@ -100,13 +100,13 @@
   (should-not (aio-lint-lets-test--hazards
                '(defun f () (let ((x 1)) (let ((x 2)) x))))))
 
-(ert-deftest aio-lint-lets-finds-closures-on-special-variables ()
+(aio-deftest aio-lint-lets-finds-closures-on-special-variables ()
   (should (equal '((aio-native--trackers . dynamic))
                  (aio-lint-lets-test--hazards
                   '(defun f () (let ((aio-native--trackers '(me)))
                                  (lambda () aio-native--trackers)))))))
 
-(ert-deftest aio-lint-lets-reports-file-lines-and-names ()
+(aio-deftest aio-lint-lets-reports-file-lines-and-names ()
   (let ((file (make-temp-file "aio-lint-lets-" nil ".el")))
     (unwind-protect
         (progn

@@ -9,12 +9,13 @@
 ;;; Code:
 
 (require 'ert)
+(require 'aio-test-helpers)
 (require 'cl-lib)
 (eval-and-compile
   (require 'aio-lint-loads (expand-file-name "../../tools/lint-loads"
                                              (file-name-directory (macroexp-file-name)))))
 
-(ert-deftest aio-lint-loads-finds-late-loaded-calls ()
+(aio-deftest aio-lint-loads-finds-late-loaded-calls ()
   (should (equal '(cl-some)
                  (aio-lint--lazy-calls
                   '(defun f (lines) (cl-some (lambda (l) (string-prefix-p "a" l)) lines)))))
@@ -24,7 +25,7 @@
                   '(defun f (l x) (when l (list (cl-position x l) (apply #'cl-remove-if #'null l)))))))
   (should (equal '(seq-filter) (aio-lint--lazy-calls '(seq-filter #'identity '(1))))))
 
-(ert-deftest aio-lint-loads-passes-what-loads-nothing ()
+(aio-deftest aio-lint-loads-passes-what-loads-nothing ()
   ;; cl-loop and the preloaded functions expand to plain code.
   (should-not (aio-lint--lazy-calls
                '(defun f (lines)
@@ -35,7 +36,7 @@
     (setcdr (cdr ring) ring)
     (should-not (aio-lint--lazy-calls (list 'quote ring)))))
 
-(ert-deftest aio-lint-loads-names-file-and-line ()
+(aio-deftest aio-lint-loads-names-file-and-line ()
   (let ((file (make-temp-file "aio-lint-loads" nil ".el"
                               ";;; x.el -*- lexical-binding: t -*-\n\n(defun a () 1)\n\n;; Why.\n(defun b (l)\n  (cl-some #'car l))\n")))
     (unwind-protect

@@ -35,7 +35,7 @@ Messages are collected in the list `messages', bound around BODY."
   (should (aio-test-eventually (lambda () (null aio-native--build-process)) 30))
   (should-not (process-live-p process)))
 
-(ert-deftest aio-native-build-diagnosis-names-the-missing-piece ()
+(aio-deftest aio-native-build-diagnosis-names-the-missing-piece ()
   (should (equal (aio-native--build-diagnosis
                   "-- Checking for module 'libuv'\n--   No package 'libuv' found\nCMake Error")
                  "libuv's development files are missing (Debian: libuv1-dev; Homebrew: libuv)"))
@@ -50,7 +50,7 @@ Messages are collected in the list `messages', bound around BODY."
   (should (equal (aio-native--build-diagnosis "something else went wrong")
                  "see the buffer *aio-native-compile*")))
 
-(ert-deftest aio-native-build-in-background-returns-at-once ()
+(aio-deftest aio-native-build-in-background-returns-at-once ()
   (aio-native-load-module)
   (aio-native-build-test--with-commands '("echo configuring" "sleep 0.3" "echo built")
     (let ((process (aio-native-compile-module t)))
@@ -68,7 +68,7 @@ Messages are collected in the list `messages', bound around BODY."
       (should (cl-some (lambda (m) (and m (string-match-p "rebuilt: restart Emacs" m)))
                        messages)))))
 
-(ert-deftest aio-native-build-failure-is-one-line ()
+(aio-deftest aio-native-build-failure-is-one-line ()
   (aio-native-build-test--with-commands
       '("echo 'CMake Error: Could NOT find CURL (missing: CURL_LIBRARY)'" "false")
     ;; In the background: told in the echo area.

@@ -22,23 +22,23 @@
       (progn (aio-wait-for promise) nil)
     ((error aio-cancel) condition)))
 
-(ert-deftest aio-native-sleep-resolves-with-result ()
+(aio-deftest aio-native-sleep-resolves-with-result ()
   (should (eq (aio-wait-for (aio-sleep 0.02 'x)) 'x))
   (should (equal (aio-wait-for (aio-sleep 0.001 '(1 2))) '(1 2)))
   (should (null (aio-wait-for (aio-sleep 0.001)))))
 
-(ert-deftest aio-native-sleep-zero-resolves-without-the-loop ()
+(aio-deftest aio-native-sleep-zero-resolves-without-the-loop ()
   (let ((commands (aio-native-test--stat :commands)))
     (should (eq (aio-wait-for (aio-sleep 0 'now)) 'now))
     (should (eq (aio-wait-for (aio-sleep 0.0 'now)) 'now))
     (should (= commands (aio-native-test--stat :commands)))))
 
-(ert-deftest aio-native-sleep-waits-at-least-its-duration ()
+(aio-deftest aio-native-sleep-waits-at-least-its-duration ()
   (let ((start (float-time)))
     (aio-wait-for (aio-sleep 0.05))
     (should (>= (- (float-time) start) 0.05))))
 
-(ert-deftest aio-native-sleeps-resolve-in-deadline-order ()
+(aio-deftest aio-native-sleeps-resolve-in-deadline-order ()
   (let ((order nil)
         (promises nil))
     (dolist (entry '((0.06 . 3) (0.02 . 1) (0.04 . 2) (0.08 . 4)))
@@ -49,7 +49,7 @@
     (aio-test-eventually (lambda () (= (length order) 4)))
     (should (equal (nreverse order) '(1 2 3 4)))))
 
-(ert-deftest aio-native-sleep-sort ()
+(aio-deftest aio-native-sleep-sort ()
   (let* ((numbers '(5 1 4 2 3 0))
          (sorted nil)
          (promises (mapcar (lambda (n)
@@ -61,7 +61,7 @@
     (aio-test-eventually (lambda () (= (length sorted) 6)))
     (should (equal (nreverse sorted) '(0 1 2 3 4 5)))))
 
-(ert-deftest aio-native-cancel-stops-the-native-timer ()
+(aio-deftest aio-native-cancel-stops-the-native-timer ()
   (aio-native-init)
   (let* ((before (aio-native-test--stat :timers-pending))
          (promise (aio-sleep 3600 'never)))
@@ -73,7 +73,7 @@
     (should (eq (car (aio-native-test--rejection promise)) 'aio-cancel))
     (should (= (aio-native-test--stat :lisp-pending) 0))))
 
-(ert-deftest aio-native-sleep-rejects-bad-durations ()
+(aio-deftest aio-native-sleep-rejects-bad-durations ()
   (should-error (aio-sleep "x") :type 'wrong-type-argument)
   (should-error (aio-sleep nil) :type 'wrong-type-argument)
   (should-error (aio-sleep 'one) :type 'wrong-type-argument)
@@ -87,7 +87,7 @@
   (should-error (aio-sleep 1 2 3) :type 'wrong-number-of-arguments)
   (should (= (aio-native-test--stat :lisp-pending) 0)))
 
-(ert-deftest aio-native-module-functions-check-their-arguments ()
+(aio-deftest aio-native-module-functions-check-their-arguments ()
   (aio-native-init)
   (should-error (aio-native--timer-start 1) :type 'wrong-number-of-arguments)
   (should-error (aio-native--timer-start 1 2 3) :type 'wrong-number-of-arguments)
@@ -115,14 +115,14 @@
   (should (eq (plist-get (aio-native-stats) :http-pending) 0))
   (should (eq (plist-get (aio-native-stats) :files-pending) 0)))
 
-(ert-deftest aio-native-module-functions-document-their-arguments ()
+(aio-deftest aio-native-module-functions-document-their-arguments ()
   (dolist (entry '((aio-native--timer-start . "(aio-native--timer-start ID SECONDS)")
                    (aio-native--drain . "(aio-native--drain &optional MAX MAX-BYTES)")
                    (aio-native--init . "(aio-native--init PIPE-PROCESS)")))
     (let ((usage (help-split-fundoc (documentation (car entry)) (car entry))))
       (should (equal (car usage) (cdr entry))))))
 
-(ert-deftest aio-native-garbage-collection-while-sleeps-are-pending ()
+(aio-deftest aio-native-garbage-collection-while-sleeps-are-pending ()
   (let ((promises (cl-loop for i below 1000 collect (aio-sleep (* 0.0001 (% i 50)) i))))
     ;; Unreferenced sleeps must complete and leave nothing behind either.
     (dotimes (i 1000) (aio-sleep 0.01 i))
@@ -133,7 +133,7 @@
     (should (aio-test-eventually
              (lambda () (= (aio-native-test--stat :lisp-pending) 0))))))
 
-(ert-deftest aio-native-stats-count-the-work ()
+(aio-deftest aio-native-stats-count-the-work ()
   (aio-native-init)
   (let ((before (aio-native-stats)))
     (dolist (p (list (aio-sleep 0.001) (aio-sleep 0.002))) (aio-wait-for p))
@@ -145,7 +145,7 @@
       (should (> (plist-get after :wakeups) (plist-get before :wakeups)))
       (should (> (plist-get after :drains) (plist-get before :drains))))))
 
-(ert-deftest aio-native-timer-wake-method-polls-instead-of-waking ()
+(aio-deftest aio-native-timer-wake-method-polls-instead-of-waking ()
   (aio-native-init)
   (let ((wakeups (aio-native-test--stat :wakeups)))
     (unwind-protect
@@ -159,7 +159,7 @@
     (should (eq (aio-wait-for (aio-sleep 0.01 'c)) 'c))
     (should (> (aio-native-test--stat :wakeups) wakeups))))
 
-(ert-deftest aio-native-init-twice-is-harmless ()
+(aio-deftest aio-native-init-twice-is-harmless ()
   (aio-native-init)
   (let ((process aio-native--process))
     (should (aio-native-init))
@@ -269,7 +269,7 @@
     (should (cl-some (lambda (m) (string-match-p "Handler failed" m)) messages))
     (should (= (aio-native-test--stat :lisp-pending) 0))))
 
-(ert-deftest aio-native-shutdown-rejects-pending-and-restarts-later ()
+(aio-deftest aio-native-shutdown-rejects-pending-and-restarts-later ()
   (let ((promise (aio-sleep 3600)))
     (aio-native-shutdown)
     (should-not (aio-native--running-p))
@@ -282,7 +282,7 @@
   "Return the descriptors a child process of Emacs starts with."
   (sort (process-lines "/bin/sh" "-c" "ls /proc/$$/fd") #'string<))
 
-(ert-deftest aio-native-wake-descriptor-is-not-inherited ()
+(aio-deftest aio-native-wake-descriptor-is-not-inherited ()
   (aio-native-shutdown)
   (let ((without (aio-native-test--child-fds)))
     (aio-native-init)
@@ -298,7 +298,7 @@
   (should-error (aio-idle "1") :type 'wrong-type-argument)
   (aio-cancel (aio-idle 1e8)))
 
-(ert-deftest aio-native-kill-emacs-with-sleeps-pending-exits-cleanly ()
+(aio-deftest aio-native-kill-emacs-with-sleeps-pending-exits-cleanly ()
   (let* ((dirs (delete-dups (mapcar (lambda (lib) (file-name-directory (locate-library lib)))
                                     '("aio" "aio-native"))))
          (status (apply #'call-process

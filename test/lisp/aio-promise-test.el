@@ -22,7 +22,7 @@
   "Run what the ready queue has now, and what that leads to."
   (aio-wait-for (aio-sleep 0.001) 5))
 
-(ert-deftest aio-promise-basics ()
+(aio-deftest aio-promise-basics ()
   (let ((p (aio-promise)))
     (should (aio-promise-p p))
     (should-not (aio-promise-p 'x))
@@ -35,13 +35,13 @@
     (should (= 42 (funcall (aio-result p))))
     (should (= 42 (aio-wait-for p)))))
 
-(ert-deftest aio-promise-rejection-keeps-condition ()
+(aio-deftest aio-promise-rejection-keeps-condition ()
   (let ((p (aio-promise)))
     (aio-resolve p (lambda () (signal 'file-missing '("Opening" "x"))))
     (should (equal '(file-missing "Opening" "x")
                    (should-error (aio-wait-for p) :type 'file-missing)))))
 
-(ert-deftest aio-listen-never-synchronous ()
+(aio-deftest aio-listen-never-synchronous ()
   (let ((p (aio-promise)) (calls nil))
     (aio-listen p (lambda (vf) (push (funcall vf) calls)))
     (aio-resolve p (lambda () :v))
@@ -52,7 +52,7 @@
     (aio-test--settle)
     (should (equal '((:v) :v) calls))))
 
-(ert-deftest aio-listen-fifo-across-promises ()
+(aio-deftest aio-listen-fifo-across-promises ()
   (let ((a (aio-promise)) (b (aio-promise)) (order nil))
     (dotimes (i 3)
       (aio-listen a (lambda (_) (push (list 'a i) order))))
@@ -65,7 +65,7 @@
     (aio-test--settle)
     (should (equal '(b (a 0) (a 1) (a 2) a-last b-late) (nreverse order)))))
 
-(ert-deftest aio-queue-uses-one-timer ()
+(aio-deftest aio-queue-uses-one-timer ()
   (let ((promises (cl-loop repeat 2000 collect (aio-promise)))
         (count 0))
     (dolist (p promises)
@@ -77,7 +77,7 @@
     (aio-test--settle)
     (should (= 2000 count))))
 
-(ert-deftest aio-queue-slices-leave-room ()
+(aio-deftest aio-queue-slices-leave-room ()
   ;; A callback that keeps requeueing itself forever must not keep the
   ;; drain from returning: a timer still gets to run.
   (let ((p (aio-promise)) (spins 0) (timer-ran nil) (stop nil))
@@ -93,7 +93,7 @@
     (should timer-ran)
     (should (> spins 1))))
 
-(ert-deftest aio-callback-error-does-not-stop-the-queue ()
+(aio-deftest aio-callback-error-does-not-stop-the-queue ()
   (let ((p (aio-promise)) (ran nil) (inhibit-message t) (debug-on-error nil))
     (aio-listen p (lambda (_) (error "Boom")))
     (aio-listen p (lambda (_) (setq ran t)))
@@ -101,7 +101,7 @@
     (aio-test--settle)
     (should ran)))
 
-(ert-deftest aio-with-promise-value-and-error ()
+(aio-deftest aio-with-promise-value-and-error ()
   (let ((ok (aio-promise)) (bad (aio-promise)))
     (aio-with-promise ok (+ 1 2))
     (aio-with-promise bad (car 1))
@@ -109,7 +109,7 @@
     (should (equal '(wrong-type-argument listp 1)
                    (should-error (aio-wait-for bad) :type 'wrong-type-argument)))))
 
-(ert-deftest aio-cancel-rejects-and-returns-non-nil ()
+(aio-deftest aio-cancel-rejects-and-returns-non-nil ()
   (let ((p (aio-promise)) (stopped 0))
     (setf (aio-promise-canceller p)
           (lambda ()
@@ -128,19 +128,19 @@
       (should-not (aio-cancel done))
       (should (= 1 (aio-wait-for done))))))
 
-(ert-deftest aio-cancel-canceller-errors-are-contained ()
+(aio-deftest aio-cancel-canceller-errors-are-contained ()
   (let ((p (aio-promise)) (inhibit-message t) (debug-on-error nil))
     (setf (aio-promise-canceller p) (lambda () (error "Cannot stop")))
     (should (aio-cancel p))
     (should (aio-test--cancellation p))))
 
-(ert-deftest aio-resolve-clears-canceller ()
+(aio-deftest aio-resolve-clears-canceller ()
   (let ((p (aio-promise)))
     (setf (aio-promise-canceller p) #'ignore)
     (aio-resolve p #'ignore)
     (should-not (aio-promise-canceller p))))
 
-(ert-deftest aio-wait-for-timeout-cancels ()
+(aio-deftest aio-wait-for-timeout-cancels ()
   ;; As asyncio's wait_for: on timeout, the promise is canceled...
   (let ((p (aio-promise)))
     (should (equal '(aio-timeout . 0.01)
@@ -169,14 +169,14 @@
     (should (equal '(cleanup) log))
     (should (aio-test--cancellation task))))
 
-(ert-deftest aio-wait-for-wakes-on-emacs-timer ()
+(aio-deftest aio-wait-for-wakes-on-emacs-timer ()
   ;; A promise resolved by an Emacs timer ends the wait although Emacs
   ;; does not return from `accept-process-output' for timers.
   (let ((p (aio-promise)))
     (run-at-time 0.01 nil (lambda () (aio-resolve p (lambda () 'ok))))
     (should (eq 'ok (aio-wait-for p 5)))))
 
-(ert-deftest aio-promise-bad-arguments ()
+(aio-deftest aio-promise-bad-arguments ()
   (should (equal '(wrong-type-argument functionp 42)
                  (should-error (aio-resolve (aio-promise) 42)
                                :type 'wrong-type-argument)))
@@ -191,7 +191,7 @@
   (should-error (aio-wait-for (aio-promise) "1") :type 'wrong-type-argument)
   (should-error (aio-wait-for (aio-promise) -1) :type 'args-out-of-range))
 
-(ert-deftest aio-error-symbols ()
+(aio-deftest aio-error-symbols ()
   (should (equal "Promise was canceled" (get 'aio-cancel 'error-message)))
   (should (equal "Timeout was reached" (get 'aio-timeout 'error-message)))
   ;; A cancellation is not an error: error handlers let it through.

@@ -11,7 +11,7 @@
 (require 'aio)
 (require 'aio-test-helpers)
 
-(ert-deftest aio-select-membership ()
+(aio-deftest aio-select-membership ()
   (let* ((a (aio-promise)) (b (aio-promise))
          (select (aio-make-select (list a))))
     (should (aio-select-p select))
@@ -26,7 +26,7 @@
     (should (eq b (aio-test-wait (aio-select select))))
     (should-not (aio-select-promises select))))
 
-(ert-deftest aio-select-level-triggered-in-resolution-order ()
+(aio-deftest aio-select-level-triggered-in-resolution-order ()
   (let* ((a (aio-promise)) (b (aio-promise)) (c (aio-promise))
          (select (aio-make-select (list a b c))))
     (aio-resolve c #'ignore)
@@ -37,7 +37,7 @@
     (should (eq a (aio-test-wait (aio-select select))))
     (should (equal (list b) (aio-select-promises select)))))
 
-(ert-deftest aio-select-serves-every-waiter ()
+(aio-deftest aio-select-serves-every-waiter ()
   (let* ((members (cl-loop repeat 3 collect (aio-promise)))
          (select (aio-make-select members))
          (waiters (cl-loop repeat 3 collect (aio-select select))))
@@ -48,7 +48,7 @@
     (should (equal (reverse members)
                    (mapcar #'aio-test-wait waiters)))))
 
-(ert-deftest aio-select-skips-canceled-waiter ()
+(aio-deftest aio-select-skips-canceled-waiter ()
   (let* ((m (aio-promise))
          (select (aio-make-select (list m)))
          (first (aio-select select))
@@ -57,7 +57,7 @@
     (aio-resolve m #'ignore)
     (should (eq m (aio-test-wait second)))))
 
-(ert-deftest aio-select-bad-arguments ()
+(aio-deftest aio-select-bad-arguments ()
   (should-error (aio-make-select 'x) :type 'wrong-type-argument)
   (should-error (aio-make-select '(1)) :type 'wrong-type-argument)
   (should-error (aio-select 'x) :type 'wrong-type-argument)
@@ -65,14 +65,14 @@
   (should-error (aio-select-add 1 (aio-promise)) :type 'wrong-type-argument)
   (should-error (aio-select-remove 1 (aio-promise)) :type 'wrong-type-argument))
 
-(ert-deftest aio-sem-no-wait-returns-nil ()
+(aio-deftest aio-sem-no-wait-returns-nil ()
   (let ((sem (aio-sem 2)))
     (should (aio-sem-p sem))
     (should-not (aio-sem-wait sem))
     (should-not (aio-sem-wait sem))
     (should (aio-promise-p (aio-sem-wait sem)))))
 
-(ert-deftest aio-sem-waiters-wake-in-fifo-order ()
+(aio-deftest aio-sem-waiters-wake-in-fifo-order ()
   (let* ((sem (aio-sem 0))
          (log nil)
          (tasks (cl-loop for i below 5
@@ -92,7 +92,7 @@
     (should-not (aio-sem-wait sem))
     (should (aio-promise-p (aio-sem-wait sem)))))
 
-(ert-deftest aio-sem-limits-concurrency ()
+(aio-deftest aio-sem-limits-concurrency ()
   (let* ((sem (aio-sem 2)) (running 0) (most 0)
          (work (aio-lambda ()
                  (aio-await (aio-sem-wait sem))
@@ -104,7 +104,7 @@
     (aio-test-wait (aio-all (cl-loop repeat 6 collect (funcall work))))
     (should (= 2 most))))
 
-(ert-deftest aio-sem-skips-canceled-waiter ()
+(aio-deftest aio-sem-skips-canceled-waiter ()
   (let* ((sem (aio-sem 0))
          (a (aio-sem-wait sem))
          (b (aio-sem-wait sem)))
@@ -113,7 +113,7 @@
     (should-not (aio-test-wait b))
     (should (aio-promise-p (aio-sem-wait sem)))))
 
-(ert-deftest aio-sem-bad-arguments ()
+(aio-deftest aio-sem-bad-arguments ()
   (should (equal '(wrong-type-argument natnump "x")
                  (should-error (aio-sem "x") :type 'wrong-type-argument)))
   (should-error (aio-sem -1) :type 'wrong-type-argument)

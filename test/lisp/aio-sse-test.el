@@ -43,19 +43,19 @@
     (mapcar #'aio-sse-test--fields
             (cl-loop for piece in pieces append (aio-sse--feed parser piece)))))
 
-(ert-deftest aio-sse-parses-every-rule ()
+(aio-deftest aio-sse-parses-every-rule ()
   (should (equal (aio-sse-test--parse (list aio-sse-test--sample)) aio-sse-test--expected))
   (should (equal (aio-sse-test--parse (mapcar #'unibyte-string (string-to-list aio-sse-test--sample)))
                  aio-sse-test--expected)))
 
-(ert-deftest aio-sse-cut-at-every-byte-boundary ()
+(aio-deftest aio-sse-cut-at-every-byte-boundary ()
   (let ((n (length aio-sse-test--sample)))
     (dotimes (i (1+ n))
       (should (equal (list i (aio-sse-test--parse (list (substring aio-sse-test--sample 0 i)
                                                          (substring aio-sse-test--sample i))))
                      (list i aio-sse-test--expected))))))
 
-(ert-deftest aio-sse-cr-lf-split-makes-one-line-end ()
+(aio-deftest aio-sse-cr-lf-split-makes-one-line-end ()
   ;; A CR that ends a chunk and an LF that starts the next end one line.
   (should (equal (aio-sse-test--parse '("data: a\r" "\ndata: b\r" "\n\r" "\n"))
                  '(("message" "a\nb" nil nil)))))

@@ -186,7 +186,7 @@ SPEC is (PORT ARGS...), ARGS more arguments of tcp_echo.py serve."
     (should-error (aio-tcp-server-stop 'server) :type 'wrong-type-argument)
     (should (aio-test-eventually (lambda () (null (aio-tcp-test--our-processes)))))))
 
-(ert-deftest aio-tcp-numeric-addresses ()
+(aio-deftest aio-tcp-numeric-addresses ()
   (dolist (good '("127.0.0.1" "0.0.0.0" "255.255.255.255" "::" "::1" "fe80::1"
                   "2001:db8:0:0:0:0:2:1" "::ffff:192.0.2.1" "1::" "1:2:3:4:5:6:7::"))
     (should (aio-tcp--address-p good)))
@@ -195,7 +195,7 @@ SPEC is (PORT ARGS...), ARGS more arguments of tcp_echo.py serve."
                  "probe.invalid" "1:2:3:4:5:6:7:8::"))
     (should-not (aio-tcp--address-p bad))))
 
-(ert-deftest aio-tcp-serve-checks-its-arguments ()
+(aio-deftest aio-tcp-serve-checks-its-arguments ()
   (should-error (aio-tcp-serve -1 #'ignore) :type 'wrong-type-argument)
   (should-error (aio-tcp-serve 70000 #'ignore) :type 'args-out-of-range)
   (should-error (aio-tcp-serve 0 'not-a-function) :type 'wrong-type-argument)

@@ -38,11 +38,20 @@
          (= native (plist-get (aio-native-stats) :lisp-pending)))))))
 
 (defmacro aio-deftest (name args &rest body)
-  "Define the ERT test NAME with ARGS and BODY, then quiesce the native loop."
-  (declare (indent 2) (debug (&define name sexp def-body)))
-  `(ert-deftest ,name ,args
-     (unwind-protect (progn ,@body)
-       (aio-test-quiesce))))
+  "Define the ERT test NAME with ARGS and BODY, then quiesce the native loop.
+BODY may start with a docstring and keyword arguments, as for
+`ert-deftest'.  Every test of test/lisp is defined with it."
+  (declare (indent 2) (debug (&define name sexp def-body)) (doc-string 3))
+  (let ((head nil))
+    (when (and (stringp (car body)) (cdr body))
+      (push (pop body) head))
+    (while (keywordp (car body))
+      (push (pop body) head)
+      (push (pop body) head))
+    `(ert-deftest ,name ,args
+       ,@(nreverse head)
+       (unwind-protect (progn ,@body)
+         (aio-test-quiesce)))))
 
 (defun aio-test-cancellation (promise)
   "Wait for PROMISE; return the `aio-cancel' condition it signals, or nil.

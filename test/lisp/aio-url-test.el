@@ -78,7 +78,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (should (equal ours theirs))
     ours))
 
-(ert-deftest aio-url-agrees-with-url-retrieve ()
+(aio-deftest aio-url-agrees-with-url-retrieve ()
   (skip-unless (aio-url-test--no-proxy))
   (dolist (path '("/hello" "/chunked" "/gzip" "/headers" "/status/404" "/status/500"
                   "/redirect/relative" "/redirect/absolute" "/redirect/dot-relative"
@@ -86,13 +86,13 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (ert-info (path :prefix "path: ")
       (aio-url-test--compare path))))
 
-(ert-deftest aio-url-redirect-limit-agrees ()
+(aio-deftest aio-url-redirect-limit-agrees ()
   (skip-unless (aio-url-test--no-proxy))
   (let ((snapshot (aio-url-test--compare "/redirect/loop" '((url-max-redirections . 3)))))
     (should (eq (car (plist-get (plist-get snapshot :status) :error)) 'error))
     (should (eq (nth 1 (plist-get (plist-get snapshot :status) :error)) 'http-redirect-limit))))
 
-(ert-deftest aio-url-request-variables-are-honoured ()
+(aio-deftest aio-url-request-variables-are-honoured ()
   (skip-unless (aio-url-test--no-proxy))
   (let* ((url-request-method "PUT")
          (url-request-data "payload")
@@ -190,7 +190,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
           (should (null (cl-set-difference (buffer-list) before))))
       (delete-file file))))
 
-(ert-deftest aio-url-connection-failure-agrees ()
+(aio-deftest aio-url-connection-failure-agrees ()
   (skip-unless (aio-url-test--no-proxy))
   (let* ((url (aio-test-server--refused-url))
          (theirs (aio-url-test--snapshot (aio-url-test--url-retrieve url)))
@@ -208,7 +208,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (should (equal (seq-take (plist-get (car result) :error) 2) '(error connection-failed)))
     (kill-buffer (cdr result))))
 
-(ert-deftest aio-url-forbidden-redirect-is-not-followed ()
+(aio-deftest aio-url-forbidden-redirect-is-not-followed ()
   (skip-unless (aio-url-test--no-proxy))
   (let ((result (aio-url-test--aio (aio-test-server--url "/redirect/to?url=file:///etc/passwd"))))
     (should (equal (car result) '(:error (error http-redirect-forbidden "file:///etc/passwd"))))
@@ -218,7 +218,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
   (should (eq (car (should-error (aio-wait-for (aio-url-retrieve 42))))
               'wrong-type-argument)))
 
-(ert-deftest aio-url-leaves-nothing-behind ()
+(aio-deftest aio-url-leaves-nothing-behind ()
   (skip-unless (aio-url-test--no-proxy))
   (aio-test-server--port)
   (let ((buffers (buffer-list))
@@ -238,7 +238,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
     (accept-process-output nil 0.05)
     (should (equal (buffer-list) buffers))))
 
-(ert-deftest aio-url-cookies ()
+(aio-deftest aio-url-cookies ()
   (skip-unless (aio-url-test--no-proxy))
   (let ((url-cookie-storage nil)
         (url-cookie-secure-storage nil)
@@ -259,7 +259,7 @@ BINDINGS is an alist of (VARIABLE . VALUE) bound around both calls."
       (when (file-exists-p url-cookie-file)
         (delete-file url-cookie-file)))))
 
-(ert-deftest aio-url-static-files-from-python-http-server ()
+(aio-deftest aio-url-static-files-from-python-http-server ()
   (skip-unless (aio-url-test--no-proxy))
   (let* ((dir (make-temp-file "aio-url-test-" t))
          (buffer (generate-new-buffer " *aio-url-test-http-server*"))

@@ -11,7 +11,7 @@
 (require 'aio)
 (require 'aio-test-helpers)
 
-(ert-deftest aio-make-callback-chain ()
+(aio-deftest aio-make-callback-chain ()
   (cl-destructuring-bind (callback . promise) (aio-make-callback)
     (funcall callback 1 2)
     (funcall callback 3)
@@ -20,7 +20,7 @@
                     (funcall (aio-lambda ()
                                (append (aio-chain promise) (aio-chain promise)))))))))
 
-(ert-deftest aio-make-callback-tag-and-once ()
+(aio-deftest aio-make-callback-tag-and-once ()
   (cl-destructuring-bind (callback . promise) (aio-make-callback :tag 'out)
     (funcall callback "x")
     (let ((result (aio-test-wait promise)))
@@ -34,7 +34,7 @@
     (funcall callback 'a)
     (should (equal '(done a) (aio-test-wait promise)))))
 
-(ert-deftest aio-chain-process-filter-and-sentinel ()
+(aio-deftest aio-chain-process-filter-and-sentinel ()
   (let* ((filter (aio-make-callback :tag 'output))
          (sentinel (aio-make-callback :tag 'event :once t))
          (process (make-process :name "aio-test-sh"
@@ -59,14 +59,14 @@
        (should (string-match-p "finished" event)))
       (other (ert-fail (list "unexpected" other))))))
 
-(ert-deftest aio-catch-success-and-error ()
+(aio-deftest aio-catch-success-and-error ()
   (let ((good (aio-promise)) (bad (aio-timeout 0.001)))
     (aio-resolve good (lambda () 7))
     (should (equal '(:success . 7) (aio-test-wait (aio-catch good))))
     (should (equal '(:error aio-timeout . 0.001) (aio-test-wait (aio-catch bad))))
     (should-error (aio-catch 'x) :type 'wrong-type-argument)))
 
-(ert-deftest aio-all-in-order-inside-and-outside ()
+(aio-deftest aio-all-in-order-inside-and-outside ()
   (let ((promises (list (aio-sleep 0.03 'slow) (aio-sleep 0.001 'fast) 'plain)))
     (should (equal '(slow fast plain) (aio-test-wait (aio-all promises)))))
   (should (equal '(a b)
@@ -77,14 +77,14 @@
   (should (null (aio-test-wait (aio-all nil))))
   (should-error (aio-all 'x) :type 'wrong-type-argument))
 
-(ert-deftest aio-all-rejects-with-first-error ()
+(aio-deftest aio-all-rejects-with-first-error ()
   (let ((never (aio-promise)))
     (should (equal '(aio-timeout . 0.01)
                    (should-error (aio-test-wait
                                   (aio-all (list never (aio-timeout 0.01))))
                                  :type 'aio-timeout)))))
 
-(ert-deftest aio-sleep-sort ()
+(aio-deftest aio-sleep-sort ()
   (let ((sleep-sort
          (aio-lambda (values)
            (let* ((promises (mapcar (lambda (v) (aio-sleep (/ v 100.0) v)) values))
@@ -94,7 +94,7 @@
                       collect (aio-await next))))))
     (should (equal '(1 2 3 5 8) (aio-test-wait (funcall sleep-sort '(5 1 8 3 2)))))))
 
-(ert-deftest aio-timeout-rejects-with-seconds ()
+(aio-deftest aio-timeout-rejects-with-seconds ()
   (should (equal '(aio-timeout . 0.01)
                  (should-error (aio-test-wait (aio-timeout 0.01))
                                :type 'aio-timeout)))
@@ -107,7 +107,7 @@
                 (condition-case err (aio-test-wait p)
                   (aio-cancel (car err)))))))
 
-(ert-deftest aio-idle-on-idle-timer ()
+(aio-deftest aio-idle-on-idle-timer ()
   ;; Batch Emacs is never idle, so run the idle timer by hand.
   (let* ((before (copy-sequence timer-idle-list))
          (p (aio-idle 0.5 'rested))
