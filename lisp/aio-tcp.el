@@ -219,7 +219,13 @@ A process Emacs stopped to hold its input back must run to be written."
 Multibyte text is sent as UTF-8.  Writes go out in the order they were
 asked for; the promise resolves once DATA is handed to the system, and
 is rejected with `aio-tcp-error' if the connection is closed first.
-Canceling it sends nothing more of DATA."
+Canceling it sends nothing more of DATA.
+
+DATA goes out in slices, others running between them; but a slice
+waits inside Emacs's `process-send-string' while the system's buffers
+for the connection are full: a peer that stops reading holds Emacs
+once a few megabytes are on their way (\[keyboard-quit] interrupts).
+Emacs offers no write that does not wait."
   (aio-tcp--check connection)
   (unless (stringp data)
     (signal 'wrong-type-argument (list 'stringp data)))
