@@ -492,7 +492,7 @@ has time left, and no cancellation waits for delivery."
   (or (not (aio-promise-p value))
       (and aio--direct
            (eq aio--pending-cancels 0)
-           (null aio--queue-head)
+           (null aio--ready-head)
            (aio--result-of value)
            (aio--slice-left-p))))
 

@@ -95,8 +95,11 @@ ERROR is the condition, WHERE a string saying where it came from.")
 
 ;; A list with a pointer to its last cell, so that both ends are O(1).
 ;; Each element is (FUNCTION . ARGUMENT).
-(defvar aio--queue-head nil)
-(defvar aio--queue-tail nil)
+(defvar aio--ready-head nil
+  "The first cell of the ready queue: (FUNCTION . ARGUMENT) items to run.")
+
+(defvar aio--ready-tail nil
+  "The last cell of the ready queue, where `aio--enqueue' appends.")
 
 (defvar aio--drain-timer nil
   "The one pending timer that will drain the ready queue, if any.")
@@ -117,10 +120,10 @@ Reading the clock costs more than a typical callback.")
 (defsubst aio--enqueue (function argument)
   "Put (FUNCTION . ARGUMENT) at the end of the ready queue."
   (let ((cell (list (cons function argument))))
-    (if aio--queue-head
-        (setcdr aio--queue-tail cell)
-      (setq aio--queue-head cell))
-    (setq aio--queue-tail cell)))
+    (if aio--ready-head
+        (setcdr aio--ready-tail cell)
+      (setq aio--ready-head cell))
+    (setq aio--ready-tail cell)))
 
 (defun aio--check-clock ()
   "Return non-nil if the current drain slice has time left."
@@ -141,7 +144,7 @@ its slice on time."
 
 (defun aio--schedule ()
   "Make sure a drain will run for a non-empty ready queue."
-  (when (and aio--queue-head (not aio--drain-timer) (not aio--draining))
+  (when (and aio--ready-head (not aio--drain-timer) (not aio--draining))
     (setq aio--drain-timer (run-at-time 0 nil #'aio--drain))))
 
 (defun aio--drain ()
@@ -154,17 +157,17 @@ What is left waits for a timer on the next turn of the event loop."
         (aio--deadline (+ (float-time) aio-batch-seconds))
         (aio--budget aio--budget-step))
     (unwind-protect
-        (while (and aio--queue-head (aio--slice-left-p))
+        (while (and aio--ready-head (aio--slice-left-p))
           ;; One handler for the whole slice, re-entered after an error,
           ;; costs less than a handler per callback.  A cancellation
           ;; escaping a callback means that what the callback waited for
           ;; was canceled: nothing to report, even when debugging.
           (condition-case nil
               (condition-case-unless-debug err
-                  (while (and aio--queue-head (aio--slice-left-p))
-                    (let* ((item (car aio--queue-head))
+                  (while (and aio--ready-head (aio--slice-left-p))
+                    (let* ((item (car aio--ready-head))
                            (callback (car item)))
-                      (setq aio--queue-head (cdr aio--queue-head))
+                      (setq aio--ready-head (cdr aio--ready-head))
                       (if (fixnump (car-safe callback))
                           (aio--resume (car callback) (cdr callback) (cdr item))
                         (funcall callback (cdr item)))))
@@ -499,7 +502,7 @@ DEADLINE is in the seconds of `aio--seconds'."
       (aio--test-clock-wait aio--test-clock promise deadline)
     (while (and (null (aio-promise-result promise))
                 (or (null deadline) (< (float-time) deadline)))
-      (if aio--queue-head
+      (if aio--ready-head
           (progn (aio--drain)
                  (accept-process-output nil 0))
         (accept-process-output nil (aio--wait-seconds deadline))))))

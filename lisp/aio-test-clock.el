@@ -87,7 +87,7 @@ what they make ready runs before the clock moves on."
 
 (defun aio--test-clock-run ()
   "Run the ready queue until it is empty."
-  (while aio--queue-head
+  (while aio--ready-head
     (aio--drain)))
 
 (defconst aio--test-clock-poll-seconds 0.01
@@ -100,12 +100,12 @@ Looking costs more than a jump of the clock.")
 (defun aio--test-clock-idle-p ()
   "Return non-nil if nothing is ready to run.
 Real events (process output, timers) are looked at now and then."
-  (unless aio--queue-head
+  (unless aio--ready-head
     (let ((now (float-time)))
       (when (>= (- now aio--test-clock-polled) aio--test-clock-poll-seconds)
         (setq aio--test-clock-polled now)
         (accept-process-output nil 0)))
-    (null aio--queue-head)))
+    (null aio--ready-head)))
 
 (defun aio--test-clock-wait (clock promise deadline)
   "Run CLOCK's world until PROMISE is resolved or CLOCK reaches DEADLINE."
