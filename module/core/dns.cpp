@@ -142,58 +142,53 @@ const char* kind_of(int status) {
   }
 }
 
+// The addresses of RES as text, in order, without repeats.
+Datum addresses_of(const struct addrinfo* res) {
+  std::vector<Datum> addresses;
+  std::set<std::string> seen;
+  for (const struct addrinfo* a = res; a; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    int rc = -1;
+    if (a->ai_family == AF_INET) {
+      rc = uv_ip4_name(reinterpret_cast<const struct sockaddr_in*>(a->ai_addr), text, sizeof text);
+    } else if (a->ai_family == AF_INET6) {
+      rc = uv_ip6_name(reinterpret_cast<const struct sockaddr_in6*>(a->ai_addr), text, sizeof text);
+    }
+    if (rc == 0 && seen.insert(text).second) addresses.push_back(Datum::text(text));
+  }
+  return Datum::vector(std::move(addresses));
+}
+
 }  // namespace
 
-void Dns::on_addresses(uv_getaddrinfo_t* req, int status, struct addrinfo* res) {
-  auto* r = static_cast<Request*>(req->data);
-  Dns* self = r->owner;
-  // A libuv callback: nothing may escape.
+// Both libuv callbacks end here: nothing may escape them.
+template <typename MakeValue>
+void Dns::settle(Request* r, int status, MakeValue make_value) noexcept {
   try {
     if (!r->dropped) {
       if (status < 0) {
-        self->fail(r->id, kind_of(status), uv_strerror(status));
+        fail(r->id, kind_of(status), uv_strerror(status));
       } else {
-        std::vector<Datum> addresses;
-        std::set<std::string> seen;
-        for (const struct addrinfo* a = res; a; a = a->ai_next) {
-          char text[INET6_ADDRSTRLEN] = {};
-          int rc = -1;
-          if (a->ai_family == AF_INET) {
-            rc = uv_ip4_name(reinterpret_cast<const struct sockaddr_in*>(a->ai_addr), text, sizeof text);
-          } else if (a->ai_family == AF_INET6) {
-            rc = uv_ip6_name(reinterpret_cast<const struct sockaddr_in6*>(a->ai_addr), text, sizeof text);
-          }
-          if (rc == 0 && seen.insert(text).second) addresses.push_back(Datum::text(text));
-        }
         Completion c{r->id, Status::ok};
-        c.data = std::make_shared<const Datum>(Datum::vector(std::move(addresses)));
-        self->complete(std::move(c));
+        c.data = std::make_shared<const Datum>(make_value());
+        complete(std::move(c));
       }
     }
   } catch (...) {
-    self->fail(r->id, "other", "out of memory");
+    fail(r->id, "other", "out of memory");
   }
+  finish(r);
+}
+
+void Dns::on_addresses(uv_getaddrinfo_t* req, int status, struct addrinfo* res) {
+  auto* r = static_cast<Request*>(req->data);
+  r->owner->settle(r, status, [res] { return addresses_of(res); });
   uv_freeaddrinfo(res);
-  self->finish(r);
 }
 
 void Dns::on_name(uv_getnameinfo_t* req, int status, const char* host, const char*) {
   auto* r = static_cast<Request*>(req->data);
-  Dns* self = r->owner;
-  try {
-    if (!r->dropped) {
-      if (status < 0) {
-        self->fail(r->id, kind_of(status), uv_strerror(status));
-      } else {
-        Completion c{r->id, Status::ok};
-        c.data = std::make_shared<const Datum>(Datum::text(host));
-        self->complete(std::move(c));
-      }
-    }
-  } catch (...) {
-    self->fail(r->id, "other", "out of memory");
-  }
-  self->finish(r);
+  r->owner->settle(r, status, [host] { return Datum::text(host); });
 }
 
 }  // namespace aio

@@ -56,6 +56,10 @@ class Dns {
   void fail(std::uint64_t id, const char* kind, const std::string& message) noexcept;
   Request* add(std::uint64_t id, bool reverse);
   void finish(Request* r);
+  // Completes R's lookup from STATUS and MAKE_VALUE(), a Datum, then
+  // forgets R.
+  template <typename MakeValue>
+  void settle(Request* r, int status, MakeValue make_value) noexcept;
 
   static void on_addresses(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
   static void on_name(uv_getnameinfo_t* req, int status, const char* host, const char* service);
