@@ -85,11 +85,7 @@ SPEC is (PORT ARGS...), ARGS more arguments of tcp_echo.py serve."
     (should-not (aio-tcp-test--our-processes))))
 
 (aio-deftest aio-tcp-connect-failures ()
-  (let ((refused (let* ((server (make-network-process :name "aio-tcp-test-port" :server t
-                                                      :host "127.0.0.1" :service t :noquery t))
-                        (port (process-contact server :service)))
-                   (delete-process server)
-                   port)))
+  (let ((refused (aio-test-refused-port)))
     (let ((err (aio-test-error (aio-tcp-connect "127.0.0.1" refused))))
       (should (eq (car err) 'aio-tcp-error))
       (should (memq 'file-error (get (car err) 'error-conditions)))

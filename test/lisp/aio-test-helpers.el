@@ -53,6 +53,14 @@ BODY may start with a docstring and keyword arguments, as for
        (unwind-protect (progn ,@body)
          (aio-test-quiesce)))))
 
+(defun aio-test-refused-port ()
+  "Return a port of 127.0.0.1 nobody listens on."
+  (let* ((server (make-network-process :name "aio-test-port" :server t
+                                       :host "127.0.0.1" :service t :noquery t))
+         (port (process-contact server :service)))
+    (delete-process server)
+    port))
+
 (defun aio-test-cancellation (promise)
   "Wait for PROMISE; return the `aio-cancel' condition it signals, or nil.
 `should-error' cannot do it: `aio-cancel' is not an `error'."

@@ -12,6 +12,7 @@
 (require 'ert)
 (require 'aio)
 (require 'aio-http)
+(require 'aio-test-helpers)
 
 (defconst aio-test-server--script
   (expand-file-name "../servers/scripted_server.py"
@@ -68,11 +69,7 @@
 
 (defun aio-test-server--refused-url ()
   "Return a URL on 127.0.0.1 whose port nobody listens on."
-  (let* ((server (make-network-process :name "aio-http-test-port" :server t
-                                       :host "127.0.0.1" :service t :noquery t))
-         (port (process-contact server :service)))
-    (delete-process server)
-    (format "http://127.0.0.1:%d/" port)))
+  (format "http://127.0.0.1:%d/" (aio-test-refused-port)))
 
 (defun aio-test-server--get (path &rest args)
   "Request PATH on the test server with ARGS and wait for the response.

@@ -295,13 +295,17 @@ PORT, if non-nil, is the port to use instead of SERVER's first."
 
 (add-hook 'kill-emacs-hook #'aio-probe-stop-servers)
 
-(defun aio-probe-refused-url ()
-  "Return a URL on 127.0.0.1 whose port nobody listens on."
+(defun aio-probe-refused-port ()
+  "Return a port of 127.0.0.1 nobody listens on."
   (let* ((server (make-network-process :name "aio-probe-port" :server t
                                        :host "127.0.0.1" :service t :noquery t))
          (port (process-contact server :service)))
     (delete-process server)
-    (format "http://127.0.0.1:%d/" port)))
+    port))
+
+(defun aio-probe-refused-url ()
+  "Return a URL on 127.0.0.1 whose port nobody listens on."
+  (format "http://127.0.0.1:%d/" (aio-probe-refused-port)))
 
 ;;; Descriptor baselines
 

@@ -24,14 +24,7 @@
 (require 'aio-probe-specs-files)
 
 (declare-function aio-probe-values--own "aio-probe-values-io" (promise))
-
-(defun aio-probe-specs-tcp--refused-port ()
-  "Return a port of 127.0.0.1 nobody listens on."
-  (let* ((listener (make-network-process :name "probe-tcp-port" :server t :buffer nil
-                                         :host "127.0.0.1" :service t :noquery t))
-         (port (process-contact listener :service)))
-    (delete-process listener)
-    port))
+(declare-function aio-probe-refused-port "aio-probe-child" ())
 
 (defun aio-probe-specs-tcp--owned (cleanup)
   "Have the current call run CLEANUP, a function, when it ends."
@@ -85,7 +78,7 @@
   `(;; (TYPE VALID-P BASELINE POOLS), as in `aio-probe-types'.
     (tcp-port ,(lambda (v) (and (integerp v) (< 0 v 65536)))
               ,(let ((port nil))
-                 (lambda () (or port (setq port (aio-probe-specs-tcp--refused-port)))))
+                 (lambda () (or port (setq port (aio-probe-refused-port)))))
               (aio-probe-specs-files-general-numbers))
     (tcp-timeout ,(lambda (v) (or (null v) (and (numberp v) (< 0 v) (<= v 1e9)))) ,#'ignore
                  (aio-probe-specs-files-general-numbers))
