@@ -32,11 +32,11 @@
        (pcase status
          ('done (aio--value-fn (if (vectorp payload) (append payload nil) payload)))
          ('failed (aio--error-fn
-             (list 'aio-dns-error
-                   (if (stringp (cdr-safe payload))
-                       (decode-coding-string (cdr payload) 'utf-8)
-                     "Name lookup failed")
-                   query)))
+                   (list 'aio-dns-error
+                         (if (stringp (cdr-safe payload))
+                             (decode-coding-string (cdr payload) 'utf-8)
+                           "Name lookup failed")
+                         query)))
          (_ (aio--error-fn (list 'aio-cancel))))))))
 
 (defun aio-dns--canceller (id)

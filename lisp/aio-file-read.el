@@ -182,14 +182,14 @@ judging by the rate of the pieces before."
   "Take STATUS and PAYLOAD, news of the read of STATE."
   (pcase status
     ('event (pcase (car payload)
-         ('open (setf (aio-file--reading-fd-path state)
-                      (aio-file--fd-path (aref (cdr payload) 0))))
-         ('ready (setf (aio-file--reading-cuts state)
-                       (nconc (aio-file--reading-cuts state) (append (cdr payload) nil)))
-                 (aio-file--queue-insert state))))
+              ('open (setf (aio-file--reading-fd-path state)
+                           (aio-file--fd-path (aref (cdr payload) 0))))
+              ('ready (setf (aio-file--reading-cuts state)
+                            (nconc (aio-file--reading-cuts state) (append (cdr payload) nil)))
+                      (aio-file--queue-insert state))))
     ('done (aio-file--read-done state payload))
     ('failed (aio-file--read-failed
-        state (aio-file--condition payload (list (aio-file--reading-path state)))))
+              state (aio-file--condition payload (list (aio-file--reading-path state)))))
     (_ (aio-file--read-failed state '(aio-cancel)))))
 
 (defun aio-file--cancel-read (state)

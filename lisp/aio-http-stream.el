@@ -87,13 +87,13 @@ function called with four arguments; see `aio-http-request'."
 STATUS is as for the handlers of `aio-native--pending'."
   (pcase status
     ('event (pcase (car payload)
-         ('chunk (aio-http--on-chunk state (cdr payload)))
-         ('sse (aio-http--on-events state (cdr payload)))
-         ('headers (aio-http--on-headers state (cdr payload)))
-         ('progress (aio-http--on-progress state (cdr payload)))))
+              ('chunk (aio-http--on-chunk state (cdr payload)))
+              ('sse (aio-http--on-events state (cdr payload)))
+              ('headers (aio-http--on-headers state (cdr payload)))
+              ('progress (aio-http--on-progress state (cdr payload)))))
     ('done (aio-http--on-done state payload))
     ('failed (aio-http--on-failed
-        state (aio-http--condition payload (aio-http--transfer-url state))))
+              state (aio-http--condition payload (aio-http--transfer-url state))))
     ;; The loop was shut down under the transfer.
     (_ (aio-http--on-failed
         state (list 'aio-http-cancelled (aio-http--transfer-url state))))))

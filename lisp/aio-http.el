@@ -256,11 +256,11 @@ special (see tools/lint-lets.el)."
        promise
        (pcase status
          ('done (if as
-                (condition-case err
-                    (aio--value-fn (aio-http--response payload as))
-                  ;; A cancellation is no `error'.
-                  ((error aio-cancel) (aio--error-fn err)))
-              (aio--value-fn payload)))
+                    (condition-case err
+                        (aio--value-fn (aio-http--response payload as))
+                      ;; A cancellation is no `error'.
+                      ((error aio-cancel) (aio--error-fn err)))
+                  (aio--value-fn payload)))
          ('failed (aio--error-fn (aio-http--condition payload url)))
          ;; The loop was shut down under the transfer.
          (_ (aio--error-fn (list 'aio-http-cancelled url))))))))
