@@ -100,6 +100,12 @@
 (defvar aio-native--build-process nil
   "The process of the module build running in the background, if any.")
 
+(defun aio-native--signal-building ()
+  "Signal that the module is being built in the background."
+  (signal 'aio-native-build-error
+          '("The aio-native module is being built (see *aio-native-compile*); \
+try again once it is done")))
+
 (defun aio-native--build-buffer ()
   "Return the buffer *aio-native-compile*, emptied, in `compilation-mode'."
   (let ((buffer (get-buffer-create "*aio-native-compile*")))
@@ -149,16 +155,16 @@
   "Start the build of the module from SOURCE, output into BUFFER.
 Return its process.  When it ends, the module is loaded if none is
 yet, and the outcome is told in the echo area."
-  (let ((default-directory source))
+  (let ((default-directory source)
+        (script (mapconcat #'identity (aio-native--build-commands source) " && ")))
     (with-current-buffer buffer
       (let ((inhibit-read-only t))
-        (insert "$ " (mapconcat #'identity (aio-native--build-commands source) " && ") "\n")))
+        (insert "$ " script "\n")))
     (setq aio-native--build-process
           (make-process
            :name "aio-native-build" :buffer buffer :noquery t
            :connection-type 'pipe
-           :command (list "sh" "-c"
-                          (mapconcat #'identity (aio-native--build-commands source) " && "))
+           :command (list "sh" "-c" script)
            :sentinel #'aio-native--build-sentinel))))
 
 (defun aio-native--build-sentinel (process _event)
@@ -196,8 +202,7 @@ missing."
     (if (process-live-p aio-native--build-process)
         (if background
             aio-native--build-process
-          (signal 'aio-native-build-error
-                  '("The aio-native module is being built; see *aio-native-compile*")))
+          (aio-native--signal-building))
       (let ((buffer (aio-native--build-buffer)))
         (unless noninteractive (display-buffer buffer))
         (if background
@@ -223,16 +228,14 @@ operation that needed the module may be tried again once it is built."
       (unless (file-exists-p file)
         (cond
          ((process-live-p aio-native--build-process)
-          (signal 'aio-native-build-error
-                  '("The aio-native module is being built; try again once it is done")))
+          (aio-native--signal-building))
          ((or aio-native-always-compile-module
               (and (not noninteractive)
                    (y-or-n-p "Build the aio-native module now? ")))
           (if noninteractive
               (aio-native-compile-module)
             (aio-native-compile-module t)
-            (signal 'aio-native-build-error
-                    '("The aio-native module is being built; try again once it is done"))))
+            (aio-native--signal-building)))
          (t
           (signal 'aio-native-build-error
                   (list (concat "Module not built: run M-x aio-native-compile-module "
