@@ -120,6 +120,10 @@ if the connection breaks.  Closing it closes CONNECTION."
     (dolist (entry inbox)
       (aio-resolve (cdr entry) (aio--error-fn condition)))))
 
+(defun aio-tcp--error (connection message)
+  "Return the condition (aio-tcp-error MESSAGE HOST PORT) of CONNECTION."
+  (list 'aio-tcp-error message (aio-tcp--host connection) (aio-tcp--port connection)))
+
 (defun aio-tcp--sentinel (process event)
   "React to EVENT, a change of state of PROCESS, a connection's process."
   (let ((connection (process-get process 'aio-tcp))
@@ -134,13 +138,10 @@ if the connection breaks.  Closing it closes CONNECTION."
          ((memq status '(closed failed exit signal))
           (let ((condition (and (not (string-prefix-p "connection broken by remote peer" event))
                                 (not (string-prefix-p "deleted" event))
-                                (list 'aio-tcp-error (aio-tcp--message event)
-                                      (aio-tcp--host connection) (aio-tcp--port connection)))))
+                                (aio-tcp--error connection (aio-tcp--message event)))))
             (setf (aio-tcp--connecting connection) nil)
             (aio-tcp--fail-writes connection (or condition
-                                                 (list 'aio-tcp-error "Connection closed"
-                                                       (aio-tcp--host connection)
-                                                       (aio-tcp--port connection))))
+                                                 (aio-tcp--error connection "Connection closed")))
             (aio--stream-finish (aio-tcp--input connection) (or condition t))
             ;; Gone from `list-processes' too; but later: `delete-process'
             ;; runs the sentinels of other processes that changed state,
@@ -151,9 +152,7 @@ if the connection breaks.  Closing it closes CONNECTION."
             (when connecting
               (aio-resolve connecting
                            (aio--error-fn (or condition
-                                              (list 'aio-tcp-error "Connection closed"
-                                                    (aio-tcp--host connection)
-                                                    (aio-tcp--port connection)))))))))))))
+                                              (aio-tcp--error connection "Connection closed"))))))))))))
 
 ;;;; Output
 
@@ -197,13 +196,9 @@ A process Emacs stopped to hold its input back must run to be written."
         (process (aio-tcp--process connection)))
     (cond
      ((not (process-live-p process))
-      (aio-resolve promise (aio--error-fn (list 'aio-tcp-error "Connection closed"
-                                                (aio-tcp--host connection)
-                                                (aio-tcp--port connection)))))
+      (aio-resolve promise (aio--error-fn (aio-tcp--error connection "Connection closed"))))
      ((aio-tcp--eof connection)
-      (aio-resolve promise (aio--error-fn (list 'aio-tcp-error "Output already closed"
-                                                (aio-tcp--host connection)
-                                                (aio-tcp--port connection)))))
+      (aio-resolve promise (aio--error-fn (aio-tcp--error connection "Output already closed"))))
      (t
       (when (eq data 'eof)
         (setf (aio-tcp--eof connection) t))
@@ -244,8 +239,7 @@ arrives.  Return a promise resolved once done."
     (when (process-live-p process)
       (delete-process process))
     ;; The sentinel has run: but a process never opened has none.
-    (aio-tcp--fail-writes connection (list 'aio-tcp-error "Connection closed"
-                                           (aio-tcp--host connection) (aio-tcp--port connection)))
+    (aio-tcp--fail-writes connection (aio-tcp--error connection "Connection closed"))
     (aio--stream-finish (aio-tcp--input connection) t))
   nil)
 
