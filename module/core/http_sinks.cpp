@@ -80,7 +80,7 @@ std::size_t Transfer::take_body(const char* data, std::size_t len) {
     case BodySink::memory: {
       std::string& body = response_->body;
       if (limit > 0 && body.size() + len > limit) {
-        aborted_ = error(HttpErrorKind::too_large, "Response body larger than " + std::to_string(limit) + " bytes");
+        aborted_ = too_large();
         return 0;
       }
       body.append(data, len);
@@ -110,7 +110,7 @@ std::size_t Transfer::take_body(const char* data, std::size_t len) {
     case BodySink::file: {
       if (!final_headers_) return len;
       if (limit > 0 && download_->written() + len > limit) {
-        aborted_ = error(HttpErrorKind::too_large, "Response body larger than " + std::to_string(limit) + " bytes");
+        aborted_ = too_large();
         return 0;
       }
       if (std::string e = download_->write(data, len); !e.empty()) {

@@ -370,11 +370,14 @@ Completion Transfer::error(HttpErrorKind kind, std::string message) const {
   return c;
 }
 
+Completion Transfer::too_large() const {
+  return error(HttpErrorKind::too_large, "Response body larger than " + std::to_string(request_.max_size) + " bytes");
+}
+
 Completion Transfer::failure(CURLcode code) const {
   const std::string message = errbuf_[0] ? std::string(errbuf_) : curl_easy_strerror(code);
   if (code == CURLE_FILESIZE_EXCEEDED && request_.max_size > 0) {
-    return error(HttpErrorKind::too_large,
-                 "Response body larger than " + std::to_string(request_.max_size) + " bytes");
+    return too_large();
   }
   if (no_descriptor_ && code == CURLE_COULDNT_CONNECT) {
     return error(HttpErrorKind::descriptors,

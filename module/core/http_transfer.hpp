@@ -69,6 +69,8 @@ class Transfer {
   bool header_line(std::string_view line);
   bool end_of_block();
   Completion error(HttpErrorKind kind, std::string message) const;
+  // The body went over request_.max_size.
+  Completion too_large() const;
   Completion failure(CURLcode code) const;
   void setup();
 
