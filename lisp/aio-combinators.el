@@ -1,10 +1,11 @@
-;;; aio-combinators.el --- Settled, any and race combinators for aio  -*- lexical-binding: t -*-
+;;; aio-combinators.el --- Promises of several promises: all, settled, any, race  -*- lexical-binding: t -*-
 
 ;;; Commentary:
 
-;; Promises of several promises' outcomes, beside `aio-all' (in
-;; aio-util.el): `aio-all-settled' waits for every outcome,
-;; `aio-any' for the first success, `aio-race' for the first outcome.
+;; Promises of other promises' outcomes: `aio-catch' turns one outcome
+;; into a value, `aio-all' waits for every value, `aio-all-settled' for
+;; every outcome, `aio-any' for the first success, `aio-race' for the
+;; first outcome.
 ;;
 ;; Elements that are not promises count as values already there.
 ;; Canceling the combined promise cancels the inputs still pending that
@@ -22,9 +23,77 @@
 
 (require 'cl-lib)
 (require 'aio-promise)
-(require 'aio-util)
 
 (define-error 'aio-all-failed "Every promise failed")
+
+(defun aio--outcome (value-function)
+  "Return (:success . VALUE) or (:error . CONDITION) from VALUE-FUNCTION."
+  (condition-case err
+      (cons :success (funcall value-function))
+    ((error aio-cancel) (cons :error err))))
+
+(defun aio--resolve-outcome (promise value-function)
+  "Resolve PROMISE with the outcome of VALUE-FUNCTION, see `aio--outcome'."
+  (aio-resolve promise (aio--value-fn (aio--outcome value-function))))
+
+(defun aio--release-all (listened)
+  "Let go of the promises in LISTENED, a list of (PROMISE . CALLBACK).
+Those nobody else waits for are canceled, see `aio--release'."
+  (dolist (entry listened)
+    (aio--release (car entry) (cdr entry))))
+
+(defun aio-catch (promise)
+  "Return a promise of PROMISE's outcome that is never rejected.
+It resolves to (:success . VALUE), or (:error . CONDITION) where
+CONDITION is the whole error, such as (aio-timeout . 0.5) or, for a
+canceled promise, (aio-cancel . REASON).  Canceling the returned
+promise cancels PROMISE, unless something else waits for it."
+  (aio--check-promise promise)
+  (let* ((caught (aio-promise))
+         (callback (apply-partially #'aio--resolve-outcome caught)))
+    (aio-listen promise callback)
+    (setf (aio-promise-release caught)
+          (apply-partially #'aio--release promise callback))
+    caught))
+
+(defun aio--check-list (object)
+  "Signal `wrong-type-argument' unless OBJECT is a proper list."
+  (unless (proper-list-p object)
+    (signal 'wrong-type-argument (list 'listp object))))
+
+(defun aio-all (promises)
+  "Return a promise of the list of the values of PROMISES, in order.
+It is rejected with the first error among them, as soon as that one
+fails.  Elements of PROMISES that are not promises count as values.
+Canceling the returned promise cancels those of PROMISES still
+pending that nothing else waits for.  Usable with `aio-await' and
+with `aio-wait-for'."
+  (aio--check-list promises)
+  (let* ((aio--all (aio-promise))
+         (aio--values (copy-sequence promises))
+         (aio--pending 0)
+         (listened nil))
+    (cl-loop for cell on aio--values
+             for item = (car cell)
+             when (aio-promise-p item)
+             do (cl-incf aio--pending)
+             (let* ((aio--cell cell)
+                    (callback
+                     (lambda (value-function)
+                       (condition-case err
+                           (progn
+                             (setcar aio--cell (funcall value-function))
+                             (when (zerop (cl-decf aio--pending))
+                               (aio-resolve aio--all (aio--value-fn aio--values))))
+                         ((error aio-cancel)
+                          (aio-resolve aio--all (aio--error-fn err)))))))
+               (push (cons item callback) listened)
+               (aio-listen item callback)))
+    (if (zerop aio--pending)
+        (aio-resolve aio--all (aio--value-fn aio--values))
+      (setf (aio-promise-release aio--all)
+            (apply-partially #'aio--release-all listened)))
+    aio--all))
 
 (defun aio--combine (promises on-outcome)
   "Listen to each of PROMISES; return the list of (PROMISE . CALLBACK).
@@ -59,7 +128,7 @@ rejected.  Elements that are not promises count as values."
                                          (aio--value-fn (append aio--outcomes nil))))))))
     (when (zerop aio--pending)
       (aio-resolve aio--settled (aio--value-fn (append aio--outcomes nil))))
-    (setf (aio-promise-canceller aio--settled)
+    (setf (aio-promise-release aio--settled)
           (apply-partially #'aio--release-all listened))
     aio--settled))
 
@@ -101,7 +170,7 @@ be empty.
     (when (and aio--done aio--cancel-losers)
       (aio--let-go aio--listened nil))
     (unless aio--done
-      (setf (aio-promise-canceller aio--race)
+      (setf (aio-promise-release aio--race)
             (apply-partially #'aio--release-all aio--listened)))
     aio--race))
 
@@ -147,7 +216,7 @@ canceled once one succeeds, as far as nothing else waits for them.
     (when (null promises)
       (aio-resolve aio--any (aio--error-fn (list 'aio-all-failed))))
     (unless aio--done
-      (setf (aio-promise-canceller aio--any)
+      (setf (aio-promise-release aio--any)
             (apply-partially #'aio--release-all aio--listened)))
     aio--any))
 

@@ -8,7 +8,7 @@
 ;;
 ;; `aio-backtrace' shows the *async backtrace* of the latest failure:
 ;; the chain of async functions the error travelled through, each with
-;; the await it was paused at.  The driver (aio-async.el) records it as
+;; the await it was paused at.  The driver (aio-driver.el) records it as
 ;; the error goes from one function to the one awaiting it.
 ;;
 ;; With `debug-on-error', the driver runs a task's step with `debugger'
@@ -22,7 +22,7 @@
 ;;
 ;; `aio-locals' names the variables kept in the frame of a paused or
 ;; running async function.  And `aio--edebug-enter' is how a step of a
-;; body instrumented by Edebug enters Edebug; see aio-async.el.
+;; body instrumented by Edebug enters Edebug; see aio-expand.el.
 
 ;;; Code:
 

@@ -56,7 +56,7 @@ START is called with the operation's id."
         (funcall start id)
       (error (aio-native--forget id)
              (signal (car err) (cdr err))))
-    (setf (aio-promise-canceller aio--promise) (aio-dns--canceller id))
+    (setf (aio-promise-release aio--promise) (aio-dns--canceller id))
     aio--promise))
 
 (defun aio-dns--check-name (name)

@@ -228,7 +228,7 @@ for a new buffer or the buffer to insert into at its point."
                    (signal (car err) (cdr err)))))
       (error (when own (kill-buffer target))
              (signal (car err) (cdr err))))
-    (setf (aio-promise-canceller (aio-file--reading-promise state))
+    (setf (aio-promise-release (aio-file--reading-promise state))
           (apply-partially #'aio-file--cancel-read state))
     (aio-file--reading-promise state)))
 

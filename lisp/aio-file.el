@@ -138,7 +138,7 @@ CONVERT as for `aio-file--handler'."
         (funcall start id)
       (error (aio-native--forget id)
              (signal (car err) (cdr err))))
-    (setf (aio-promise-canceller aio--promise) (aio-file--canceller id))
+    (setf (aio-promise-release aio--promise) (aio-file--canceller id))
     aio--promise))
 
 (defun aio-file--settled (function &rest args)

@@ -71,7 +71,7 @@ function called with four arguments; see `aio-http-request'."
         (aio-native--http-start id url method headers body options)
       (error (aio-native--forget id)
              (signal (car err) (cdr err))))
-    (setf (aio-promise-canceller promise)
+    (setf (aio-promise-release promise)
           (if (eq (car-safe as) 'buffer)
               (apply-partially #'aio-http--cancel-into-buffer id (cadr as))
             (aio-http--canceller id)))
@@ -238,7 +238,7 @@ cancelled meanwhile."
                (reading (aio-file-read file :as 'buffer
                                        :buffer (setq buffer (generate-new-buffer " *aio-http*"))
                                        :coding coding)))
-          (setf (aio-promise-canceller promise) (apply-partially #'aio-cancel reading))
+          (setf (aio-promise-release promise) (apply-partially #'aio-cancel reading))
           (aio-listen reading (apply-partially #'aio-http--filled promise response file buffer)))
       ((error aio-cancel)
        (aio-http--filled promise nil file buffer (aio--error-fn err))))))

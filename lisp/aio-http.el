@@ -288,7 +288,7 @@ an `aio-http-error'.  `aio-cancel' on it aborts the transfer."
         (aio-native--http-start id url method headers body options)
       (error (aio-native--forget id)
              (signal (car err) (cdr err))))
-    (setf (aio-promise-canceller aio--promise) (aio-http--canceller id))
+    (setf (aio-promise-release aio--promise) (aio-http--canceller id))
     aio--promise))
 
 ;;; Bodies
@@ -389,7 +389,7 @@ ARGS is a plist of keyword arguments:
                   reader does not read is not idle.  Default none.
 :connect-timeout  seconds to connect; default curl's (300).
 :follow-redirects non-nil (the default) to follow redirects.
-:max-redirects    how many to follow at most; default 20.
+:max-redirects    how many to follow at most; nil or absent: 20.
 :verify-tls       nil to accept any certificate; default t.
 :max-size         the largest body accepted, in bytes, or nil for no
                   limit; default `aio-http-max-size' (256 MiB) for a
@@ -434,9 +434,8 @@ ARGS is a plist of keyword arguments:
          (as (or (plist-get args :as) 'string))
          (reporting (or (memq as '(stream)) (consp as) (plist-get args :on-progress)
                         (and (eq as 'buffer) aio-http-buffer-through-file)))
-         (max-redirects (if (plist-member args :max-redirects)
-                            (plist-get args :max-redirects)
-                          20))
+         ;; nil leaves the module's default (its one home).
+         (max-redirects (plist-get args :max-redirects))
          (max-size (if (or (plist-member args :max-size) (eq as 'stream) (consp as))
                        (plist-get args :max-size)
                      aio-http-max-size))
@@ -448,10 +447,11 @@ ARGS is a plist of keyword arguments:
     (aio-native--check-timeout (plist-get args :timeout))
     (aio-native--check-timeout (plist-get args :idle-timeout))
     (aio-native--check-timeout (plist-get args :connect-timeout))
-    (unless (natnump max-redirects)
-      (signal 'wrong-type-argument (list 'natnump max-redirects)))
-    (unless (<= max-redirects 1000)
-      (signal 'args-out-of-range (list max-redirects 0 1000)))
+    (when max-redirects
+      (unless (natnump max-redirects)
+        (signal 'wrong-type-argument (list 'natnump max-redirects)))
+      (unless (<= max-redirects 1000)
+        (signal 'args-out-of-range (list max-redirects 0 1000))))
     (unless (or (null max-size) (and (fixnump max-size) (> max-size 0)))
       (signal 'wrong-type-argument (list 'natnump max-size)))
     (unless (or (null proxy) (stringp proxy))

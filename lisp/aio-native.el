@@ -20,12 +20,15 @@
 ;; the promises registered under those ids.  Nothing Lisp is ever held
 ;; by the module, so an abandoned promise is ordinary garbage.
 ;;
-;; Native awaitables built here: `aio-sleep'.
+;; aio-native-registry.el keeps what Lisp waits for, by id; the
+;; operations themselves live in files of their own (`aio-sleep' in
+;; aio-time.el, HTTP in aio-http.el...).
 
 ;;; Code:
 
 (require 'aio-promise)
 (require 'aio-native-build)
+(require 'aio-native-registry)
 
 ;; Defined by the module when it loads.
 (declare-function aio-native--init "aio-native-module" (pipe-process))
@@ -34,9 +37,6 @@
 (declare-function aio-native--set-wake-enabled "aio-native-module" (flag))
 (declare-function aio-native--drain "aio-native-module" (&optional max max-bytes))
 (declare-function aio-native--stats "aio-native-module" ())
-(declare-function aio-native--timer-start "aio-native-module" (id seconds))
-(declare-function aio-native--timer-cancel "aio-native-module" (id))
-(declare-function aio-native--timer-times "aio-native-module" (ids))
 
 (defconst aio-native--wake-methods '(channel timer)
   "The values `aio-native-wake-method' may take.")
@@ -110,42 +110,10 @@ caps.")
 As Status in module/core/completion.hpp: `done', `cancelled', `failed',
 and `event', news of an operation that goes on.")
 
-(defvar aio-native--pending (make-hash-table :test #'eql :size 4096)
-  "Map from operation id to what completes it: a handler.
-A handler is a function called with STATUS (a symbol of
-`aio-native--statuses') and PAYLOAD, or,
-for a sleep, its promise (resolved with nil) or a cons (PROMISE
-. RESULT): far less garbage than a closure, and sleeps come by the
-hundred thousand.")
-
-(defvar aio-native--info (make-hash-table :test #'eql)
-  "Map from operation id to what is known of it, for display.
-Each value is a list (START DESCRIPTION PROMISE): the `float-time' at
-which it started, a string saying what it is (or nil), and the
-promise it completes (or nil).  Only operations registered with a
-description, or while `aio-native--trackers' is non-nil, are here:
-sleeps cost nothing extra when nobody looks.")
-
-(defvar aio-native--by-promise (make-hash-table :test #'eq :weakness 'key)
-  "Map from the promise of an operation in `aio-native--info' to its id.")
-
-(defvar aio-native--trackers nil
-  "Who wants every native operation described, a list of symbols.
-While it is non-nil, each operation's start and description are
-recorded in `aio-native--info'.  See `aio-native--track'.")
-
-(defvar aio-native--last-id 0
-  "The id most recently handed to the module.")
-
 (defvar aio-native--poll-timer nil
   "The polling timer of the `timer' wake method, while it runs.")
 
 ;;; Loop life cycle
-
-(defsubst aio-native--sleep-promise (handler)
-  "Return the promise of HANDLER if it is a sleep's, else nil."
-  (cond ((aio-promise-p handler) handler)
-        ((consp handler) (car handler))))
 
 (defsubst aio-native--complete (handler status payload)
   "Complete an operation through HANDLER with STATUS and PAYLOAD.
@@ -384,83 +352,6 @@ for `aio-list-tasks' and `aio-trace-mode'."
     (aio-native--maybe-poll)
     id))
 
-(defun aio-native--forget-info (id)
-  "Drop what `aio-native--info' knows of operation ID."
-  (let ((info (gethash id aio-native--info)))
-    (when info
-      (remhash id aio-native--info)
-      (when (nth 2 info)
-        (remhash (nth 2 info) aio-native--by-promise)))))
-
-(defun aio-native--forget (id)
-  "Drop operation ID: its completion, if it comes, is ignored."
-  (remhash id aio-native--pending)
-  (unless (zerop (hash-table-count aio-native--info))
-    (aio-native--forget-info id)))
-
-(defun aio-native--track (who on)
-  "Record every native operation's start and description if ON, for WHO.
-WHO is a symbol; with ON nil, WHO no longer asks for it.  Operations
-are recorded while anybody asks."
-  (setq aio-native--trackers (if on
-                                 (if (memq who aio-native--trackers)
-                                     aio-native--trackers
-                                   (cons who aio-native--trackers))
-                               (delq who aio-native--trackers))))
-
-(defun aio-native--sleep-times (ids)
-  "Return an alist of (ID START DURATION) for those of IDS that are sleeps.
-START is the `float-time' it started at.  The loop thread knows; Lisp
-keeps nothing of a sleep but its promise."
-  (let ((now (float-time)))
-    (and ids (fboundp 'aio-native--timer-times) (aio-native--running-p)
-         (mapcar (lambda (entry) (list (nth 0 entry) (- now (nth 1 entry)) (nth 2 entry)))
-                 (aio-native--timer-times ids)))))
-
-(defun aio-native--operation (id &optional times)
-  "Return what is known of pending operation ID, or nil if it is not pending.
-The value is a list (ID DESCRIPTION START PROMISE): DESCRIPTION a
-string, START the `float-time' it started at or nil if unknown,
-PROMISE the promise it settles or nil if unknown.  TIMES, if given, is
-what `aio-native--sleep-times' says of it and others."
-  (let ((handler (gethash id aio-native--pending)))
-    (when handler
-      (let* ((info (gethash id aio-native--info))
-             (sleep (aio-native--sleep-promise handler))
-             (time (and sleep (not info)
-                        (assq id (or times (aio-native--sleep-times (list id)))))))
-        (list id
-              (cond ((nth 1 info))
-                    (time (format "sleep %ss" (aio-native--round (nth 2 time))))
-                    (sleep "sleep")
-                    (t "native operation"))
-              (or (car info) (nth 1 time))
-              (or (nth 2 info) sleep))))))
-
-(defun aio-native--round (seconds)
-  "Return SECONDS rounded to milliseconds, an integer when whole."
-  (let ((ms (round (* 1000 seconds))))
-    (if (zerop (% ms 1000)) (/ ms 1000) (/ ms 1000.0))))
-
-(defun aio-native--operations ()
-  "Return the pending native operations, oldest first.
-Each is described as `aio-native--operation' does."
-  (let ((ids nil))
-    (maphash (lambda (id _) (push id ids)) aio-native--pending)
-    (setq ids (sort ids #'<))
-    (let ((times (aio-native--sleep-times ids)))
-      (mapcar (lambda (id) (aio-native--operation id times)) ids))))
-
-(defun aio-native--promise-operation (promise)
-  "Return the id of the pending operation that settles PROMISE, or nil.
-A sleep's promise holds its id; other operations are found only when
-recorded in `aio-native--info'."
-  (let* ((canceller (aio-promise-canceller promise))
-         (id (if (fixnump canceller)
-                 canceller
-               (gethash promise aio-native--by-promise))))
-    (and id (gethash id aio-native--pending) id)))
-
 (defun aio-native--check-seconds (seconds)
   "Signal unless SECONDS is a number of seconds a native timer accepts."
   (unless (numberp seconds)
@@ -475,40 +366,6 @@ recorded in `aio-native--info'."
     (aio-native--check-seconds seconds)
     (when (zerop seconds)
       (signal 'args-out-of-range (list seconds 0 aio-native--max-seconds)))))
-
-(declare-function aio--test-clock-sleep "aio-test-clock" (clock promise seconds result))
-
-(defun aio-sleep (seconds &optional result)
-  "Return a promise that resolves with RESULT after SECONDS.
-SECONDS is a non-negative number.  The timer runs on the native loop,
-so thousands of sleeps cost no more to create than a few; `aio-cancel'
-on the promise stops the timer.  Inside `aio-with-test-clock', the
-sleep is on the test clock instead."
-  (aio-native--check-seconds seconds)
-  (let ((promise (aio-promise)))
-    (cond
-     ((zerop seconds)
-      ;; Nothing to wait for: the ready queue alone gives the delay.
-      (aio-resolve promise (aio--value-fn result)))
-     (aio--test-clock
-      (aio--test-clock-sleep aio--test-clock promise seconds result))
-     (t
-      ;; The loop thread knows when it started and for how long (see
-      ;; `aio-native--sleep-times'): Lisp keeps the promise alone, with
-      ;; the result when there is one.
-      (let ((id (aio-native--register
-                 (if result (cons promise result) promise)
-                 (and aio-native--trackers (format "sleep %ss" seconds)))))
-        (aio-native--timer-start id seconds)
-        ;; The id itself, not a closure: see `aio--cancel-1'.
-        (setf (aio-promise-canceller promise) id))))
-    promise))
-
-(defun aio-native--cancel-sleep (id)
-  "Stop the native timer of operation ID, whose promise was canceled."
-  (aio-native--forget id)
-  (when (aio-native--running-p)
-    (aio-native--timer-cancel id)))
 
 ;;; Introspection
 

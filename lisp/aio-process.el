@@ -46,7 +46,9 @@
 (require 'aio-promise)
 (require 'aio-async)
 (require 'aio-cancel)
+(require 'aio-time)
 (require 'aio-util)
+(require 'aio-combinators)
 (require 'aio-stream)
 
 (define-error 'aio-process-error "Process failed")

@@ -48,15 +48,17 @@
   "A value that becomes available later.
 RESULT is nil until the promise is resolved, then its value function.
 CALLBACKS holds, newest first, the callbacks waiting for it.
-CANCELLER is nil or a function of no arguments that stops the work
-behind the promise; `aio-cancel' calls it.  For a native sleep it is
-the number of the timer instead, which costs no closure.  Once the promise is
-resolved, it is nil or the returner given by `aio--grant'.
+RELEASE lets go of what is behind the promise when nobody wants its
+outcome any more.  While the promise is pending it is nil or a function
+of no arguments that stops the work; `aio-cancel' calls it.  For a
+native sleep it is the number of the timer instead, which costs no
+closure.  Once the promise is resolved, it is nil or the returner given
+by `aio--grant', which gives a granted resource back.
 TASK is nil, or the number of the async function whose promise this
 is: `aio-cancel' then cancels the function's body instead."
   (result nil)
   (callbacks nil)
-  (canceller nil)
+  (release nil)
   (task nil))
 
 (defvar aio-batch-seconds 0.005
@@ -326,7 +328,7 @@ signaling the error.  PROMISE's callbacks are queued, not called."
     (let ((callbacks (nreverse (aio-promise-callbacks promise))))
       (setf (aio-promise-result promise) value-function
             (aio-promise-callbacks promise) nil
-            (aio-promise-canceller promise) nil)
+            (aio-promise-release promise) nil)
       (dolist (callback callbacks)
         (aio--enqueue callback value-function))
       (when (and (not (zerop (hash-table-count aio--unobserved)))
@@ -366,27 +368,27 @@ else waits for its outcome."
 
 ;;;; Returners
 
-;; A resolved promise has no use for a canceller, since `aio-cancel'
-;; does nothing to it: its CANCELLER slot holds the returner instead.
+;; A resolved promise has nothing to stop, since `aio-cancel' does
+;; nothing to it: its RELEASE slot holds the returner instead.
 
 (defun aio--grant (promise value returner)
   "Resolve PROMISE with VALUE, a resource that RETURNER gives back.
 RETURNER, a function of no arguments, is called by `aio--abandon' if
 whoever waits for PROMISE is canceled before taking VALUE."
   (aio-resolve promise (aio--value-fn value))
-  (setf (aio-promise-canceller promise) returner))
+  (setf (aio-promise-release promise) returner))
 
 (defun aio--abandon (promise)
   "Give back what resolved PROMISE handed over, since nobody will take it."
   (when (aio-promise-result promise)
-    (let ((returner (aio-promise-canceller promise)))
+    (let ((returner (aio-promise-release promise)))
       (when returner
-        (setf (aio-promise-canceller promise) nil)
+        (setf (aio-promise-release promise) nil)
         (funcall returner)))))
 
-(declare-function aio--cancel-task "aio-async" (task reason))
-(declare-function aio--resume "aio-async" (id serial value-function))
-(declare-function aio-native--cancel-sleep "aio-native" (id))
+(declare-function aio--cancel-task "aio-driver" (task reason))
+(declare-function aio--resume "aio-driver" (id serial value-function))
+(declare-function aio-native--cancel-sleep "aio-time" (id))
 
 (defvar aio--cancel-work nil
   "While `aio-cancel' runs, the cancellations still to carry out.
@@ -401,7 +403,7 @@ Each element is (OBJECT . REASON), OBJECT a promise or a task.")
     (let ((task (aio-promise-task promise)))
       (if task
           (aio--cancel-task task reason)
-        (let ((canceller (aio-promise-canceller promise)))
+        (let ((canceller (aio-promise-release promise)))
           (aio-resolve promise (lambda () (signal 'aio-cancel reason)))
           (when canceller
             (condition-case-unless-debug err

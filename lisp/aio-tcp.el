@@ -31,7 +31,7 @@
 (require 'aio-stream)
 (require 'aio-native)
 (require 'aio-dns)
-(require 'aio-cancel)
+(require 'aio-time)
 
 (declare-function aio-native--strerror "aio-native-module" (errno))
 (declare-function aio-native-load-module "aio-native-build" ())
@@ -302,7 +302,7 @@ HOST is the name asked for, for errors."
     (process-put process 'aio-tcp connection)
     (setf (aio-tcp--process connection) process
           (aio-tcp--input connection) (aio-tcp--stream connection)
-          (aio-promise-canceller promise) (apply-partially #'aio-tcp--abandon connection))
+          (aio-promise-release promise) (apply-partially #'aio-tcp--abandon connection))
     promise))
 
 (defun aio-tcp--abandon (connection)

@@ -62,7 +62,7 @@ sleeps started so far, which orders sleeps due at the same time."
                               (1+ (aio--test-clock-serial clock)))
                         promise result)))
     (aio--test-clock-insert clock timer)
-    (setf (aio-promise-canceller promise)
+    (setf (aio-promise-release promise)
           (apply-partially #'aio--test-clock-remove clock timer))
     promise))
 

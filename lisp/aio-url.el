@@ -179,7 +179,7 @@ plist built so far; USE-COOKIES as for `aio-url--header-lines'."
                     data
                     (list :follow-redirects nil :verify-tls t
                           :max-size aio-http-max-size))))
-    (setf (aio-promise-canceller promise) (apply-partially #'aio-cancel transfer))
+    (setf (aio-promise-release promise) (apply-partially #'aio-cancel transfer))
     (aio-listen
      transfer
      (lambda (value-function)
@@ -262,7 +262,7 @@ the native engine does not (file, ftp, data...), with the same
 \(STATUS . BUFFER) contract."
   (let ((buffer (url-retrieve url (apply-partially #'aio-url--elsewhere-done promise)
                               nil silent inhibit-cookies)))
-    (setf (aio-promise-canceller promise)
+    (setf (aio-promise-release promise)
           (apply-partially #'aio-url--elsewhere-cancel buffer))))
 
 (defun aio-url--elsewhere-done (promise status)

@@ -93,6 +93,17 @@
     (should (= (aio-http-response-status r) 302))
     (should (equal (aio-http-response-header r "location") "/hello"))))
 
+(aio-deftest aio-http-max-redirects-default ()
+  "Absent or nil, :max-redirects is the module's default: 20."
+  ;; /redirect/chain/N redirects N + 1 times.
+  (dolist (args '(nil (:max-redirects nil)))
+    (let ((r (apply #'aio-test-server--get "/redirect/chain/19" args)))
+      (should (= (aio-http-response-status r) 200))
+      (should (= (length (aio-http-response-redirects r)) 20)))
+    (should (eq (car (apply #'aio-test-server--failure
+                            (aio-test-server--url "/redirect/chain/20") args))
+                'aio-http-too-many-redirects))))
+
 (aio-deftest aio-http-redirect-loop-and-forbidden-schemes ()
   (let ((err (aio-test-server--failure (aio-test-server--url "/redirect/loop") :max-redirects 4)))
     (should (eq (car err) 'aio-http-too-many-redirects)))

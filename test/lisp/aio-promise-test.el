@@ -111,14 +111,14 @@
 
 (aio-deftest aio-cancel-rejects-and-returns-non-nil ()
   (let ((p (aio-promise)) (stopped 0))
-    (setf (aio-promise-canceller p)
+    (setf (aio-promise-release p)
           (lambda ()
             ;; The canceller runs after the rejection.
             (should (aio-result p))
             (cl-incf stopped)))
     (should (aio-cancel p 'because))
     (should (= 1 stopped))
-    (should-not (aio-promise-canceller p))
+    (should-not (aio-promise-release p))
     (should (equal '(aio-cancel . because) (aio-test--cancellation p)))
     ;; A resolved promise cannot be canceled.
     (should-not (aio-cancel p))
@@ -130,15 +130,15 @@
 
 (aio-deftest aio-cancel-canceller-errors-are-contained ()
   (let ((p (aio-promise)) (inhibit-message t) (debug-on-error nil))
-    (setf (aio-promise-canceller p) (lambda () (error "Cannot stop")))
+    (setf (aio-promise-release p) (lambda () (error "Cannot stop")))
     (should (aio-cancel p))
     (should (aio-test--cancellation p))))
 
 (aio-deftest aio-resolve-clears-canceller ()
   (let ((p (aio-promise)))
-    (setf (aio-promise-canceller p) #'ignore)
+    (setf (aio-promise-release p) #'ignore)
     (aio-resolve p #'ignore)
-    (should-not (aio-promise-canceller p))))
+    (should-not (aio-promise-release p))))
 
 (aio-deftest aio-wait-for-timeout-cancels ()
   ;; As asyncio's wait_for: on timeout, the promise is canceled...

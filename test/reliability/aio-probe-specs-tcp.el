@@ -29,7 +29,7 @@
 (defun aio-probe-specs-tcp--owned (cleanup)
   "Have the current call run CLEANUP, a function, when it ends."
   (let ((owner (aio-promise)))
-    (setf (aio-promise-canceller owner) cleanup)
+    (setf (aio-promise-release owner) cleanup)
     (aio-probe-values--own owner)))
 
 (defun aio-probe-specs-tcp--connection ()
