@@ -97,5 +97,37 @@ MESSAGE ADDRESS), as does a string that is no address."
   (aio-dns--start address (format "reverse DNS %s" address)
                   (lambda (id) (aio-native--dns-reverse id address))))
 
+;;;; Numeric addresses
+
+(defun aio-dns--ipv4-p (text)
+  "Return non-nil if TEXT is an IPv4 address in dotted decimal."
+  (let ((parts (split-string text "\\." )))
+    (and (= (length parts) 4)
+         (cl-loop for part in parts
+                  always (and (string-match-p "\\`[0-9]\\{1,3\\}\\'" part)
+                              (<= (string-to-number part) 255))))))
+
+(defun aio-dns--ipv6-p (text)
+  "Return non-nil if TEXT is an IPv6 address (RFC 4291 text form)."
+  (let* ((halves (split-string text "::"))
+         (groups (lambda (half)
+                   (if (equal half "") nil (split-string half ":"))))
+         (all (apply #'append (mapcar groups halves)))
+         (last (car (last all)))
+         ;; An IPv4 address may end it, in place of two groups.
+         (v4 (and last (string-search "." last)))
+         (hex (if v4 (butlast all) all))
+         (count (+ (length hex) (if v4 2 0))))
+    (and (<= (length halves) 2)
+         (or (not v4) (aio-dns--ipv4-p last))
+         (cl-loop for group in hex
+                  always (string-match-p "\\`[0-9a-fA-F]\\{1,4\\}\\'" group))
+         (if (= (length halves) 2) (< count 8) (= count 8)))))
+
+(defun aio-dns--address-p (host)
+  "Return non-nil if HOST is a numeric IP address rather than a name.
+Emacs resolves what is not one with a blocking lookup."
+  (or (aio-dns--ipv4-p host) (aio-dns--ipv6-p host)))
+
 (provide 'aio-dns)
 ;;; aio-dns.el ends here

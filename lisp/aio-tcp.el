@@ -260,36 +260,6 @@ arrives.  Return a promise resolved once done."
 
 ;;;; Connecting
 
-(defun aio-tcp--ipv4-p (text)
-  "Return non-nil if TEXT is an IPv4 address in dotted decimal."
-  (let ((parts (split-string text "\\." )))
-    (and (= (length parts) 4)
-         (cl-loop for part in parts
-                  always (and (string-match-p "\\`[0-9]\\{1,3\\}\\'" part)
-                              (<= (string-to-number part) 255))))))
-
-(defun aio-tcp--ipv6-p (text)
-  "Return non-nil if TEXT is an IPv6 address (RFC 4291 text form)."
-  (let* ((halves (split-string text "::"))
-         (groups (lambda (half)
-                   (if (equal half "") nil (split-string half ":"))))
-         (all (apply #'append (mapcar groups halves)))
-         (last (car (last all)))
-         ;; An IPv4 address may end it, in place of two groups.
-         (v4 (and last (string-search "." last)))
-         (hex (if v4 (butlast all) all))
-         (count (+ (length hex) (if v4 2 0))))
-    (and (<= (length halves) 2)
-         (or (not v4) (aio-tcp--ipv4-p last))
-         (cl-loop for group in hex
-                  always (string-match-p "\\`[0-9a-fA-F]\\{1,4\\}\\'" group))
-         (if (= (length halves) 2) (< count 8) (= count 8)))))
-
-(defun aio-tcp--address-p (host)
-  "Return non-nil if HOST is a numeric IP address rather than a name.
-Emacs resolves what is not one with a blocking lookup."
-  (or (aio-tcp--ipv4-p host) (aio-tcp--ipv6-p host)))
-
 (defun aio-tcp--open (address host port)
   "Start connecting to ADDRESS, PORT; return a promise of the connection.
 HOST is the name asked for, for errors."
@@ -315,7 +285,7 @@ HOST is the name asked for, for errors."
 (aio-defun aio-tcp--connect (host port)
   "Connect to HOST and PORT, each of HOST's addresses in turn.
 See `aio-tcp-connect'."
-  (let ((addresses (if (aio-tcp--address-p host) (list host) (aio-await (aio-dns-lookup host))))
+  (let ((addresses (if (aio-dns--address-p host) (list host) (aio-await (aio-dns-lookup host))))
         (connection nil)
         (failure nil))
     (while (and addresses (not connection))
@@ -424,7 +394,7 @@ canceling its handlers and closing their connections.
   (aio--check-function handler)
   (unless (or (null host) (stringp host))
     (signal 'wrong-type-argument (list 'stringp host)))
-  (when (and host (not (aio-tcp--address-p host)))
+  (when (and host (not (aio-dns--address-p host)))
     (signal 'args-out-of-range (list host "a numeric IP address")))
   (aio-tcp--serve port handler (or host "127.0.0.1")))
 

@@ -185,11 +185,11 @@ SPEC is (PORT ARGS...), ARGS more arguments of tcp_echo.py serve."
 (aio-deftest aio-tcp-numeric-addresses ()
   (dolist (good '("127.0.0.1" "0.0.0.0" "255.255.255.255" "::" "::1" "fe80::1"
                   "2001:db8:0:0:0:0:2:1" "::ffff:192.0.2.1" "1::" "1:2:3:4:5:6:7::"))
-    (should (aio-tcp--address-p good)))
+    (should (aio-dns--address-p good)))
   (dolist (bad '("" "localhost" "1.2.3" "1.2.3.4.5" "256.1.1.1" "1.2.3.-4" "a:b" ":::"
                  "1:2:3:4:5:6:7:8:9" "1::2::3" "12345::" "::1.2.3" "127.0.0.1\0" "[::1]"
                  "probe.invalid" "1:2:3:4:5:6:7:8::"))
-    (should-not (aio-tcp--address-p bad))))
+    (should-not (aio-dns--address-p bad))))
 
 (aio-deftest aio-tcp-serve-checks-its-arguments ()
   (should-error (aio-tcp-serve -1 #'ignore) :type 'wrong-type-argument)
