@@ -1,5 +1,7 @@
 #include "http_types.hpp"
 
+#include <cstring>
+
 namespace aio {
 
 const char* http_error_kind_name(HttpErrorKind kind) {
@@ -18,6 +20,14 @@ const char* http_error_kind_name(HttpErrorKind kind) {
     case HttpErrorKind::other: break;
   }
   return "other";
+}
+
+bool is_http_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (c <= 32 || c >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c)) return false;
+  }
+  return true;
 }
 
 }  // namespace aio

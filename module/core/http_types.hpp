@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -115,5 +116,9 @@ enum class HttpErrorKind {
 };
 
 const char* http_error_kind_name(HttpErrorKind kind);
+
+// Whether S is an HTTP token (RFC 9110), as a method or a field name
+// must be: not empty, no control, space or separator.
+bool is_http_token(std::string_view s);
 
 }  // namespace aio

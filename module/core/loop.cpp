@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 #include <utility>
 
 namespace aio {
@@ -97,6 +98,7 @@ void Loop::on_async(uv_async_t* async) {
     self->http_.close_all();
     self->files_.close_all();
     self->dns_.close_all();
+    self->servers_.close_all();
     uv_close(reinterpret_cast<uv_handle_t*>(&self->async_), nullptr);
     return;
   }
@@ -209,12 +211,81 @@ void Loop::cancel_dns(std::uint64_t id) {
   submit([this, id] { dns_.cancel(id); });
 }
 
+namespace {
+
+// A listening socket on its way to the loop thread: closed if the
+// command carrying it is dropped unrun (the loop stopped first).
+struct PendingSocket {
+  int fd;
+  explicit PendingSocket(int f) : fd(f) {}
+  PendingSocket(const PendingSocket&) = delete;
+  PendingSocket& operator=(const PendingSocket&) = delete;
+  ~PendingSocket() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+}  // namespace
+
+void Loop::serve_http(std::uint64_t id, int fd, const ServerLimits& limits) {
+  std::shared_ptr<PendingSocket> socket;
+  try {
+    socket = std::make_shared<PendingSocket>(fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  servers_.note_submitted();
+  bool sent = false;
+  try {
+    sent = submit([this, id, socket, limits] { servers_.start(id, socket->release(), limits); });
+  } catch (...) {
+    servers_.note_dropped();
+    throw;
+  }
+  if (!sent) servers_.note_dropped();
+}
+
+void Loop::stop_http_server(std::uint64_t id) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> stopped = done->get_future();
+  if (!submit([this, id, done] {
+        servers_.stop(id);
+        done->set_value();
+      })) {
+    return;
+  }
+  // Whoever stops a server may bind its port again at once: wait, a
+  // little at most, for the loop thread to close its sockets.
+  stopped.wait_for(std::chrono::seconds(1));
+}
+
+void Loop::respond_http(std::uint64_t id, std::uint64_t req, ServerResponse response) {
+  auto shared = std::make_shared<ServerResponse>(std::move(response));
+  submit([this, id, req, shared] { servers_.respond(id, req, std::move(*shared)); });
+}
+
+void Loop::write_http(std::uint64_t id, std::uint64_t req, std::string bytes) {
+  auto shared = std::make_shared<std::string>(std::move(bytes));
+  submit([this, id, req, shared] { servers_.write(id, req, std::move(*shared)); });
+}
+
+void Loop::end_http(std::uint64_t id, std::uint64_t req) {
+  submit([this, id, req] { servers_.end(id, req); });
+}
+
+void Loop::abort_http(std::uint64_t id, std::uint64_t req) {
+  submit([this, id, req] { servers_.abort(id, req); });
+}
+
 Stats Loop::stats() const {
   Stats s;
   s.timers_pending = timers_.pending();
   s.http_pending = http_.pending();
   s.files_pending = files_.pending();
   s.dns_pending = dns_.pending();
+  s.servers_pending = servers_.pending();
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.commands = commands_;

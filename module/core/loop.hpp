@@ -16,6 +16,7 @@
 #include "dns.hpp"
 #include "files.hpp"
 #include "http.hpp"
+#include "http_server.hpp"
 #include "http_types.hpp"
 #include "outbox.hpp"
 #include "timers.hpp"
@@ -38,6 +39,7 @@ struct Stats {
   std::int64_t http_pending = 0;
   std::int64_t files_pending = 0;
   std::int64_t dns_pending = 0;
+  std::int64_t servers_pending = 0;
   std::uint64_t commands = 0;
   std::uint64_t completions = 0;
   std::uint64_t wakeups = 0;
@@ -83,6 +85,16 @@ class Loop {
   void dns_reverse(std::uint64_t id, std::string address);
   void cancel_dns(std::uint64_t id);
 
+  // Thread-safe front for the HTTP server.
+  void serve_http(std::uint64_t id, int fd, const ServerLimits& limits);
+  // Returns once the loop thread has closed the server's sockets (a
+  // second at most), so that its port may be bound again at once.
+  void stop_http_server(std::uint64_t id);
+  void respond_http(std::uint64_t id, std::uint64_t req, ServerResponse response);
+  void write_http(std::uint64_t id, std::uint64_t req, std::string bytes);
+  void end_http(std::uint64_t id, std::uint64_t req);
+  void abort_http(std::uint64_t id, std::uint64_t req);
+
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }
   Stats stats() const;
@@ -99,6 +111,7 @@ class Loop {
   Http http_{&uv_, outbox_};
   Files files_{&uv_, outbox_};
   Dns dns_{&uv_, outbox_};
+  HttpServers servers_{&uv_, outbox_};
 
   mutable std::mutex mu_;  // guards inbox_, stopping_ and every uv_async_send
   std::vector<Command> inbox_;

@@ -117,6 +117,7 @@ emacs_value stats(Env& env, std::ptrdiff_t, emacs_value*) {
                            env.intern(":http-pending"), n(s.http_pending),
                            env.intern(":files-pending"), n(s.files_pending),
                            env.intern(":dns-pending"), n(s.dns_pending),
+                           env.intern(":servers-pending"), n(s.servers_pending),
                            env.intern(":commands"), n(s.commands),
                            env.intern(":completions"), n(s.completions),
                            env.intern(":wakeups"), n(s.wakeups),

@@ -32,5 +32,6 @@ void define_loop_functions(Env& env);
 void define_timer_functions(Env& env);
 void define_http_functions(Env& env);
 void define_file_functions(Env& env);
+void define_server_functions(Env& env);
 
 }  // namespace aio::emacs
