@@ -43,7 +43,8 @@
 
 (defconst aio-native--packages-hint
   (concat "Debian: apt-get install cmake g++ make pkg-config libuv1-dev "
-          "libcurl4-openssl-dev; Homebrew: brew install cmake pkg-config libuv curl")
+          "libcurl4-openssl-dev libhttp-parser-dev; "
+          "Homebrew: brew install cmake pkg-config libuv curl http-parser")
   "What to install when the module cannot be built.")
 
 (defun aio-native--source-directory ()
@@ -87,6 +88,8 @@
      . "libuv's development files are missing (Debian: libuv1-dev; Homebrew: libuv)")
     ("Could NOT find CURL"
      . "libcurl's development files are missing (Debian: libcurl4-openssl-dev; Homebrew: curl)")
+    ("http_parser not found"
+     . "http_parser's development files are missing (Debian: libhttp-parser-dev; Homebrew: http-parser)")
     ("emacs-module.h not found"
      . "emacs-module.h is missing (Debian: emacs-common, with any Emacs package)"))
   "Known failures of the module build: (REGEXP . WHAT-IS-MISSING).")

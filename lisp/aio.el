@@ -41,6 +41,7 @@
 (require 'aio-file-read)
 (require 'aio-file-walk)
 (require 'aio-dns)
+(require 'aio-http-server)
 (require 'aio-tcp)
 (autoload 'aio-url-retrieve "aio-url"
   "Return a promise of (STATUS . BUFFER) from retrieving URL.

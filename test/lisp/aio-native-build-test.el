@@ -47,6 +47,8 @@ Messages are collected in the list `messages', bound around BODY."
                             "CMake Error: No CMAKE_CXX_COMPILER could be found.")))
   (should (string-prefix-p "emacs-module.h is missing"
                            (aio-native--build-diagnosis "CMake Error at CMakeLists.txt:33 (message):\n  emacs-module.h not found. Install")))
+  (should (string-prefix-p "http_parser's development files"
+                           (aio-native--build-diagnosis "CMake Error at CMakeLists.txt:25 (message):\n  http_parser not found (Debian: apt-get install libhttp-parser-dev")))
   (should (equal (aio-native--build-diagnosis "something else went wrong")
                  "see the buffer *aio-native-compile*")))
 

@@ -309,6 +309,10 @@ A timer and a request make libuv and libcurl open their descriptors;
 they are no call's leak."
   (ignore-errors (aio-wait-for (aio-sleep 0.001) 2))
   (ignore-errors (aio-wait-for (aio-http-request aio-probe-matrix--refused :proxy "" :timeout 2) 3))
+  ;; libuv keeps one descriptor (close-on-exec) in reserve from its
+  ;; first stream handle on, to refuse connections when they run out.
+  (when (fboundp 'aio-http-serve)
+    (ignore-errors (aio-http-server-stop (aio-http-serve 0 #'ignore))))
   ;; Jobs side by side start every thread of libuv's pool, each with
   ;; its stack and malloc arena: address space taken once, which the
   ;; memory limit must not count against the calls.
@@ -407,7 +411,10 @@ children: those the function's documentation names."
         (id (car (plist-get built :args))))
     (when (and kind (natnump id) (fixnump id) (aio-native--running-p))
       (ignore-errors
-        (if (eq kind 'timer) (aio-native--timer-cancel id) (aio-native--http-cancel id))))))
+        (pcase kind
+          ('timer (aio-native--timer-cancel id))
+          ('server (aio-native--server-stop id))
+          (_ (aio-native--http-cancel id)))))))
 
 (defun aio-probe-matrix--outcome (thunk)
   "Call THUNK in a temporary buffer with a time limit; return its outcome.
@@ -479,16 +486,20 @@ descriptors taken before the call."
       (when left
         (push (list 'file-leak (aio-probe-matrix--short left)) flags)))
     (aio-probe-wait #'aio-probe-quiesced-p 2)
-    (let ((fds (aio-probe-fd-count)))
-      (when (> fds (plist-get before :fds))
-        (push (list 'fd-leak (- fds (plist-get before :fds))) flags)))
+    (let* ((fds (aio-probe-fd-table))
+           (old (plist-get before :fds))
+           (new (cl-remove-if (lambda (entry) (member entry old)) fds)))
+      (when (> (length fds) (length old))
+        (push (list 'fd-leak (- (length fds) (length old))
+                    (aio-probe-matrix--short (mapcar #'cdr new)))
+              flags)))
     flags))
 
 (defun aio-probe-matrix--snapshot ()
   "Return what `aio-probe-matrix--cleanup' compares against."
   (list :buffers (buffer-list) :processes (process-list)
         :timers (append timer-list timer-idle-list)
-        :pending (aio-probe-pending) :fds (aio-probe-fd-count)))
+        :pending (aio-probe-pending) :fds (aio-probe-fd-table)))
 
 (defun aio-probe-matrix--rejection (value)
   "Return the error VALUE, a promise, is already rejected with, or nil.

@@ -586,5 +586,10 @@ non-nil if no valid call may be made (it would build the module).")
 (setq aio-probe-types (append aio-probe-types aio-probe-specs-tcp-types))
 (setq aio-probe-specs (append aio-probe-specs aio-probe-specs-tcp-specs))
 
+;; The HTTP server's functions: aio-probe-specs-server.el.
+(require 'aio-probe-specs-server)
+(setq aio-probe-types (append aio-probe-types aio-probe-specs-server-types))
+(setq aio-probe-specs (append aio-probe-specs aio-probe-specs-server-specs))
+
 (provide 'aio-probe-specs)
 ;;; aio-probe-specs.el ends here
