@@ -634,9 +634,222 @@ def files(sections):
                      [read, walk]))
 
 
+SIMPLE_HTTPD_DIRS = sorted(Path("/usr/share/emacs/site-lisp/elpa").glob("simple-httpd-*"))
+
+
+def cpu_ticks(pid):
+    """User and system clock ticks used so far by process PID, all threads."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def wrk_ms(text):
+    """Milliseconds of a wrk duration such as 812.00us, 1.43ms or 2.01s."""
+    for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3), ("m", 6e4), ("h", 3.6e6)):
+        if text.endswith(unit):
+            return float(text[:-len(unit)]) * scale
+    return float(text)
+
+
+def wrk(url, seconds):
+    """One run of wrk against URL: a dict of rate, p50_ms, p99_ms, requests,
+    errors (non-2xx answers and socket errors), or {"error": ...}."""
+    cmd = ["wrk", "-t2", "-c50", f"-d{seconds}s", "--latency", url]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        return {"error": "wrk did not finish"}
+    out = {"errors": 0.0}
+    for line in proc.stdout.splitlines():
+        words = line.split()
+        if line.startswith("Requests/sec:"):
+            out["rate"] = float(words[1])
+        elif len(words) == 2 and words[0] == "50%":
+            out["p50_ms"] = wrk_ms(words[1])
+        elif len(words) == 2 and words[0] == "99%":
+            out["p99_ms"] = wrk_ms(words[1])
+        elif "requests in" in line:
+            out["requests"] = float(words[0])
+        elif line.strip().startswith("Non-2xx or 3xx responses:"):
+            out["errors"] += float(words[-1])
+            log("  wrk:", line.strip())
+        elif line.strip().startswith("Socket errors:"):
+            # Socket errors: connect 0, read 0, write 0, timeout 0
+            out["errors"] += sum(float(w.rstrip(",")) for w in words[3::2])
+            log("  wrk:", line.strip())
+    if proc.returncode != 0 or "rate" not in out or "p99_ms" not in out:
+        log("  wrk failed:", proc.stdout[-500:], proc.stderr[-500:])
+        return {"error": "wrk failed"}
+    return out
+
+
+class Served:
+    """A server process started with CMD and ENV, listening on PORT, killed
+    on exit whatever happened."""
+
+    def __init__(self, name, cmd, env, port, path="/hello", ignore_sigpipe=False):
+        self.name, self.cmd, self.env, self.path = name, cmd, env, path
+        self.ignore_sigpipe = ignore_sigpipe
+        self.url = f"http://127.0.0.1:{port}{path}"
+        self.proc = None
+        self.error = None
+
+    def __enter__(self):
+        import urllib.request
+        self.stderr = tempfile.TemporaryFile()
+        import signal
+        self.proc = subprocess.Popen(
+            self.cmd, env={**os.environ, **self.env}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=self.stderr,
+            preexec_fn=(lambda: signal.signal(signal.SIGPIPE, signal.SIG_IGN)) if self.ignore_sigpipe else None)
+        # Listening, and answering as it should, before wrk starts.
+        deadline = time.time() + 30
+        while True:
+            if not self.alive():
+                return self
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as answer:
+                    body = answer.read()
+                if body != b"hello":
+                    self.error = "wrong answer"
+                    log(f"  {self.name}: answered {body[:100]!r}")
+                return self
+            except OSError:
+                if time.time() > deadline:
+                    self.error = "did not answer"
+                    log(f"  {self.name}: {self.error}: {self.stderr_tail()}")
+                    return self
+                time.sleep(0.05)
+
+    def stderr_tail(self):
+        self.stderr.seek(0)
+        return self.stderr.read()[-500:].decode(errors="replace")
+
+    def alive(self):
+        """True if the server still runs; else note how it ended."""
+        if self.proc.poll() is None:
+            return True
+        rc = self.proc.returncode
+        self.error = ("killed by signal %d" % -rc if rc < 0 else
+                      "crashed" if "Backtrace:" in self.stderr_tail() else "exited (status %d)" % rc)
+        log(f"  {self.name}: {self.error}: {self.stderr_tail()}")
+        return False
+
+    def __exit__(self, *exc):
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            said = self.stderr_tail().strip()
+            if said:
+                log(f"  {self.name} said: {said}")
+            self.stderr.close()
+
+
+def server(sections):
+    title = "12. HTTP server"
+    if not shutil.which("wrk"):
+        sections.append((title, "wrk is not installed (Debian: wrk); skipped.", []))
+        return
+    import contextlib
+    seconds = 2 if QUICK else 5
+    runs = min(RUNS, 3)
+    contenders = [
+        ("aio-http-serve, plain handler", emacs_cmd("aio-bench-serve-aio")),
+        ("aio-http-serve, async handler (aio-lambda)", emacs_cmd("aio-bench-serve-aio-async")),
+        ("simple-httpd, defservlet",
+         emacs_cmd("aio-bench-serve-simple-httpd", [LISP] + SIMPLE_HTTPD_DIRS)
+         if SIMPLE_HTTPD_DIRS else None),
+        ("C++ on aio::Loop alone (floor)", [str(BUILD / "server_floor")])]
+    samples = {name: [] for name, _ in contenders}
+    outcome = {}
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for name, cmd in contenders:
+            if cmd is None:
+                outcome[name] = "not installed (Debian: elpa-simple-httpd)"
+                continue
+            log(f"server: starting {name}")
+            port = free_port()
+            # simple-httpd's Emacs is killed by SIGPIPE when a client
+            # closes a connection it writes to (as wrk does at its end):
+            # it runs with SIGPIPE ignored.
+            s = stack.enter_context(Served(name, cmd, {"AIO_BENCH_PORT": str(port)}, port,
+                                           ignore_sigpipe=name.startswith("simple-httpd")))
+            if s.error:
+                outcome[name] = {"error": s.error}
+                continue
+            servers.append(s)
+            log(f"server: warming {name}")
+            wrk(s.url, 1)
+        # In turns, so that a busy spell of the machine hits them alike.
+        for i in range(runs):
+            for s in servers:
+                if s.name in outcome or not s.alive():
+                    outcome.setdefault(s.name, {"error": s.error})
+                    continue
+                log(f"server run {i + 1}/{runs}: {s.name}")
+                before = cpu_ticks(s.proc.pid)
+                r = wrk(s.url, seconds)
+                after = cpu_ticks(s.proc.pid)
+                if "error" in r:
+                    outcome[s.name] = r
+                    continue
+                if not s.alive():
+                    outcome[s.name] = {"error": s.error}
+                    continue
+                if before is not None and after is not None and r.get("requests"):
+                    tick = os.sysconf("SC_CLK_TCK")
+                    r["cpu_us"] = (after - before) / tick / r["requests"] * 1e6
+                samples[s.name].append(r)
+    rows = []
+    for name, _ in contenders:
+        if name in outcome:
+            rows.append((name, outcome[name]))
+            continue
+        rs = samples[name]
+        r = {k: statistics.median(x[k] for x in rs) for k in rs[0] if isinstance(rs[0][k], float)}
+        r["errors"] = sum(x["errors"] for x in rs)
+        rows.append((name, r))
+    simple = dict(rows).get("simple-httpd, defservlet")
+    if isinstance(simple, dict) and "rate" in simple:
+        for _, r in rows:
+            if isinstance(r, dict) and "rate" in r:
+                r["x_simple"] = r["rate"] / simple["rate"]
+    sections.append((title,
+                     f"`wrk -t2 -c50 -d{seconds}s --latency` (keep-alive) against a server "
+                     "started as its own process on 127.0.0.1, whose handler answers every "
+                     "GET /hello with a 200 text/plain \"hello\"; each server has a 1 s run of "
+                     f"wrk first, then {runs} runs taken in turns, of which the table shows "
+                     "medians. CPU is the server process's "
+                     "(for aio-native with its loop thread) per request answered. Errors are "
+                     "wrk's non-2xx answers and socket errors, summed over the runs. "
+                     "simple-httpd runs as it ships, its log of each request to the *httpd* "
+                     "buffer included, but with SIGPIPE ignored: with the default action, its "
+                     "`emacs --batch` dies of SIGPIPE when wrk closes connections it is writing "
+                     "to (aio-native writes from its loop thread, where SIGPIPE is blocked). "
+                     "wrk counts a request unanswered after 2 s as a timeout error. The floor is aio's loop thread and parser with a C++ "
+                     "main thread in Emacs's place, answering through the same outbox and "
+                     "respond path. wrk shares the 2 cores with the server.",
+                     [table("trivial handler", None,
+                            [("requests/s", ("rate", "%.0f")), ("p50 (ms)", ("p50_ms", "%.2f")),
+                             ("p99 (ms)", ("p99_ms", "%.2f")),
+                             ("server CPU per request (us)", ("cpu_us", "%.1f")),
+                             ("errors", ("errors", "%.0f")),
+                             ("rate / simple-httpd's", ("x_simple", "%.1f"))],
+                            rows, "rate", lower_is_better=False)]))
+
+
 WORKLOADS_BY_NAME = {"timers": timers, "await": await_loops, "fanout": fanout,
                      "wake": wake, "http": http, "streams": streams, "http-streams": http_streams,
-                     "memory": memory, "files": files}
+                     "memory": memory, "files": files, "server": server}
 
 
 def merge_results(path, sections):
@@ -700,6 +913,7 @@ def main():
     http_streams(sections)
     memory(sections)
     files(sections)
+    server(sections)
     lines = ["# Benchmark results", "", f"Machine: {machine()}.", "",
              "Made by `make bench` (bench/run.py). Every Emacs contender runs as its own "
              "`emacs -Q --batch`, byte-compiled, with a Release build of the module and "

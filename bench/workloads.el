@@ -695,5 +695,39 @@ INSERT returns a promise, or nil when it has read the file already."
       (aio-bench--emit :total_s (- (float-time) start) :files (length files)
                        :max_gap_ms (aio-bench--probe-stop)))))
 
+;;;; 12. HTTP server
+
+(defun aio-bench--serve-forever ()
+  "Process events until killed."
+  (while t
+    (accept-process-output nil 1)))
+
+(defun aio-bench-serve-aio ()
+  "Workload 12: serve \"hello\" with `aio-http-serve' and a plain handler."
+  (require 'aio)
+  (aio-http-serve (aio-bench--number "PORT") (lambda (_request) "hello"))
+  (aio-bench--serve-forever))
+
+(defun aio-bench-serve-aio-async ()
+  "Workload 12: serve \"hello\" with `aio-http-serve' and an async handler."
+  (require 'aio)
+  (aio-http-serve (aio-bench--number "PORT") (aio-lambda (_request) "hello"))
+  (aio-bench--serve-forever))
+
+(defvar httpd-port)
+(defvar httpd-host)
+(declare-function httpd-start "simple-httpd" ())
+
+(defun aio-bench-serve-simple-httpd ()
+  "Workload 12: serve \"hello\" at /hello with a simple-httpd servlet.
+simple-httpd as it ships: its log of each request in *httpd* included."
+  (require 'simple-httpd)
+  (setq httpd-host "127.0.0.1" httpd-port (aio-bench--number "PORT"))
+  ;; `defservlet' defines httpd/hello, the servlet of /hello; compiled,
+  ;; as the rest of this file (simple-httpd is not loaded when it is).
+  (byte-compile (eval '(defservlet hello text/plain () (insert "hello")) t))
+  (httpd-start)
+  (aio-bench--serve-forever))
+
 (provide 'workloads)
 ;;; workloads.el ends here
