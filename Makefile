@@ -60,9 +60,11 @@ module:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DAIO_BUILD_TESTS=OFF > /dev/null
 	cmake --build $(BUILD) -j $(JOBS) --target aio-native-module
 
-# The Lisp byte-compiled in place, as package.el would leave it.
+# The Lisp byte-compiled in place, as package.el would leave it.  A
+# file's requires load the newer of .el and .elc: an .elc left from
+# before a change would otherwise stand for its source.
 compile:
-	$(EMACS) -Q --batch -L lisp -f batch-byte-compile $(LISP_SOURCES)
+	$(EMACS) -Q --batch -L lisp --eval '(setq load-prefer-newer t)' -f batch-byte-compile $(LISP_SOURCES)
 
 # The module and the C++ tests.
 build:

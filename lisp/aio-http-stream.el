@@ -203,8 +203,8 @@ Bytes DOWN and UP so far, and their totals, -1 while unknown."
     (cond
      ((eq as 'stream)
       (if stream
-          (setf (aio-http-response-timings (aio-http--transfer-response state))
-                (aio-http--timings (aio-http--raw-timings raw)))
+          (setf (aio-http-response--timing-data (aio-http--transfer-response state))
+                (aio-http--raw-timings raw))
         ;; No final header block was seen streaming (nothing to stream).
         (setq stream (aio-stream 0))
         (aio-http--on-headers state raw))

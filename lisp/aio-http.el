@@ -73,26 +73,78 @@
   "The vector in which the module hands over a response.
 Made by http_response_value in module/emacs/payload.cpp, in this
 order.  STATUS is the code, VERSION the protocol version (\"1.1\"),
-STATUS-LINE the first line as sent, HEADERS an alist of unibyte
-strings in the order received, BODY unibyte (empty when the body went
+STATUS-LINE the first line as sent, HEADERS the header fields in the
+order received, as one unibyte string of NAME:VALUE lines (see
+`aio-http--header-alist'), BODY unibyte (empty when the body went
 elsewhere), URL the last one asked, REDIRECTS the URLs followed, TIMINGS
 five seconds (name lookup, connect, TLS, first byte, total), and
 DECODED non-nil if a Content-Encoding was undone."
   status version status-line headers body url redirects timings decoded)
 
-(cl-defstruct (aio-http-response (:constructor aio-http--make-response)
-                                 (:copier nil))
+(defun aio-http--header-alist (block &optional lower)
+  "Return BLOCK, header fields as NAME:VALUE lines, as an alist.
+Each element is (NAME . VALUE), in order; with LOWER, NAME is
+lower-cased."
+  (let ((fields nil)
+        (start 0)
+        (end (length block)))
+    (while (< start end)
+      (let ((eol (or (string-search "\n" block start) end))
+            (colon (string-search ":" block start)))
+        (push (cons (if lower
+                        (downcase (substring block start colon))
+                      (substring block start colon))
+                    (substring block (1+ colon) eol))
+              fields)
+        (setq start (1+ eol))))
+    (nreverse fields)))
+
+(cl-defstruct (aio-http-response
+               (:constructor aio-http--make-response
+                             (&key status version headers body url redirects timings
+                                   &aux (-header-data headers) (-timing-data timings)))
+               (:copier nil))
   "The final response of an HTTP request.
 STATUS is the status code, an integer.  VERSION is the HTTP version,
-a string such as \"1.1\" or \"2\".  HEADERS is an alist of the final
-response's header fields, (NAME . VALUE), NAME lower-cased, in the
-order received; values are unibyte strings.  BODY is the body, in the
-form the request's :as asked for, with any Content-Encoding (gzip,
-br...) already undone.  URL is the final URL, after redirects.
-REDIRECTS lists the URLs redirected to, oldest first.  TIMINGS is a
-plist of seconds since the start: :namelookup, :connect, :appconnect
-\(TLS done), :starttransfer (first byte) and :total."
-  status version headers body url redirects timings)
+a string such as \"1.1\" or \"2\".  BODY is the body, in the form the
+request's :as asked for, with any Content-Encoding (gzip, br...)
+already undone.  URL is the final URL, after redirects.  REDIRECTS
+lists the URLs redirected to, oldest first.  The header fields and the
+timings are read with `aio-http-response-headers' and
+`aio-http-response-timings': -HEADER-DATA and -TIMING-DATA hold them as
+the module gave them until first asked for, which most callers never
+do: a quarter of the garbage a response makes beside its body."
+  status version -header-data body url redirects -timing-data)
+
+(defun aio-http-response-headers (response)
+  "Return the header fields of RESPONSE, an alist of (NAME . VALUE).
+NAME is lower-cased; the fields are in the order received; values are
+unibyte strings."
+  (let ((data (aio-http-response--header-data response)))
+    (if (stringp data)
+        (setf (aio-http-response--header-data response) (aio-http--header-alist data t))
+      data)))
+
+(defun aio-http--set-response-headers (response headers)
+  "Set the header fields of RESPONSE to HEADERS; return HEADERS."
+  (setf (aio-http-response--header-data response) headers))
+
+(gv-define-simple-setter aio-http-response-headers aio-http--set-response-headers)
+
+(defun aio-http-response-timings (response)
+  "Return the timings of RESPONSE, a plist of seconds since the start.
+The properties are :namelookup, :connect, :appconnect (TLS done),
+:starttransfer (first byte) and :total."
+  (let ((data (aio-http-response--timing-data response)))
+    (if (numberp (car-safe data))
+        (setf (aio-http-response--timing-data response) (aio-http--timings data))
+      data)))
+
+(defun aio-http--set-response-timings (response timings)
+  "Set the timings of RESPONSE to TIMINGS; return TIMINGS."
+  (setf (aio-http-response--timing-data response) timings))
+
+(gv-define-simple-setter aio-http-response-timings aio-http--set-response-timings)
 
 (defun aio-http-response-header (response name)
   "Return the value of header NAME in RESPONSE, or nil.
@@ -302,15 +354,17 @@ Emacs does not know it."
       (let ((coding (intern (downcase (match-string 1 type)))))
         (and (coding-system-p coding) coding)))))
 
-(defun aio-http--body (bytes headers as)
-  "Return body BYTES in the form AS asks for, using HEADERS' charset."
+(defun aio-http--body (bytes response as)
+  "Return body BYTES in the form AS asks for, using RESPONSE's charset."
   (pcase as
     ('string bytes)
-    ('text (decode-coding-string bytes (or (aio-http--charset headers) 'utf-8)))
+    ('text (decode-coding-string
+            bytes (or (aio-http--charset (aio-http-response-headers response)) 'utf-8)))
     ('buffer
      (let ((buffer (generate-new-buffer " *aio-http*")))
        (with-current-buffer buffer
-         (insert (decode-coding-string bytes (or (aio-http--charset headers) 'utf-8)))
+         (insert (decode-coding-string
+                  bytes (or (aio-http--charset (aio-http-response-headers response)) 'utf-8)))
          (goto-char (point-min))
          (set-buffer-modified-p nil))
        buffer))))
@@ -318,18 +372,16 @@ Emacs does not know it."
 (defun aio-http--response (raw as)
   "Return an `aio-http-response' made from RAW, the engine's vector.
 AS says which form the body takes."
-  (let ((headers (aio-http--raw-headers raw)))
-    ;; RAW is this response's alone: lower-case its header names in place.
-    (dolist (field headers)
-      (setcar field (downcase (car field))))
-    (aio-http--make-response
-     :status (aio-http--raw-status raw)
-     :version (aio-http--raw-version raw)
-     :headers headers
-     :body (aio-http--body (aio-http--raw-body raw) headers as)
-     :url (aio-http--raw-url raw)
-     :redirects (aio-http--raw-redirects raw)
-     :timings (aio-http--timings (aio-http--raw-timings raw)))))
+  (let ((response (aio-http--make-response
+                   :status (aio-http--raw-status raw)
+                   :version (aio-http--raw-version raw)
+                   :headers (aio-http--raw-headers raw)
+                   :url (aio-http--raw-url raw)
+                   :redirects (aio-http--raw-redirects raw)
+                   :timings (aio-http--raw-timings raw))))
+    (setf (aio-http-response-body response)
+          (aio-http--body (aio-http--raw-body raw) response as))
+    response))
 
 (defun aio-http--timings (timings)
   "Return TIMINGS, the engine's list of five seconds, as a plist."

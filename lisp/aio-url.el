@@ -120,7 +120,7 @@ PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
   "Lay out RAW, the engine's response vector, in BUFFER as url.el does."
   (with-current-buffer buffer
     (let ((status-line (aio-http--raw-status-line raw))
-          (headers (aio-http--raw-headers raw))
+          (headers (aio-http--header-alist (aio-http--raw-headers raw)))
           (decoded (aio-http--raw-decoded raw)))
       (insert status-line "\n")
       (dolist (field headers)
@@ -145,7 +145,7 @@ PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
 (defun aio-url--store-cookies (raw parsed)
   "Store the cookies set by RAW, a response vector from PARSED."
   (let ((url-current-object parsed))
-    (dolist (field (aio-http--raw-headers raw))
+    (dolist (field (aio-http--header-alist (aio-http--raw-headers raw)))
       (when (string-equal (downcase (car field)) "set-cookie")
         (url-cookie-handle-set-cookie (cdr field))))))
 
@@ -163,7 +163,7 @@ url.el follows any 3xx with a Location (or URI) but 304 and 305."
   (let ((code (aio-http--raw-status raw)))
     (and (<= 300 code 399)
          (not (memq code '(304 305)))
-         (let ((headers (aio-http--raw-headers raw)))
+         (let ((headers (aio-http--header-alist (aio-http--raw-headers raw) t)))
            (cdr (or (assoc-string "location" headers t)
                     (assoc-string "uri" headers t)))))))
 

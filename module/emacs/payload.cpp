@@ -1,5 +1,7 @@
 #include "payload.hpp"
 
+#include <string>
+
 #include "../core/datum.hpp"
 #include "../core/http_types.hpp"
 #include "../core/sse.hpp"
@@ -9,11 +11,21 @@ namespace aio::emacs {
 namespace {
 
 // Read by name in Lisp: the layout is `aio-http--raw' of aio-http.el.
+// The header fields go over as one string of NAME:VALUE lines, which
+// Lisp splits only when asked: a field is two strings and two conses
+// there, garbage that most callers never look at.
 emacs_value http_response_value(Env& env, const HttpResponse& r) {
-  emacs_value headers = env.nil();
-  for (auto it = r.headers.rbegin(); it != r.headers.rend(); ++it) {
-    headers = env.call("cons", {env.call("cons", {env.unibyte(it->first), env.unibyte(it->second)}), headers});
+  std::size_t size = 0;
+  for (const auto& field : r.headers) size += field.first.size() + field.second.size() + 2;
+  std::string block;
+  block.reserve(size);
+  for (const auto& field : r.headers) {
+    block += field.first;
+    block += ':';
+    block += field.second;
+    block += '\n';
   }
+  emacs_value headers = env.unibyte(block);
   emacs_value redirects = env.nil();
   for (auto it = r.redirects.rbegin(); it != r.redirects.rend(); ++it) {
     redirects = env.call("cons", {env.unibyte(*it), redirects});

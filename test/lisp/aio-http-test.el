@@ -41,6 +41,35 @@
     (should (equal (aio-http-response-header r "x-mixed-case") "Some Value"))
     (should (equal (aio-http-response-header r "X-Empty") ""))))
 
+(aio-deftest aio-http-headers-and-timings-made-when-asked ()
+  "The header alist and the timings plist are made on first use, once."
+  (let ((r (aio-test-server--get "/headers")))
+    ;; Until asked for, the module's forms: no alist, no plist.
+    (should (stringp (aio-http-response--header-data r)))
+    (should (numberp (car (aio-http-response--timing-data r))))
+    (let ((headers (aio-http-response-headers r))
+          (timings (aio-http-response-timings r)))
+      (should (equal (assoc "x-mixed-case" headers) '("x-mixed-case" . "Some Value")))
+      (should (eq (aio-http-response-headers r) headers))
+      (should (eq (aio-http-response-timings r) timings))
+      (should (keywordp (car timings))))
+    ;; Both stay places.
+    (setf (aio-http-response-headers r) '(("a" . "b")))
+    (should (equal (aio-http-response-header r "A") "b"))
+    (setf (aio-http-response-timings r) '(:total 1.0))
+    (should (equal (aio-http-response-timings r) '(:total 1.0))))
+  ;; Made from parts, as the constructor's keywords have always said.
+  (let ((r (aio-http--make-response :status 204 :headers '(("x" . "y")) :timings '(:total 2))))
+    (should (equal (aio-http-response-header r "X") "y"))
+    (should (equal (aio-http-response-timings r) '(:total 2)))))
+
+(aio-deftest aio-http-header-alist-splits-at-the-first-colon ()
+  (should (equal (aio-http--header-alist "A:b\nTime:12:30:00\nEmpty:\n")
+                 '(("A" . "b") ("Time" . "12:30:00") ("Empty" . ""))))
+  (should (equal (aio-http--header-alist "Content-Type:text/plain\n" t)
+                 '(("content-type" . "text/plain"))))
+  (should-not (aio-http--header-alist "")))
+
 (aio-deftest aio-http-chunked-and-gzip ()
   (should (equal (aio-http-response-body (aio-test-server--get "/chunked"))
                  "chunk-0\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n"))
