@@ -398,12 +398,20 @@ canceling its handlers and closing their connections.
     (signal 'args-out-of-range (list host "a numeric IP address")))
   (aio-tcp--serve port handler (or host "127.0.0.1")))
 
+(defconst aio-tcp--backlog 511
+  "How many connections a server's socket holds before it accepts them.")
+
 (defun aio-tcp--serve (port handler host)
   "Start the server of `aio-tcp-serve' on HOST and PORT with HANDLER."
   (let ((server (aio-tcp--make-server :handler handler)))
     (setf (aio-tcp-server--process server)
           (make-network-process :name (format "aio-tcp server %s:%s" host port)
-                                :server t :host host :service (if (zerop port) t port)
+                                ;; A backlog as the HTTP server's: Emacs's
+                                ;; default of 5 drops the connections of a
+                                ;; burst, whose clients then retry only
+                                ;; after seconds.
+                                :server aio-tcp--backlog
+                                :host host :service (if (zerop port) t port)
                                 :buffer nil :coding 'binary :noquery t
                                 :filter #'aio-tcp--filter :sentinel #'aio-tcp--sentinel
                                 :log (apply-partially #'aio-tcp--accepted server)))

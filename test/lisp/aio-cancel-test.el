@@ -269,5 +269,16 @@
     (should (string-match-p "aio-with-timeout. inside a nested function"
                             (cadr err)))))
 
+(aio-deftest aio-cancel-escaping-a-test-fails-it ()
+  "An `aio-cancel' out of an `aio-deftest' body fails that test only."
+  (let ((test (make-symbol "aio-cancel-test--escaping")))
+    (eval `(aio-deftest ,test () (signal 'aio-cancel '(escaped))) t)
+    (unwind-protect
+        (let ((result (ert-run-test (ert-get-test test))))
+          (should (ert-test-failed-p result))
+          (should (equal (cadr (ert-test-result-with-condition-condition result))
+                         '("aio-cancel escaped the test" (aio-cancel escaped)))))
+      (ert-delete-test test))))
+
 (provide 'aio-cancel-test)
 ;;; aio-cancel-test.el ends here

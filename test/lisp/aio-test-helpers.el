@@ -40,7 +40,8 @@
 (defmacro aio-deftest (name args &rest body)
   "Define the ERT test NAME with ARGS and BODY, then quiesce the native loop.
 BODY may start with a docstring and keyword arguments, as for
-`ert-deftest'.  Every test of test/lisp is defined with it."
+`ert-deftest'.  An `aio-cancel' that escapes BODY fails the test.
+Every test of test/lisp is defined with it."
   (declare (indent 2) (debug (&define name sexp def-body)) (doc-string 3))
   (let ((head nil))
     (when (and (stringp (car body)) (cdr body))
@@ -50,7 +51,13 @@ BODY may start with a docstring and keyword arguments, as for
       (push (pop body) head))
     `(ert-deftest ,name ,args
        ,@(nreverse head)
-       (unwind-protect (progn ,@body)
+       (unwind-protect
+           ;; `aio-cancel' is no `error': escaping a test, it would end
+           ;; the whole run as a non-local exit instead of failing this
+           ;; test.
+           (condition-case err
+               (progn ,@body)
+             (aio-cancel (ert-fail (list "aio-cancel escaped the test" err))))
          (aio-test-quiesce)))))
 
 (defun aio-test-refused-port ()
