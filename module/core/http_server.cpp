@@ -2,9 +2,14 @@
 #include "http_server.hpp"
 
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/sockios.h>  // SIOCOUTQ
+#endif
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <utility>
@@ -346,7 +351,8 @@ void HttpServers::Connection::send(std::string bytes, std::uint64_t stream_bytes
   if (state_ == State::closing) return;
   auto* w = new Write{uv_write_t{}, std::move(bytes), stream_bytes};
   w->req.data = w;
-  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  const std::size_t size = w->data.size();
+  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(size));
   if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &Connection::on_write) < 0) {
     delete w;
     close();
@@ -354,6 +360,35 @@ void HttpServers::Connection::send(std::string bytes, std::uint64_t stream_bytes
   }
   ++writes_;
   ++holds_;
+  queued_ += size;
+  // While a response has bytes waiting, the timer is its send clock
+  // (in this state it is nothing else's): started by the first of them.
+  // (A 100 Continue goes out while reading, under the request timeout.)
+  if (state_ == State::responding && !uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_))) watch_send();
+}
+
+// How far the responses have got: the bytes given to uv_write less
+// those libuv still holds (its write queue counts what is left of the
+// writes under way, partial writes included) and those the kernel
+// still holds, unsent or unacknowledged. The last makes a client that
+// reads slowly show progress even while the send buffer, too full to
+// take more, keeps libuv from writing.
+std::uint64_t HttpServers::Connection::send_progress() const {
+  std::uint64_t n = queued_ - uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+#ifdef SIOCOUTQ
+  uv_os_fd_t fd = -1;
+  int outq = 0;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) == 0 && ::ioctl(fd, SIOCOUTQ, &outq) == 0 &&
+      outq > 0) {
+    n -= std::min<std::uint64_t>(n, static_cast<std::uint64_t>(outq));
+  }
+#endif
+  return n;
+}
+
+void HttpServers::Connection::watch_send() {
+  progress_mark_ = send_progress();
+  arm_timer(server_->limits().request_timeout_ms);
 }
 
 void HttpServers::Connection::emit_sent(std::uint64_t bytes) {
@@ -374,6 +409,13 @@ void HttpServers::Connection::on_write(uv_write_t* req, int status) {
     if (status < 0) {
       self->close();
     } else if (self->state_ == State::responding) {
+      // Progress: the send clock starts over, or stops while nothing
+      // waits to go out (it is Emacs's turn, or the disk's).
+      if (self->writes_ > 0) {
+        self->watch_send();
+      } else {
+        uv_timer_stop(&self->timer_);
+      }
       if (stream_bytes > 0 && self->request_) self->emit_sent(stream_bytes);
       if (self->file_ >= 0) {
         if (!self->fs_busy_ && self->file_left_ > 0) self->read_file();
@@ -396,6 +438,17 @@ void HttpServers::Connection::on_timer(uv_timer_t* timer) {
   auto* self = static_cast<Connection*>(timer->data);
   try {
     if (self->state_ == State::draining) return self->close();
+    if (self->state_ == State::responding) {
+      if (self->writes_ == 0) return;
+      // The client took some bytes since the clock started (part of a
+      // large write, or of what the kernel holds): progress; it starts
+      // over.
+      if (self->send_progress() != self->progress_mark_) return self->watch_send();
+      // A client that does not read (a slow-read attack holding a
+      // connection): reset, which frees the kernel's copy of the rest
+      // too. A request still with Emacs is cancelled (closed).
+      return self->close(true);
+    }
     if (self->state_ != State::reading) return;
     if (self->in_message_) {
       // Too slow (or a slowloris): the request took too long to come.
@@ -477,7 +530,7 @@ void HttpServers::Connection::on_shutdown(uv_shutdown_t* req, int status) {
 }
 
 // Runs in catch blocks too: it must not throw.
-void HttpServers::Connection::close() {
+void HttpServers::Connection::close(bool reset) {
   if (state_ == State::closing) return;
   const bool open_request = request_ != 0;
   state_ = State::closing;
@@ -501,7 +554,10 @@ void HttpServers::Connection::close() {
   }
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_closed);
+  // A reset cannot follow a shutdown (draining); then it is a close.
+  if (!reset || uv_tcp_close_reset(&tcp_, &Connection::on_closed) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_closed);
+  }
   if (!fs_busy_) close_file();
 }
 

@@ -5,8 +5,10 @@
 //
 // A malformed or oversized request, a slow one, or one over the
 // connection cap is answered (400, 408, 413, 417, 431, 501, 503, 505) by the loop
-// thread and never reaches Emacs. One request per connection is with
-// Emacs at a time: bytes a client sends meanwhile (pipelining) wait.
+// thread and never reaches Emacs. A client that stops reading its
+// response is dropped (see ServerLimits::request_timeout_ms). One
+// request per connection is with Emacs at a time: bytes a client sends
+// meanwhile (pipelining) wait.
 //
 // Events of server ID, each (KIND . DATA):
 //   (request . [REQ METHOD TARGET VERSION HEADERS BODY REMOTE]): HEADERS
@@ -15,8 +17,8 @@
 //   (sent . [REQ BYTES]): BYTES more of a streamed body reached the
 //     socket.
 //   (closed . REQ): the connection of request REQ broke, or its client
-//     went away, before its response was sent; nothing more is sent
-//     for it.
+//     went away or stopped reading, before its response was sent;
+//     nothing more is sent for it.
 // The server completes (cancelled) once stopped.
 //
 // Every method but the counters runs on the loop thread.
@@ -39,7 +41,11 @@ namespace aio {
 struct ServerLimits {
   std::size_t max_header_bytes = 16 * 1024;  // request line and fields
   std::uint64_t max_body_bytes = 8u << 20;
-  std::uint64_t request_timeout_ms = 30000;  // first byte to the end of the request
+  // First byte to the end of the request (else 408). Also the send
+  // timeout: a response with bytes waiting to go out whose socket takes
+  // none of them for this long (a client that does not read) has its
+  // connection reset, and Emacs told (closed) if the request is its.
+  std::uint64_t request_timeout_ms = 30000;
   std::uint64_t keep_alive_ms = 5000;        // idle between requests
   std::size_t max_connections = 256;
 };

@@ -60,9 +60,11 @@ class HttpServers::Connection {
   // Accepts from the server's LISTENER; false if that failed (then
   // close() has been called).
   bool accept(uv_stream_t* listener);
-  // Closes the socket; the object deletes itself when nothing of libuv
-  // refers to it any more. Tells Emacs if a request of its is still open.
-  void close();
+  // Closes the socket (RESET: abortively, dropping what the kernel
+  // still holds to send); the object deletes itself when nothing of
+  // libuv refers to it any more. Tells Emacs if a request of its is
+  // still open.
+  void close(bool reset = false);
 
   // Emacs's side.
   void respond(ServerResponse response);
@@ -110,6 +112,10 @@ class HttpServers::Connection {
   void emit_sent(std::uint64_t bytes);
   void reject(int status);
   void arm_timer(std::uint64_t ms);
+  // The send timeout: (re)starts the timer from now, with the progress
+  // so far as the mark to make progress from.
+  void watch_send();
+  std::uint64_t send_progress() const;
   void finish_response();
   void linger();
   void release();
@@ -157,6 +163,8 @@ class HttpServers::Connection {
   bool body_done_ = false;   // nothing more of the body will be sent
   std::uint64_t drained_ = 0;  // bytes dropped while draining
   std::size_t writes_ = 0;   // uv_writes under way
+  std::uint64_t queued_ = 0;        // bytes ever given to uv_write
+  std::uint64_t progress_mark_ = 0;  // send_progress() when the send clock started
 
   // A file body.
   uv_fs_t fs_{};
