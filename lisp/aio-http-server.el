@@ -354,7 +354,9 @@ fields over MAX-HEADER-BYTES (default 16384; 431) or a body over
 MAX-BODY-BYTES (default 8 MiB; 413), do not arrive whole within
 REQUEST-TIMEOUT seconds (default 30; 408), or come over
 MAX-CONNECTIONS open at once (default 256; 503).  An idle keep-alive
-connection is closed after KEEP-ALIVE-TIMEOUT seconds (default 5).
+connection is closed after KEEP-ALIVE-TIMEOUT seconds (default 5), and
+one whose client takes none of its response for REQUEST-TIMEOUT
+seconds is dropped.
 Every descriptor is close-on-exec.  `aio-http-server-stop' stops the
 server.  A port that cannot be had signals `file-error'.
 
