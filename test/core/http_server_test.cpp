@@ -200,6 +200,17 @@ class HttpServerTest : public ::testing::Test {
     }
     return replies;
   }
+  // The server still answers a new client.
+  void expect_still_serves() {
+    answer_ = [&](const Completion& c) { loop_->respond_http(id_, request_id(c), text(200, "alive")); };
+    std::string reply;
+    with_server([&] {
+      Client client(port_);
+      client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+      reply = client.read(responses(1));
+    });
+    EXPECT_NE(reply.find("\r\n\r\nalive"), std::string::npos) << reply;
+  }
   static std::uint64_t request_id(const Completion& c) { return static_cast<std::uint64_t>(c.data->items[0].i); }
 
   static ServerResponse text(int status, std::string body) {
@@ -434,14 +445,7 @@ TEST_F(HttpServerTest, AClientThatLeavesIsReportedAndSocketsAreCloseOnExec) {
   EXPECT_EQ(static_cast<std::uint64_t>(fin.back().data->i), second);
   // An answer that comes too late goes nowhere, and the server serves on.
   loop_->respond_http(id_, req, text(200, "late"));
-  answer_ = [&](const Completion& c) { loop_->respond_http(id_, request_id(c), text(200, "next")); };
-  std::string reply;
-  with_server([&] {
-    Client client(port_);
-    client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    reply = client.read(responses(1));
-  });
-  EXPECT_NE(reply.find("\r\n\r\nnext"), std::string::npos) << reply;
+  expect_still_serves();
 }
 
 TEST_F(HttpServerTest, StopClosesEverythingAndCompletesTheServer) {
@@ -807,14 +811,7 @@ TEST_F(HttpServerTest, ClientsThatLeaveMidResponseAreSafe) {
     events([](const Completion& c) { return c.error_kind == "closed"; }, 2s);
   }
   // And the server still serves.
-  answer_ = [&](const Completion& c) { loop_->respond_http(id_, request_id(c), text(200, "alive")); };
-  std::string reply;
-  with_server([&] {
-    Client client(port_);
-    client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    reply = client.read(responses(1));
-  });
-  EXPECT_NE(reply.find("\r\n\r\nalive"), std::string::npos) << reply;
+  expect_still_serves();
 }
 
 // The send timeout: a response whose client takes none of it for
@@ -909,14 +906,7 @@ TEST_F(HttpServerTest, AStreamToAClientThatStopsReadingIsCutOffAndEmacsTold) {
   // What its writer still writes goes nowhere, and the server serves on.
   loop_->write_http(id_, req, "late");
   loop_->end_http(id_, req);
-  answer_ = [&](const Completion& c) { loop_->respond_http(id_, request_id(c), text(200, "alive")); };
-  std::string reply;
-  with_server([&] {
-    Client client(port_);
-    client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-    reply = client.read(responses(1));
-  });
-  EXPECT_NE(reply.find("\r\n\r\nalive"), std::string::npos) << reply;
+  expect_still_serves();
 }
 
 TEST_F(HttpServerTest, AClientThatReadsSlowlyIsNotCutOff) {
