@@ -23,6 +23,7 @@
 (require 'aio-async)
 (require 'aio-stream)
 (require 'aio-dns)
+(require 'aio-http)
 
 (declare-function aio-native--server-start "aio-native-module" (id host port options))
 (declare-function aio-native--server-stop "aio-native-module" (id))
@@ -139,18 +140,14 @@ is taken."
 
 ;;;; Answering
 
-(defun aio-http-server--bytes (string)
-  "Return STRING as bytes: multibyte text is encoded as UTF-8."
-  (if (multibyte-string-p string) (encode-coding-string string 'utf-8 t) string))
-
 (defun aio-http-server--header-field (field)
   "Return FIELD, a (NAME . VALUE) pair, as strings for the loop."
   (unless (consp field)
     (signal 'wrong-type-argument (list 'consp field)))
   (let ((name (car field))
         (value (cdr field)))
-    (cons (aio-http-server--bytes (if (symbolp name) (symbol-name name) name))
-          (aio-http-server--bytes (if (numberp value) (number-to-string value) value)))))
+    (cons (aio-http--bytes (if (symbolp name) (symbol-name name) name))
+          (aio-http--bytes (if (numberp value) (number-to-string value) value)))))
 
 (defun aio-http-server--error-response (status message)
   "Return a plain-text response with STATUS and MESSAGE."
@@ -163,12 +160,12 @@ is taken."
     (pcase response
       ((pred stringp)
        (aio-native--server-respond id req 200 '(("Content-Type" . "text/plain; charset=utf-8"))
-                                   (aio-http-server--bytes response)))
+                                   (aio-http--bytes response)))
       (`(,(and status (pred integerp)) ,headers ,body)
        (let ((fields (mapcar #'aio-http-server--header-field headers)))
          (cond ((or (null body) (stringp body))
                 (aio-native--server-respond id req status fields
-                                            (and body (aio-http-server--bytes body))))
+                                            (and body (aio-http--bytes body))))
                ((and (eq (car-safe body) 'file) (stringp (cadr body)))
                 (aio-native--server-respond
                  id req status fields
@@ -221,7 +218,7 @@ there yet, stops the gathering."
 
 (defun aio-http-server--chunk (value)
   "Return VALUE, a value of a streamed body, as bytes."
-  (aio-http-server--bytes (if (stringp value) value (format "%s" value))))
+  (aio-http--bytes (if (stringp value) value (format "%s" value))))
 
 (aio-defun aio-http-server--pump (server exchange stream)
   "Send STREAM as the body of EXCHANGE of SERVER, then end it.
@@ -385,9 +382,7 @@ server.  A port that cannot be had signals `file-error'.
              (signal (car err) (cdr err))))
     (when (zerop port)
       ;; For `aio-list-tasks': the port it got, not 0.
-      (let ((info (gethash id aio-native--info)))
-        (when info
-          (setf (nth 1 info) (format "HTTP server on %s:%s" host (aio-http-server--port server))))))
+      (aio-native--describe id (format "HTTP server on %s:%s" host (aio-http-server--port server))))
     server))
 
 (defun aio-http-server-stop (server)

@@ -46,6 +46,14 @@ recorded in `aio-native--info'.  See `aio-native--track'.")
   (cond ((aio-promise-p handler) handler)
         ((consp handler) (car handler))))
 
+(defun aio-native--describe (id description)
+  "Say with DESCRIPTION, a string, what operation ID is, if it is recorded.
+For an operation that learns what it is only once started, such as a
+server on a port the system picked."
+  (let ((info (gethash id aio-native--info)))
+    (when info
+      (setcar (cdr info) description))))
+
 (defun aio-native--forget-info (id)
   "Drop what `aio-native--info' knows of operation ID."
   (let ((info (gethash id aio-native--info)))

@@ -98,7 +98,7 @@ PARSED is a parsed URL; USE-COOKIES says whether to send cookies."
     (mapcar (lambda (line)
               (when (string-match-p "[\r\n\0]" line)
                 (signal 'args-out-of-range (list line)))
-              (if (multibyte-string-p line) (encode-coding-string line 'utf-8 t) line))
+              (aio-http--bytes line))
             (nreverse lines))))
 
 (defun aio-url--buffer (parsed)
