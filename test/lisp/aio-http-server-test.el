@@ -231,6 +231,9 @@ Waits for the server to close the connection, or SECONDS (default 5)."
          (request (aio-http-request (aio-http-server-test--url server "/") :proxy "")))
     (should (aio-test-eventually
              (lambda () (> (hash-table-count (aio-http-server--exchanges server)) 0))))
+    (should (aio-http-server-p server))
+    (should-not (aio-http-server-p port))
+    (should (aio-http-server-live-p server))
     (aio-http-server-stop server)
     ;; Its port is free at once.
     (let ((again (aio-http-serve port #'ignore)))
