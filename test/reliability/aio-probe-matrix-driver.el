@@ -28,7 +28,7 @@
       (nreverse records))))
 
 (cl-defun aio-probe-matrix-drive (&key fast assertions
-                                       (stall-timeout (if fast 20 60)))
+                                       (stall-timeout (if fast 40 60)))
   "Run the matrix in child Emacsen until every call ran; return the summary.
 FAST non-nil takes only the core values; ASSERTIONS as for
 `aio-probe-run'.  A child that makes no progress for STALL-TIMEOUT
@@ -53,7 +53,7 @@ every call that is not clean or accepted), :functions, :settings,
                                                      ;; Less room, sooner out of memory
                                                      ;; when an argument makes it grow.
                                                      :headroom (* (if fast 256 1024) 1024 1024)
-                                                     :hang-seconds (* (if fast 2 5)
+                                                     :hang-seconds (* (if fast 8 10)
                                                                       (if slow 1.5 1)))
                                        :assertions assertions
                                        :progress progress :stall-timeout stall-timeout

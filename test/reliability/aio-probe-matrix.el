@@ -294,10 +294,13 @@ positional arguments of the spec (one if it is t); those of
 
 ;;;; The child: making a call and classifying it
 
-(defvar aio-probe-matrix-hang-seconds 5
-  "Seconds a call may run before it counts as a hang.")
+(defvar aio-probe-matrix-hang-seconds 10
+  "Seconds a call may run before it counts as a hang.
+A hang never ends, so a longer limit finds the same calls; it costs
+time only when one is found.  A short one misreads a call slowed by
+a loaded machine (the tests run four Emacsen on two cores) as hung.")
 
-(defvar aio-probe-matrix-settle-seconds 2
+(defvar aio-probe-matrix-settle-seconds 5
   "Seconds the promises of a call have to settle once canceled.")
 
 (defvar aio-probe-matrix--refused nil
@@ -485,7 +488,7 @@ descriptors taken before the call."
     (let ((left (aio-probe-values-sweep-files)))
       (when left
         (push (list 'file-leak (aio-probe-matrix--short left)) flags)))
-    (aio-probe-wait #'aio-probe-quiesced-p 2)
+    (aio-probe-wait #'aio-probe-quiesced-p 5)
     (let* ((fds (aio-probe-fd-table))
            (old (plist-get before :fds))
            (new (cl-remove-if (lambda (entry) (member entry old)) fds)))
@@ -585,14 +588,16 @@ REFUSED is a URL nobody listens at.  A step that times out is
         (outcomes nil))
     (cl-loop
      for step in
-     (list (lambda () (aio-wait-for (aio-sleep 0.01 'slept) 0.5))
-           (lambda () (aio-wait-for (aio-http-request refused :proxy "" :timeout 2) 3))
-           (lambda () (aio-wait-for (funcall (aio-lambda () (aio-await (aio-sleep 0.001)) 'async)) 1))
+     ;; Limits far above the steps' own times: a step stalls when
+     ;; delivery stopped, not when the machine is slow.
+     (list (lambda () (aio-wait-for (aio-sleep 0.01 'slept) 5))
+           (lambda () (aio-wait-for (aio-http-request refused :proxy "" :timeout 4) 6))
+           (lambda () (aio-wait-for (funcall (aio-lambda () (aio-await (aio-sleep 0.001)) 'async)) 5))
            (lambda () (kill-buffer (aio-list-tasks)) 'listed)
            (lambda ()
              (unwind-protect
                  (progn (aio-trace-mode 1)
-                        (aio-wait-for (funcall (aio-lambda () (aio-await (aio-sleep 0.001)) 'traced)) 1))
+                        (aio-wait-for (funcall (aio-lambda () (aio-await (aio-sleep 0.001)) 'traced)) 5))
                (aio-trace-mode -1))))
      for outcome = (condition-case err
                        (funcall step)
@@ -627,7 +632,7 @@ REFUSED is a URL nobody listens at."
         (error (push (list 'restore-failed (aio-probe-matrix--short err)) flags))))
     (aio-probe-matrix--restore)
     (setq flags (append (aio-probe-matrix--cleanup nil before) flags))
-    (unless (eq 'slept (ignore-errors (aio-wait-for (aio-sleep 0.001 'slept) 2)))
+    (unless (eq 'slept (ignore-errors (aio-wait-for (aio-sleep 0.001 'slept) 5)))
       (push 'loop-broken flags)
       (aio-probe-matrix--restart))
     (let ((steps (and (eq (car outcome) 'returned) (cadr outcome))))
@@ -659,8 +664,8 @@ REFUSED is a URL nobody listens at."
          (refused (aio-probe-refused-url))
          (inhibit-message t)
          (calls nil))
-    (setq aio-probe-matrix-hang-seconds (aio-probe-param :hang-seconds 5))
-    (setq aio-probe-matrix-settle-seconds (aio-probe-param :settle-seconds 2))
+    (setq aio-probe-matrix-hang-seconds (aio-probe-param :hang-seconds aio-probe-matrix-hang-seconds))
+    (setq aio-probe-matrix-settle-seconds (aio-probe-param :settle-seconds aio-probe-matrix-settle-seconds))
     (setq aio-probe-matrix--refused refused)
     (setq aio-probe-refused-port (string-to-number (car (last (split-string refused ":")))))
     (aio-native-init)
