@@ -55,10 +55,16 @@
       name)))
 
 (defun aio-file--decode (name)
-  "Return NAME from the loop thread as a file name: decode it if unibyte."
-  (if (multibyte-string-p name)
-      name
-    (decode-coding-string name (or (aio-file--coding) 'utf-8) t)))
+  "Return NAME from the loop thread as a file name: decode it if unibyte.
+An ASCII name is the same text unibyte or not, under any coding of
+file names that keeps ASCII as it is: kept, not copied (a walk hands
+over names by the hundred thousand, and each copy is garbage)."
+  (let ((coding (or (aio-file--coding) 'utf-8)))
+    (if (or (multibyte-string-p name)
+            (and (not (string-match-p "[^[:ascii:]]" name))
+                 (coding-system-get coding :ascii-compatible-p)))
+        name
+      (decode-coding-string name coding t))))
 
 (defun aio-file--check-name (name)
   "Signal unless NAME is a file name; return it expanded."

@@ -78,4 +78,7 @@ struct Datum {
 // True if BYTES is well-formed UTF-8 (no overlong forms, no surrogates).
 bool is_utf8(const std::string& bytes);
 
+// True if every byte of BYTES is ASCII.
+bool is_ascii(const std::string& bytes);
+
 }  // namespace aio

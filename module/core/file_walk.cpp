@@ -146,8 +146,10 @@ class WalkJob : public FileJob {
     if (!is_dir || spec_.include_directories) {
       std::string full = base_ + rel;
       Datum name = Datum::bytes(std::move(full));
-      // As text where it is: Emacs then needs not decode it.
-      if (spec_.utf8_names && is_utf8(name.s)) name.kind = Datum::Kind::text;
+      // Non-ASCII UTF-8 as text: Emacs then needs not decode it. ASCII
+      // stays unibyte, as Emacs's own `directory-files' gives it: the
+      // module API makes text through a second, temporary string.
+      if (spec_.utf8_names && !is_ascii(name.s) && is_utf8(name.s)) name.kind = Datum::Kind::text;
       names_.push_back(std::move(name));
     }
     if (descend) stack_.push_back({std::move(rel), std::move(node)});

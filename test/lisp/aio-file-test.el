@@ -498,6 +498,26 @@ By python3, for speed: `write-region' takes milliseconds a file."
       (should (equal (aio-file-test--walk root :follow-symlinks t)
                      (aio-file-test--find "-L" root "!" "-type" "d"))))))
 
+(aio-deftest aio-directory-walk-names-are-those-of-directory-files ()
+  "ASCII, UTF-8 and undecodable names: the strings Emacs's own functions give."
+  (aio-file-test--with-dir
+    (let ((root (directory-file-name aio-file-test--dir)))
+      (make-directory (expand-file-name "sub" root))
+      (dolist (name '("plain.txt" "sub/ünïcödé €.txt"))
+        (write-region "" nil (expand-file-name name root) nil 0))
+      ;; A name that is not UTF-8: made from its bytes by python3.
+      (should (zerop (call-process "python3" nil nil nil "-c"
+                                   "import os, sys; open(os.path.join(os.fsencode(sys.argv[1]), b'raw\\xff.bin'), 'w').close()"
+                                   (expand-file-name "sub" root))))
+      (let ((walked (aio-file-test--walk root))
+            (emacs (sort (directory-files-recursively root "") #'string<)))
+        (should (= (length walked) 3))
+        (should (equal walked emacs))
+        ;; Unibyte where Emacs gives unibyte (ASCII), multibyte where it decodes.
+        (should (equal (mapcar #'multibyte-string-p walked) (mapcar #'multibyte-string-p emacs)))
+        (dolist (name walked)
+          (should (file-exists-p name)))))))
+
 (aio-deftest aio-directory-walk-closed-early-stops ()
   (aio-file-test--with-dir
     (aio-file-test--make-tree aio-file-test--dir 500)
