@@ -329,7 +329,9 @@ TEST_F(HttpTest, CancelAbortsAtOnce) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].id, 9u);
   EXPECT_EQ(got[0].status, Status::cancelled);
-  EXPECT_LT(Clock::now() - start, 500ms);
+  // At once, not at a timeout (the request would wait forever): a
+  // bound far above a stall of a loaded machine.
+  EXPECT_LT(Clock::now() - start, 5s);
   EXPECT_EQ(loop_->stats().http_pending, 0);
   loop_->cancel_http(9);  // no longer active: ignored
   loop_->cancel_http(12345);
@@ -404,20 +406,25 @@ TEST_F(HttpTest, ConnectionCapsHold) {
   EXPECT_EQ(ok(run(get(origin() + "/most-active"))).body, "2");
 }
 
-// Sockets of this process that a child would inherit.
-int inheritable_sockets() {
+// Sockets of this process, all of them or only those a child would
+// inherit.
+int sockets(bool inheritable_only) {
   int n = 0;
   for (int fd = 0; fd < 1024; ++fd) {
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && !is_close_on_exec(fd)) ++n;
+    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && (!inheritable_only || !is_close_on_exec(fd))) ++n;
   }
   return n;
 }
 
 TEST_F(HttpTest, SocketsAreCloseOnExec) {
+  const int before = sockets(false);
   for (std::uint64_t id = 30; id < 35; ++id) loop_->start_http(id, get(origin() + "/never"));
-  std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(inheritable_sockets(), 0);
+  // Checked once the five connections exist, however long that takes.
+  const auto give_up = Clock::now() + 10s;
+  while (sockets(false) < before + 5 && Clock::now() < give_up) std::this_thread::sleep_for(10ms);
+  EXPECT_GE(sockets(false), before + 5);
+  EXPECT_EQ(sockets(true), 0);
   for (std::uint64_t id = 30; id < 35; ++id) loop_->cancel_http(id);
   EXPECT_EQ(collect(*loop_, pipe_, 5).size(), 5u);
 }

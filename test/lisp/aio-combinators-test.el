@@ -58,7 +58,8 @@
 
 (aio-deftest aio-race-losers-kept-when-asked ()
   (let* ((log (list nil))
-         (loser (funcall (aio-lambda () (aio-await (aio-sleep 0.02)) 'late))))
+         ;; Half a second behind: a stall must not let it win.
+         (loser (funcall (aio-lambda () (aio-await (aio-sleep 0.5)) 'late))))
     (should (eq 'fast (aio-test-wait
                        (aio-race (list loser (aio-sleep 0.001 'fast))
                                  :cancel-losers nil))))
@@ -66,7 +67,7 @@
     (should-not (car log))))
 
 (aio-deftest aio-race-leaves-losers-others-await ()
-  (let* ((shared (aio-sleep 0.02 'shared))
+  (let* ((shared (aio-sleep 0.5 'shared))
          (watcher (funcall (aio-lambda () (aio-await shared)))))
     (should (eq 'fast (aio-test-wait
                        (aio-race (list shared (aio-sleep 0.001 'fast))))))

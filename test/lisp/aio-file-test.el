@@ -355,7 +355,8 @@ FORM is evaluated with `aio' loaded from where this Emacs loads it."
   (aio-file-test--with-dir
     (let* ((path (aio-file-test--spit "keep.txt" "old contents"))
            (promise (aio-file-write path (make-string (* 128 1024 1024) ?n) :atomic t)))
-      (aio-wait-for (aio-sleep 0.02))
+      ;; Canceled midway: once its temporary file exists.
+      (aio-test-eventually (lambda () (cdr (aio-file-test--left-over))) 10)
       (aio-cancel promise)
       (should (aio-test-canceled-p promise))
       (aio-test-quiesce)

@@ -47,7 +47,7 @@ is set), evaluates FORM and prints its value after RESULT.  Return
                                          "--pid" (number-to-string (process-id child))
                                          (format "--as=%d:" cap)))))
           (process-send-string child "go\n")
-          (aio-test-eventually (lambda () (not (process-live-p child))) 120)
+          (aio-test-wait-exit child 120)
           (cons (process-exit-status child)
                 (with-current-buffer buffer (buffer-string))))
       (when (process-live-p child) (delete-process child))

@@ -54,21 +54,29 @@ Messages are collected in the list `messages', bound around BODY."
 
 (aio-deftest aio-native-build-in-background-returns-at-once ()
   (aio-native-load-module)
-  (aio-native-build-test--with-commands '("echo configuring" "sleep 0.3" "echo built")
-    (let ((process (aio-native-compile-module t)))
-      (should (processp process))
-      ;; Emacs is not held: the build still runs.
-      (should (process-live-p process))
-      ;; Asked again meanwhile, it is the same build.
-      (should (eq (aio-native-compile-module t) process))
-      (should-error (aio-native-compile-module) :type 'aio-native-build-error)
-      (aio-native-build-test--wait process)
-      (with-current-buffer "*aio-native-compile*"
-        (should (derived-mode-p 'compilation-mode))
-        (should (string-match-p "^configuring\nbuilt$" (buffer-string))))
-      ;; The module was loaded already: the new one needs a restart.
-      (should (cl-some (lambda (m) (and m (string-match-p "rebuilt: restart Emacs" m)))
-                       messages)))))
+  ;; The build waits for a file the test makes once it has looked.
+  (let ((go (make-temp-name (expand-file-name "aio-build-go-" temporary-file-directory))))
+    (unwind-protect
+        (aio-native-build-test--with-commands
+            (list "echo configuring"
+                  (format "while [ ! -e %s ]; do sleep 0.02; done" (shell-quote-argument go))
+                  "echo built")
+          (let ((process (aio-native-compile-module t)))
+            (should (processp process))
+            ;; Emacs is not held: the build still runs.
+            (should (process-live-p process))
+            ;; Asked again meanwhile, it is the same build.
+            (should (eq (aio-native-compile-module t) process))
+            (should-error (aio-native-compile-module) :type 'aio-native-build-error)
+            (write-region "" nil go nil 0)
+            (aio-native-build-test--wait process)
+            (with-current-buffer "*aio-native-compile*"
+              (should (derived-mode-p 'compilation-mode))
+              (should (string-match-p "^configuring\nbuilt$" (buffer-string))))
+            ;; The module was loaded already: the new one needs a restart.
+            (should (cl-some (lambda (m) (and m (string-match-p "rebuilt: restart Emacs" m)))
+                             messages))))
+      (when (file-exists-p go) (delete-file go)))))
 
 (aio-deftest aio-native-build-failure-is-one-line ()
   (aio-native-build-test--with-commands

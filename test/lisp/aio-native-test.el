@@ -41,7 +41,9 @@
 (aio-deftest aio-native-sleeps-resolve-in-deadline-order ()
   (let ((order nil)
         (promises nil))
-    (dolist (entry '((0.06 . 3) (0.02 . 1) (0.04 . 2) (0.08 . 4)))
+    ;; 100 ms apart: the deadlines are fixed when the sleeps are made,
+    ;; and a stall between two of them must not reorder them.
+    (dolist (entry '((0.3 . 3) (0.1 . 1) (0.2 . 2) (0.4 . 4)))
       (let ((promise (aio-sleep (car entry) (cdr entry))))
         (push promise promises)
         (aio-listen promise (lambda (value) (push (funcall value) order)))))
@@ -53,7 +55,7 @@
   (let* ((numbers '(5 1 4 2 3 0))
          (sorted nil)
          (promises (mapcar (lambda (n)
-                             (let ((p (aio-sleep (* n 0.015) n)))
+                             (let ((p (aio-sleep (* n 0.1) n)))
                                (aio-listen p (lambda (v) (push (funcall v) sorted)))
                                p))
                            numbers)))

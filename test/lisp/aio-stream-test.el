@@ -357,7 +357,7 @@
 (aio-deftest aio-stream-merge-a-fast-and-a-slow-stream ()
   (let* ((slow (funcall (aio-stream-lambda ()
                           (dolist (x '(s1 s2 s3))
-                            (aio-await (aio-sleep 0.02))
+                            (aio-await (aio-sleep 0.2))
                             (aio-yield x)))))
          (fast (aio-stream-from-list '(f1 f2 f3 f4)))
          (merged (aio-test-wait (aio-stream-collect (aio-stream-merge slow fast)))))

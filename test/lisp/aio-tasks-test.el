@@ -190,7 +190,8 @@
 
 (aio-deftest aio-tasks-shows-sleeps-started-before-the-list ()
   (let ((long (aio-sleep 3600))
-        (short (aio-sleep 0.5)))
+        ;; Not so short that it could end before the list is read.
+        (short (aio-sleep 30)))
     (unwind-protect
         (progn
           (should-not aio-native--trackers)
@@ -201,7 +202,7 @@
                   (short-row (aio-tasks-test--native-row short)))
               (should (equal "sleep 3600s" (aref long-row 2)))
               (should (string-match-p "\\`[0-9]+s\\'" (aref long-row 4)))
-              (should (equal "sleep 0.5s" (aref short-row 2)))
+              (should (equal "sleep 30s" (aref short-row 2)))
               (should (string-match-p "\\`[0-9]+s\\'" (aref short-row 4))))))
       (aio-tasks-test--finish long short))))
 

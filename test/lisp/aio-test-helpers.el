@@ -22,6 +22,13 @@
       (accept-process-output nil 0.002))
     (funcall predicate)))
 
+(defun aio-test-wait-exit (process seconds)
+  "Wait at most SECONDS for PROCESS to exit, then read what it still had.
+Emacs can see a child's exit before its last output: that output is
+read here.  Return non-nil if PROCESS exited."
+  (prog1 (aio-test-eventually (lambda () (not (process-live-p process))) seconds)
+    (while (accept-process-output process 0.1))))
+
 (defun aio-test-quiesce ()
   "Wait until the native loop has carried out every cancellation sent."
   (when (plist-get (aio-native-stats) :running)

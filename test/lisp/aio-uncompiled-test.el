@@ -234,7 +234,7 @@ Return the alist of results of `aio-uncompiled-test--checks'."
                                                                invocation-directory)
                                              "-Q" "--batch" "-l" script)))
           ;; A check that fails waits 3 s: the old code took half a minute.
-          (should (aio-test-eventually (lambda () (not (process-live-p process))) 240))
+          (should (aio-test-wait-exit process 240))
           (with-current-buffer output
             (goto-char (point-min))
             (unless (re-search-forward "^aio-uncompiled-results: " nil t)

@@ -87,7 +87,7 @@
 (aio-deftest aio-sleep-sort ()
   (let ((sleep-sort
          (aio-lambda (values)
-           (let* ((promises (mapcar (lambda (v) (aio-sleep (/ v 100.0) v)) values))
+           (let* ((promises (mapcar (lambda (v) (aio-sleep (/ v 10.0) v)) values))
                   (select (aio-make-select promises)))
              (cl-loop repeat (length promises)
                       for next = (aio-await (aio-select select))

@@ -129,7 +129,7 @@
   (mapcar (lambda (wl-step)
             (pcase-let* ((`(,wl-name ,wl-thunk ,wl-expected) wl-step)
                          (wl-actual (condition-case wl-err
-                                        (aio-wait-for (funcall wl-thunk) 1)
+                                        (aio-wait-for (funcall wl-thunk) 10)
                                       ((error aio-cancel) (list 'signaled wl-err)))))
               (list wl-name
                     (equal wl-expected wl-actual)

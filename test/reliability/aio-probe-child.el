@@ -326,8 +326,9 @@ life, and one cached connection, as it will after any later request."
 (defun aio-probe-fd-settle (server)
   "Let dead cached connections to SERVER go; return the descriptor count.
 The server closes idle connections after a second; the next request
-lets the client prune them."
-  (aio-probe-wait #'ignore 1.5)
+lets the client prune them.  Three seconds: the server's close must
+have happened even on a loaded machine."
+  (aio-probe-wait #'ignore 3)
   (let ((status (aio-probe-get (aio-probe-url server "/kind/correct"))))
     (aio-probe-wait #'ignore 0.2)
     (list :fds (aio-probe-fd-count) :last-request status)))

@@ -226,7 +226,7 @@ released from its FIFOs, and signals `probe-files-stalled'."
       (signal 'probe-files-stalled (list "blocked until a process opened its FIFO")))
     (when (and (natnump id) (aio-native--running-p))
       (ignore-errors (funcall cancel id)))
-    (unless (aio-probe-wait #'aio-probe-specs-files--idle-p 0.3)
+    (unless (aio-probe-wait #'aio-probe-specs-files--idle-p (aio-probe-specs-files--budget))
       (signal 'probe-files-stalled
               (list "canceled operation still pending" (aio-native-stats)))))
   id)

@@ -41,7 +41,7 @@
                     :log (lambda (_server client _message) (push client accepted))))
          (connection (aio-wait-for (aio-tcp-connect "127.0.0.1"
                                                     (process-contact listener :service))
-                                   2)))
+                                   10)))
     (aio-probe-specs-tcp--owned
      (lambda ()
        (aio-tcp-close connection)

@@ -149,7 +149,7 @@ tagged :full-size): `make test' runs every ERT test under
          (r (aio-probe-result
              (aio-probe-test--run "aio-probe-faults" 'aio-probe-faults-main
                                   (list :requests n :concurrency 64
-                                        :timeout (aio-probe-size 1 2) :seed 11)
+                                        :timeout (aio-probe-size 3 5) :seed 11)
                                   600))))
     (aio-probe-figures "fault server" r)
     ;; Every fault was drawn, and every request reached the server.

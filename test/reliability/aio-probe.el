@@ -131,9 +131,13 @@ nil), :core (non-nil if a core was dumped), :killed (`timeout' or
                      (setq killed 'stall))))
             (when (process-live-p process)
               (signal-process process 'KILL))
-            ;; Let the sentinel run and the last output arrive.
-            (while (or (process-live-p process) (not event))
-              (accept-process-output process 0.05))
+            ;; Let the sentinel run and the last output arrive.  Not
+            ;; `accept-process-output' of PROCESS: once it is dead that
+            ;; returns at once without running its sentinel.
+            (let ((give-up (+ (float-time) 30)))
+              (while (and (or (process-live-p process) (not event))
+                          (< (float-time) give-up))
+                (accept-process-output nil 0.05)))
             (setq ended (float-time))
             (accept-process-output nil 0.05))
           (list :result (and (file-exists-p out)
