@@ -444,7 +444,7 @@ def http_streams(sections):
                 ("aio", emacs_cmd("aio-bench-download-aio"),
                  {"AIO_BENCH_URL": nginx.url("big.bin"), "AIO_BENCH_PATH": str(target), **HTTP_ENV}),
                 ("curl", curl_download_cmd(nginx.url("big.bin"), target), {}),
-                ("idle", emacs_cmd("aio-bench-idle"), {"AIO_BENCH_SECONDS": "1.0" if QUICK else "3.0"})])
+                ("idle", emacs_cmd("aio-bench-idle-gap"), {"AIO_BENCH_SECONDS": "1.0" if QUICK else "3.0"})])
             aio, curl, idle = measured["aio"], measured["curl"], measured["idle"]
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)

@@ -549,7 +549,7 @@ Return nothing; parsed text is deleted."
                      nil t t)
        (aio-bench--wait-until (lambda () done))))))
 
-(defun aio-bench-idle ()
+(defun aio-bench-idle-gap ()
   "The 10 ms timer alone, for AIO_BENCH_SECONDS: the gap of an idle Emacs."
   (let ((end (+ (float-time) (aio-bench--number "SECONDS" 1.5))))
     (aio-bench--probe-start)
