@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -455,6 +456,25 @@ TEST_F(WalkTest, SymlinksAreFollowedOnlyWhenAskedAndNeverRoundACycle) {
   spec.follow_symlinks = true;
   // As find -L: a second way into d is taken, a way back up is not.
   EXPECT_EQ(walk(spec), (std::set<std::string>{path("d/f"), path("again/f")}));
+}
+
+TEST_F(WalkTest, NamesAreTextOnlyWhenNotAsciiButUtf8) {
+  // Emacs gives ASCII names as unibyte strings: one string each, where
+  // the module API makes text through a temporary.
+  for (const char* f : {"plain", "t\xc3\xa9", "raw\xff"}) spit(path(f), "");
+  WalkSpec spec;
+  spec.root = dir_;
+  std::map<std::string, Datum::Kind> kinds;
+  run(9, make_walk_job(spec), [&](const Completion& c) {
+    for (const Datum& d : c.data->items) kinds[d.s] = d.kind;
+    loop_->ack_file(9, c.data->items.size());
+  });
+  ASSERT_EQ(kinds.size(), 3u);
+  EXPECT_EQ(kinds.at(path("plain")), Datum::Kind::bytes);
+  EXPECT_EQ(kinds.at(path("t\xc3\xa9")), Datum::Kind::text);
+  EXPECT_EQ(kinds.at(path("raw\xff")), Datum::Kind::bytes);
+  EXPECT_TRUE(is_ascii("plain/name~"));
+  EXPECT_FALSE(is_ascii("t\xc3\xa9"));
 }
 
 TEST_F(WalkTest, ARootThatIsNotADirectoryFails) {
