@@ -15,9 +15,7 @@
 (require 'aio)
 (require 'aio-test-helpers)
 
-(defun aio-cancel-test--settle ()
-  "Run what the ready queue has now, and what that leads to."
-  (aio-wait-for (aio-sleep 0.005) 5))
+(defalias 'aio-cancel-test--settle #'aio-test-settle)
 
 (aio-deftest aio-cancel-task-in-native-sleep-stops-timer-and-unwinds ()
   (aio-native-init)

@@ -18,9 +18,7 @@
       (progn (aio-wait-for promise 10) nil)
     (aio-cancel err)))
 
-(defun aio-test--settle ()
-  "Run what the ready queue has now, and what that leads to."
-  (aio-wait-for (aio-sleep 0.001) 5))
+(defalias 'aio-test--settle #'aio-test-settle)
 
 (aio-deftest aio-promise-basics ()
   (let ((p (aio-promise)))
