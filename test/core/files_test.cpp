@@ -282,13 +282,15 @@ TEST_F(FilesTest, ACancelledAtomicWriteLeavesTheOldFileAndNoTemporary) {
   WriteSpec spec = write_spec(path("keep"), std::string(256 * 1024 * 1024, 'n'));
   spec.atomic = true;
   loop_->start_file(1, make_write_job(spec));
-  std::this_thread::sleep_for(30ms);
+  // Cancelled midway: once its temporary file exists.
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (entries().size() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
   loop_->cancel_file(1);
   auto got = until_final(1, nullptr);
   ASSERT_FALSE(got.empty());
   EXPECT_EQ(got.back().status, Status::cancelled);
   // The job stops after its step and removes its temporary file.
-  auto until = std::chrono::steady_clock::now() + 10s;
+  until = std::chrono::steady_clock::now() + 10s;
   while (entries().size() > 1 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(entries(), std::vector<std::string>{"keep"});
   EXPECT_EQ(slurp(path("keep")), "old contents");
