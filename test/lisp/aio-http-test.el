@@ -277,22 +277,24 @@
 
 ;;; Safety (issue 11)
 
-(defun aio-http-test--connections ()
-  "Return how many of this Emacs's sockets are connected to the test server."
+(defun aio-http-test--connections (&optional states)
+  "Return how many of this Emacs's sockets are connected to the test server.
+With STATES non-nil, return their TCP states instead (as /proc/net/tcp
+gives them: 01 established, 08 close-wait...)."
   (let ((inodes (delq nil (mapcar (lambda (fd)
                                     (let ((link (file-symlink-p (concat "/proc/self/fd/" fd))))
                                       (and link (string-match "\\`socket:\\[\\([0-9]+\\)\\]" link)
                                            (match-string 1 link))))
                                   (directory-files "/proc/self/fd" nil "\\`[0-9]+\\'"))))
         (remote (format "0100007F:%04X" (aio-test-server--port)))
-        (n 0))
+        (found nil))
     ;; Not `insert-file-contents': it stops at 16 KiB of a /proc file.
     ;; Fields: sl local remote state queues timer retransmits uid timeout inode.
     (dolist (line (cdr (process-lines "cat" "/proc/net/tcp")))
       (let ((fields (split-string line)))
         (when (and (equal (nth 2 fields) remote) (member (nth 9 fields) inodes))
-          (setq n (1+ n)))))
-    n))
+          (push (nth 3 fields) found))))
+    (if states found (length found))))
 
 (defun aio-http-test--echo (&rest args)
   "Return the body of /echo requested with ARGS."
@@ -387,7 +389,8 @@
                    (aio-http-response-body (aio-test-server--get "/most-active")))))
         (should (<= 1 most 3))))
     ;; Idle connections beyond the cap are closed.
-    (should (aio-test-eventually (lambda () (<= (aio-http-test--connections) 2))))))
+    (ert-info ((lambda () (format "connection states %S" (aio-http-test--connections t))))
+      (should (aio-test-eventually (lambda () (<= (aio-http-test--connections) 2)) 10)))))
 
 (defun aio-http-test--prlimit (pid soft)
   "Return a process that sets PID's soft descriptor limit when told.
