@@ -200,15 +200,22 @@ class HttpServerTest : public ::testing::Test {
     }
     return replies;
   }
-  // The server still answers a new client.
-  void expect_still_serves() {
-    answer_ = [&](const Completion& c) { loop_->respond_http(id_, request_id(c), text(200, "alive")); };
+  // Sends REQUEST on a connection of its own while the server runs;
+  // returns the one answer read back.
+  std::string exchange(const std::string& request) {
     std::string reply;
     with_server([&] {
       Client client(port_);
-      client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+      EXPECT_TRUE(client.connected());
+      client.send(request);
       reply = client.read(responses(1));
     });
+    return reply;
+  }
+  // The server still answers a new client.
+  void expect_still_serves() {
+    answer_ = [&](const Completion& c) { loop_->respond_http(id_, request_id(c), text(200, "alive")); };
+    const std::string reply = exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     EXPECT_NE(reply.find("\r\n\r\nalive"), std::string::npos) << reply;
   }
   static std::uint64_t request_id(const Completion& c) { return static_cast<std::uint64_t>(c.data->items[0].i); }
@@ -236,14 +243,8 @@ TEST_F(HttpServerTest, HandsOverARequestAndSendsTheAnswer) {
     seen = c.data->items;
     loop_->respond_http(id_, request_id(c), text(200, "hello"));
   };
-  std::string reply;
-  with_server([&] {
-    Client client(port_);
-    ASSERT_TRUE(client.connected());
-    client.send("POST /a/b?x=1&y=%20 HTTP/1.1\r\nHost: here\r\nX-Two: one\r\nX-Two: two\r\nTransfer-Encoding: chunked\r\n\r\n"
-                "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
-    reply = client.read(responses(1));
-  });
+  const std::string reply = exchange("POST /a/b?x=1&y=%20 HTTP/1.1\r\nHost: here\r\nX-Two: one\r\nX-Two: two\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   ASSERT_EQ(seen.size(), 7u);
   EXPECT_EQ(seen[1].s, "POST");
   EXPECT_EQ(seen[2].s, "/a/b?x=1&y=%20");
@@ -490,13 +491,8 @@ TEST_F(HttpServerTest, TrailersDoNotBecomeHeaders) {
     seen = c.data->items;
     loop_->respond_http(id_, request_id(c), text(200, "ok"));
   };
-  std::string reply;
-  with_server([&] {
-    Client client(port_);
-    client.send("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-                "3\r\nabc\r\n0\r\nX-Trailer: t\r\nAuthorization: forged\r\n\r\n");
-    reply = client.read(responses(1));
-  });
+  const std::string reply = exchange("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     "3\r\nabc\r\n0\r\nX-Trailer: t\r\nAuthorization: forged\r\n\r\n");
   ASSERT_EQ(seen.size(), 7u);
   EXPECT_EQ(seen[5].s, "abc");
   ASSERT_EQ(seen[4].items.size(), 4u);
@@ -706,12 +702,7 @@ TEST_F(HttpServerTest, ARefusalReachesAClientStillSendingItsBody) {
 TEST_F(HttpServerTest, ContinueOnlyForARequestWithABody) {
   serve();
   answer_ = [&](const Completion& c) { loop_->respond_http(id_, request_id(c), text(200, "ok")); };
-  std::string reply;
-  with_server([&] {
-    Client client(port_);
-    client.send("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nExpect: 100-continue\r\n\r\n");
-    reply = client.read(responses(1));
-  });
+  const std::string reply = exchange("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nExpect: 100-continue\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reply;
 }
 
