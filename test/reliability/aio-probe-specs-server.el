@@ -33,12 +33,6 @@
     (aio-probe-specs-tcp--owned (apply-partially #'aio-http-server-stop server))
     server))
 
-(defun aio-probe-specs-server--stop (value)
-  "Stop VALUE if it is a server; return it."
-  (when (aio-http-server-p value)
-    (aio-http-server-stop value))
-  value)
-
 (defun aio-probe-specs-server--request ()
   "Return a request record, as a handler receives one."
   (aio-http-server--make-request :method "GET" :path "/" :query nil
@@ -124,7 +118,8 @@
                            (:request-timeout http-server-seconds)
                            (:keep-alive-timeout http-server-seconds)
                            (:max-connections http-server-count))
-                    :errors (file-error) :then aio-probe-specs-server--stop)
+                    :errors (file-error)
+                    :then ,(aio-probe-specs-tcp--stopper #'aio-http-server-p #'aio-http-server-stop))
     (aio-http-server-stop :args (http-server))
     (aio-http-server-port :args (http-server))
     (aio-http-server-host :args (http-server))

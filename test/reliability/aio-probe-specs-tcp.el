@@ -68,11 +68,13 @@
           (aio-tcp-close connection))))
     promise))
 
-(defun aio-probe-specs-tcp--stop (value)
-  "Stop VALUE if it is a server; return it."
-  (when (aio-tcp-server-p value)
-    (aio-tcp-server-stop value))
-  value)
+(defun aio-probe-specs-tcp--stopper (server-p stop)
+  "Return a :then function: it calls STOP on a value that is SERVER-P.
+The value is returned; a server a call made is stopped when it ends."
+  (lambda (value)
+    (when (funcall server-p value)
+      (funcall stop value))
+    value))
 
 (defconst aio-probe-specs-tcp-types
   `(;; (TYPE VALID-P BASELINE POOLS), as in `aio-probe-types'.
@@ -110,7 +112,8 @@
     (aio-tcp-close :args (tcp-connection))
     (aio-tcp-connection-p :args (any))
     (aio-tcp-serve :args (tcp-serve-port tcp-handler) :keys ((:host tcp-listen-host))
-                   :errors (file-error) :then aio-probe-specs-tcp--stop)
+                   :errors (file-error)
+                   :then ,(aio-probe-specs-tcp--stopper #'aio-tcp-server-p #'aio-tcp-server-stop))
     (aio-tcp-server-p :args (any))
     (aio-tcp-server-port :args (tcp-server))
     (aio-tcp-server-stop :args (tcp-server))
