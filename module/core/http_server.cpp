@@ -133,48 +133,42 @@ void HttpServers::close_all() {
   pending_.store(0, std::memory_order_relaxed);
 }
 
-// A response that fails half-way (no memory for its head) would leave
-// its client waiting for ever: its connection is dropped instead.
-void HttpServers::respond(std::uint64_t id, std::uint64_t req, ServerResponse response) {
-  if (Server* s = find(id)) {
-    if (Connection* c = s->connection_of(req)) {
-      try {
-        c->respond(std::move(response));
-      } catch (...) {
-        c->close();
-      }
-    }
+HttpServers::Connection* HttpServers::connection(std::uint64_t id, std::uint64_t req) {
+  Server* s = find(id);
+  return s ? s->connection_of(req) : nullptr;
+}
+
+namespace {
+
+// Runs STEP on C, the connection of a request, unless it is gone. A
+// step that fails half-way (no memory for a response's head) would leave
+// its client waiting for ever: the connection is dropped instead.
+template <typename Step>
+void step_or_drop(HttpServers::Connection* c, Step step) {
+  if (!c) return;
+  try {
+    step(*c);
+  } catch (...) {
+    c->close();
   }
+}
+
+}  // namespace
+
+void HttpServers::respond(std::uint64_t id, std::uint64_t req, ServerResponse response) {
+  step_or_drop(connection(id, req), [&](Connection& c) { c.respond(std::move(response)); });
 }
 
 void HttpServers::write(std::uint64_t id, std::uint64_t req, std::string bytes) {
-  if (Server* s = find(id)) {
-    if (Connection* c = s->connection_of(req)) {
-      try {
-        c->write_chunk(std::move(bytes));
-      } catch (...) {
-        c->close();
-      }
-    }
-  }
+  step_or_drop(connection(id, req), [&](Connection& c) { c.write_chunk(std::move(bytes)); });
 }
 
 void HttpServers::end(std::uint64_t id, std::uint64_t req) {
-  if (Server* s = find(id)) {
-    if (Connection* c = s->connection_of(req)) {
-      try {
-        c->end_stream();
-      } catch (...) {
-        c->close();
-      }
-    }
-  }
+  step_or_drop(connection(id, req), [](Connection& c) { c.end_stream(); });
 }
 
 void HttpServers::abort(std::uint64_t id, std::uint64_t req) {
-  if (Server* s = find(id)) {
-    if (Connection* c = s->connection_of(req)) c->close();
-  }
+  if (Connection* c = connection(id, req)) c->close();
 }
 
 // -- Server ------------------------------------------------------------------

@@ -97,6 +97,8 @@ class HttpServers {
   void complete(Completion c) noexcept;
   void event(Completion c) noexcept;
   Server* find(std::uint64_t id);
+  // The connection of request REQ of server ID; null once either is gone.
+  Connection* connection(std::uint64_t id, std::uint64_t req);
 
   uv_loop_t* loop_;
   Outbox& out_;
