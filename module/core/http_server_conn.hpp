@@ -86,6 +86,11 @@ class HttpServers::Connection {
   static int on_headers_complete(http_parser* p);
   static int on_body(http_parser* p, const char* at, std::size_t n);
   static int on_message_complete(http_parser* p);
+  // Runs STEP, part of a parser callback, which is called from C:
+  // nothing may escape. A STEP that throws (no memory) ends the request
+  // with a 500. Returns STEP's result, -1 after a throw.
+  template <typename Step>
+  int guarded(Step step);
   static const http_parser_settings settings;
   bool count_header_bytes(std::size_t n);
   int check_head(http_parser* p);

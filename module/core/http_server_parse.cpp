@@ -75,16 +75,23 @@ int HttpServers::Connection::on_message_begin(http_parser* p) {
   return 0;
 }
 
+template <typename Step>
+int HttpServers::Connection::guarded(Step step) {
+  try {
+    return step();
+  } catch (...) {
+    reject_status_ = 500;
+    return -1;
+  }
+}
+
 int HttpServers::Connection::on_url(http_parser* p, const char* at, std::size_t n) {
   auto* self = static_cast<Connection*>(p->data);
   if (!self->count_header_bytes(n)) return -1;
-  try {
+  return self->guarded([&] {
     self->target_.append(at, n);
-  } catch (...) {
-    self->reject_status_ = 500;
-    return -1;
-  }
-  return 0;
+    return 0;
+  });
 }
 
 int HttpServers::Connection::on_header_field(http_parser* p, const char* at, std::size_t n) {
@@ -95,17 +102,14 @@ int HttpServers::Connection::on_header_field(http_parser* p, const char* at, std
   // Trailers (fields after a chunked body) are counted and dropped: were
   // they kept, a client could add fields that its proxy never checked.
   if (self->headers_done_) return 0;
-  try {
+  return self->guarded([&] {
     if (starts) {
       self->fields_.emplace_back();
       self->fields_.emplace_back();
     }
     self->fields_[self->fields_.size() - 2].append(at, n);
-  } catch (...) {
-    self->reject_status_ = 500;
-    return -1;
-  }
-  return 0;
+    return 0;
+  });
 }
 
 int HttpServers::Connection::on_header_value(http_parser* p, const char* at, std::size_t n) {
@@ -113,24 +117,15 @@ int HttpServers::Connection::on_header_value(http_parser* p, const char* at, std
   if (!self->count_header_bytes(n)) return -1;
   self->last_was_value_ = true;
   if (self->headers_done_) return 0;
-  try {
+  return self->guarded([&] {
     self->fields_.back().append(at, n);
-  } catch (...) {
-    self->reject_status_ = 500;
-    return -1;
-  }
-  return 0;
+    return 0;
+  });
 }
 
 int HttpServers::Connection::on_headers_complete(http_parser* p) {
   auto* self = static_cast<Connection*>(p->data);
-  // Called from C (http_parser): nothing may escape.
-  try {
-    return self->check_head(p);
-  } catch (...) {
-    self->reject_status_ = 500;
-    return -1;
-  }
+  return self->guarded([&] { return self->check_head(p); });
 }
 
 int HttpServers::Connection::check_head(http_parser* p) {
@@ -204,14 +199,11 @@ int HttpServers::Connection::on_message_complete(http_parser* p) {
   auto* self = static_cast<Connection*>(p->data);
   uv_timer_stop(&self->timer_);
   self->in_message_ = false;
-  try {
+  return self->guarded([&] {
     self->hand_over();
-  } catch (...) {
-    self->reject_status_ = 500;
-    return -1;
-  }
-  http_parser_pause(p, 1);
-  return 0;
+    http_parser_pause(p, 1);
+    return 0;
+  });
 }
 
 void HttpServers::Connection::hand_over() {
