@@ -1,11 +1,6 @@
-// The HTTP engine: one libcurl multi handle driven by the libuv loop.
-//
-// curl tells us which sockets to watch (socket callback: one uv_poll per
-// socket, found again through curl_multi_assign) and when to call it back
-// (timer callback: one uv_timer). Both callbacks only arrange watching;
-// curl_multi_socket_action is called from the libuv callbacks, never
-// from inside curl's, and each call is followed by reading every
-// finished transfer with curl_multi_info_read.
+// The HTTP engine: transfers on one libcurl multi handle, which a
+// CurlDriver drives from the libuv loop; after each round of curl's
+// work, the transfers' events are sent and the finished ones read.
 //
 // Every method but note_submitted(), note_dropped() and pending() runs on
 // the loop thread.
@@ -20,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "curl_driver.hpp"
 #include "http_transfer.hpp"
 #include "http_types.hpp"
 #include "outbox.hpp"
@@ -28,7 +24,7 @@ namespace aio {
 
 class Http {
  public:
-  Http(uv_loop_t* loop, Outbox& out) : loop_(loop), out_(out) {}
+  Http(uv_loop_t* loop, Outbox& out) : out_(out), driver_(loop, [this] { after_curl(); }) {}
   ~Http();
   Http(const Http&) = delete;
   Http& operator=(const Http&) = delete;
@@ -57,36 +53,18 @@ class Http {
   std::int64_t pending() const { return pending_.load(std::memory_order_relaxed); }
 
  private:
-  struct Socket {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    Http* owner;
-  };
-
   bool ensure_multi();
   void apply_limits();
   void complete(Completion c) noexcept;
   void deliver_events(Transfer* t) noexcept;
   void deliver_all_events() noexcept;
-  void act(curl_socket_t fd, int events);
+  void after_curl();
   void reap();
-  int watch(curl_socket_t fd, int what, Socket* s);
-  void unwatch(Socket* s);
 
-  static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp);
-  static int on_timer(CURLM* multi, long timeout_ms, void* self);
-  static void on_poll(uv_poll_t* poll, int status, int events);
-  static void on_timeout(uv_timer_t* timer);
-  static void on_socket_closed(uv_handle_t* handle);
-
-  uv_loop_t* loop_;
   Outbox& out_;
-  CURLM* multi_ = nullptr;  // made on first use
-  uv_timer_t timer_{};
-  bool closed_ = false;
+  CurlDriver driver_;
   HttpLimits limits_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Transfer>> active_;
-  std::unordered_set<Socket*> sockets_;
   // Transfers that send events (Transfer::has_events), looked at after
   // each round of curl's work.
   std::unordered_set<Transfer*> eventful_;
