@@ -99,6 +99,7 @@ void Loop::on_async(uv_async_t* async) {
     self->files_.close_all();
     self->dns_.close_all();
     self->servers_.close_all();
+    self->tls_.close_all();
     uv_close(reinterpret_cast<uv_handle_t*>(&self->async_), nullptr);
     return;
   }
@@ -279,6 +280,32 @@ void Loop::abort_http(std::uint64_t id, std::uint64_t req) {
   submit([this, id, req] { servers_.abort(id, req); });
 }
 
+void Loop::tls_connect(std::uint64_t id, TlsRequest request) {
+  tls_.note_submitted();
+  if (!submit([this, id, request = std::move(request)] { tls_.connect(id, request); })) tls_.note_dropped();
+}
+
+void Loop::tls_write(std::uint64_t id, std::uint64_t write_id, std::string bytes) {
+  tls_.note_submitted();
+  // Shared so that the command stays copyable without copying the bytes.
+  auto shared = std::make_shared<std::string>(std::move(bytes));
+  if (!submit([this, id, write_id, shared] { tls_.write(id, write_id, std::move(*shared)); })) {
+    tls_.note_dropped();
+  }
+}
+
+void Loop::tls_cancel_write(std::uint64_t id, std::uint64_t write_id) {
+  submit([this, id, write_id] { tls_.cancel_write(id, write_id); });
+}
+
+void Loop::tls_ack(std::uint64_t id, std::uint64_t bytes) {
+  submit([this, id, bytes] { tls_.ack(id, bytes); });
+}
+
+void Loop::tls_close(std::uint64_t id) {
+  submit([this, id] { tls_.close(id); });
+}
+
 Stats Loop::stats() const {
   Stats s;
   s.timers_pending = timers_.pending();
@@ -286,6 +313,7 @@ Stats Loop::stats() const {
   s.files_pending = files_.pending();
   s.dns_pending = dns_.pending();
   s.servers_pending = servers_.pending();
+  s.tls_pending = tls_.pending();
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.commands = commands_;

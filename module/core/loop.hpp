@@ -20,6 +20,7 @@
 #include "http_types.hpp"
 #include "outbox.hpp"
 #include "timers.hpp"
+#include "tls.hpp"
 #include "waker.hpp"
 
 namespace aio {
@@ -40,6 +41,7 @@ struct Stats {
   std::int64_t files_pending = 0;
   std::int64_t dns_pending = 0;
   std::int64_t servers_pending = 0;
+  std::int64_t tls_pending = 0;
   std::uint64_t commands = 0;
   std::uint64_t completions = 0;
   std::uint64_t wakeups = 0;
@@ -95,6 +97,13 @@ class Loop {
   void end_http(std::uint64_t id, std::uint64_t req);
   void abort_http(std::uint64_t id, std::uint64_t req);
 
+  // Thread-safe front for TLS connections.
+  void tls_connect(std::uint64_t id, TlsRequest request);
+  void tls_write(std::uint64_t id, std::uint64_t write_id, std::string bytes);
+  void tls_cancel_write(std::uint64_t id, std::uint64_t write_id);
+  void tls_ack(std::uint64_t id, std::uint64_t bytes);
+  void tls_close(std::uint64_t id);
+
   Waker& waker() { return waker_; }
   Outbox& outbox() { return outbox_; }
   Stats stats() const;
@@ -112,6 +121,7 @@ class Loop {
   Files files_{&uv_, outbox_};
   Dns dns_{&uv_, outbox_};
   HttpServers servers_{&uv_, outbox_};
+  TlsConnections tls_{&uv_, outbox_};
 
   mutable std::mutex mu_;  // guards inbox_, stopping_ and every uv_async_send
   std::vector<Command> inbox_;

@@ -118,6 +118,7 @@ emacs_value stats(Env& env, std::ptrdiff_t, emacs_value*) {
                            env.intern(":files-pending"), n(s.files_pending),
                            env.intern(":dns-pending"), n(s.dns_pending),
                            env.intern(":servers-pending"), n(s.servers_pending),
+                           env.intern(":tls-pending"), n(s.tls_pending),
                            env.intern(":commands"), n(s.commands),
                            env.intern(":completions"), n(s.completions),
                            env.intern(":wakeups"), n(s.wakeups),

@@ -30,6 +30,7 @@ int emacs_module_init(struct emacs_runtime* runtime) noexcept {
     aio::emacs::define_http_functions(env);
     aio::emacs::define_file_functions(env);
     aio::emacs::define_server_functions(env);
+    aio::emacs::define_tls_functions(env);
     env.call("provide", {env.intern("aio-native-module")});
     initialised = true;
     return 0;

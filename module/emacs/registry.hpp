@@ -33,5 +33,6 @@ void define_timer_functions(Env& env);
 void define_http_functions(Env& env);
 void define_file_functions(Env& env);
 void define_server_functions(Env& env);
+void define_tls_functions(Env& env);
 
 }  // namespace aio::emacs

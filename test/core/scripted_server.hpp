@@ -18,25 +18,34 @@ namespace aio::test {
 // stdin closes, so it cannot outlive the test binary.
 class ScriptedServer {
  public:
-  explicit ScriptedServer(bool tls) {
+  explicit ScriptedServer(bool tls) : ScriptedServer(AIO_TEST_SERVER, tls ? "--tls" : nullptr) {}
+  // Another server script, which prints "PORT <n>" too, and may print
+  // "CA <file>" before it: the certificate its clients should trust.
+  ScriptedServer(const char* script, const char* arg) {
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    const char* argv[] = {"python3", AIO_TEST_SERVER, tls ? "--tls" : nullptr, nullptr};
+    const char* argv[] = {"python3", script, arg, nullptr};
     if (posix_spawnp(&pid_, "python3", &actions, nullptr, const_cast<char**>(argv), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     ::close(in[0]);
     ::close(out[1]);
     stdin_ = in[1];
-    // "PORT <n>\n"
     std::string line;
     char c;
-    while (line.size() < 64 && ::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    while (port_ == 0 && line.size() < 4096 && ::read(out[0], &c, 1) == 1) {
+      if (c != '\n') {
+        line += c;
+        continue;
+      }
+      if (line.rfind("PORT ", 0) == 0) port_ = std::atoi(line.c_str() + 5);
+      if (line.rfind("CA ", 0) == 0) ca_file_ = line.substr(3);
+      line.clear();
+    }
     ::close(out[0]);
-    if (line.rfind("PORT ", 0) == 0) port_ = std::atoi(line.c_str() + 5);
   }
   ~ScriptedServer() {
     if (stdin_ >= 0) ::close(stdin_);
@@ -46,11 +55,13 @@ class ScriptedServer {
     }
   }
   int port() const { return port_; }
+  const std::string& ca_file() const { return ca_file_; }
 
  private:
   pid_t pid_ = -1;
   int stdin_ = -1;
   int port_ = 0;
+  std::string ca_file_;
 };
 
 }  // namespace aio::test
