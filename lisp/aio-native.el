@@ -374,6 +374,10 @@ for `aio-list-tasks' and `aio-trace-mode'."
 :running       whether the loop runs
 :timers-pending native timers not yet finished
 :http-pending  HTTP transfers not yet finished
+:files-pending file operations not yet finished
+:dns-pending   name lookups not yet finished
+:servers-pending HTTP servers and requests not yet finished
+:tls-pending   TLS connections open or being made, and their writes
 :commands      requests sent to the loop
 :completions   finished operations handed to Lisp
 :wakeups       bytes written to the wake pipe

@@ -9,15 +9,18 @@
 ;; name is looked up with `aio-dns-lookup' first: Emacs never waits for
 ;; DNS.
 ;;
-;; No TLS: Emacs 28 cannot make a TLS connection that is both
-;; non-blocking and verified.  Given :tls-parameters with :nowait, it
+;; TLS connections are not Emacs processes: Emacs 28 cannot make a
+;; TLS connection that is both non-blocking and verified.  Given
+;; :tls-parameters with :nowait, it
 ;; dies of SIGPIPE when the connection is refused or reset (GnuTLS
 ;; writes without MSG_NOSIGNAL), calls no sentinel when it fails, and
 ;; accepted a self-signed certificate with :verify-error t in six
 ;; runs of six here (it refused it only with `gnutls-log-level' 2,
 ;; which slows the handshake: the check depends on timing);
 ;; `gnutls-negotiate' checks, but holds Emacs until the peer answers,
-;; forever if it never does.
+;; forever if it never does.  So with :tls, `aio-tcp-connect' has the
+;; module make the connection (aio-tcp-tls.el): libcurl connects and
+;; verifies it on the loop thread, as for `aio-http-request'.
 ;;
 ;; A connection's input is an `aio-stream' of unibyte strings, bounded
 ;; by `aio-tcp-max-bytes': when its reader falls behind, Emacs stops
@@ -41,6 +44,11 @@
 
 (declare-function aio-native--strerror "aio-native-module" (errno))
 (declare-function aio-native-load-module "aio-native-build" ())
+(declare-function aio-tcp-tls--open "aio-tcp-tls" (address host port options))
+(declare-function aio-tcp-tls--options "aio-tcp-tls" (verify ca-file))
+(declare-function aio-tcp-tls--write "aio-tcp-tls" (connection data))
+(declare-function aio-tcp-tls--close "aio-tcp-tls" (connection))
+(declare-function aio-tcp-tls--resume "aio-tcp-tls" (connection))
 
 (define-error 'aio-tcp-error "TCP connection failed" 'file-error)
 
@@ -59,9 +67,14 @@ HOST and PORT the peer.  CONNECTING is the promise of the connection
 while it is being made.  INBOX holds the writes still to send, (DATA .
 PROMISE), SENDER is the task sending them, EOF non-nil once the end of
 output was queued, STOPPED non-nil while Emacs does not read the
-socket, TASK the handler of a served connection."
+socket, TASK the handler of a served connection.
+
+A TLS connection (aio-tcp-tls.el) has TLS non-nil and no PROCESS:
+NATIVE is its operation id while open, HELD the bytes received and not
+yet acknowledged to the loop thread."
   process input host port (connecting nil)
-  (inbox nil) (sender nil) (eof nil) (stopped nil) (task nil))
+  (inbox nil) (sender nil) (eof nil) (stopped nil) (task nil)
+  (tls nil) (native nil) (held 0))
 
 (defun aio-tcp--check (object)
   "Return OBJECT if it is an `aio-tcp-connection', else signal."
@@ -76,12 +89,20 @@ if the connection breaks.  Closing it closes CONNECTION."
   (aio-tcp--input (aio-tcp--check connection)))
 
 (defun aio-tcp-process (connection)
-  "Return the Emacs network process of CONNECTION."
+  "Return the Emacs network process of CONNECTION.
+A TLS connection has none: the module makes it; the value is nil."
   (aio-tcp--process (aio-tcp--check connection)))
+
+(defun aio-tcp-tls-p (connection)
+  "Return non-nil if CONNECTION is a TLS connection."
+  (aio-tcp--tls (aio-tcp--check connection)))
 
 (defun aio-tcp-live-p (connection)
   "Return non-nil if CONNECTION is open."
-  (process-live-p (aio-tcp--process (aio-tcp--check connection))))
+  (aio-tcp--check connection)
+  (if (aio-tcp--tls connection)
+      (and (aio-tcp--native connection) t)
+    (process-live-p (aio-tcp--process connection))))
 
 ;;;; Input and flow control
 
@@ -103,6 +124,8 @@ if the connection breaks.  Closing it closes CONNECTION."
 
 (defun aio-tcp--resume (connection)
   "Read CONNECTION's socket again if Emacs stopped reading it."
+  (when (aio-tcp--tls connection)
+    (aio-tcp-tls--resume connection))
   (when (aio-tcp--stopped connection)
     (setf (aio-tcp--stopped connection) nil)
     (let ((process (aio-tcp--process connection)))
@@ -226,34 +249,53 @@ DATA goes out in slices, others running between them; but a slice
 waits inside Emacs's `process-send-string' while the system's buffers
 for the connection are full: a peer that stops reading holds Emacs
 once a few megabytes are on their way (\[keyboard-quit] interrupts).
-Emacs offers no write that does not wait."
+Emacs offers no write that does not wait.  A TLS connection's writes
+are the loop thread's: they never hold Emacs.  DATA is then copied
+to the loop thread at once, so a peer that does not read holds what
+is not yet sent in memory."
   (aio-tcp--check connection)
   (unless (stringp data)
     (signal 'wrong-type-argument (list 'stringp data)))
-  (aio-tcp--queue connection (if (multibyte-string-p data) (encode-coding-string data 'utf-8 t) data)))
+  (let ((bytes (if (multibyte-string-p data) (encode-coding-string data 'utf-8 t) data)))
+    (if (aio-tcp--tls connection)
+        (aio-tcp-tls--write connection bytes)
+      (aio-tcp--queue connection bytes))))
 
 (defun aio-tcp-close-write (connection)
   "Close CONNECTION's output after the writes queued, keeping its input.
 The peer reads the end of what was sent; what it sends back still
-arrives.  Return a promise resolved once done."
-  (aio-tcp--queue (aio-tcp--check connection) 'eof))
+arrives.  Return a promise resolved once done.  A TLS connection
+cannot close its output alone: the promise is rejected with
+`aio-tcp-error'."
+  (aio-tcp--check connection)
+  (if (aio-tcp--tls connection)
+      (aio-tcp-tls--write connection 'eof)
+    (aio-tcp--queue connection 'eof)))
 
 (defun aio-tcp-close (connection)
   "Close CONNECTION now: writes not yet sent are dropped, input ends."
   (aio-tcp--check connection)
+  (if (aio-tcp--tls connection)
+      (aio-tcp-tls--close connection)
+    (aio-tcp--close-process connection))
+  nil)
+
+(defun aio-tcp--close-process (connection)
+  "Close CONNECTION, a connection of an Emacs process."
   (let ((process (aio-tcp--process connection)))
     (when (process-live-p process)
       (delete-process process))
     ;; The sentinel has run: but a process never opened has none.
     (aio-tcp--fail-writes connection (aio-tcp--error connection "Connection closed"))
-    (aio--stream-finish (aio-tcp--input connection) t))
-  nil)
+    (aio--stream-finish (aio-tcp--input connection) t)))
 
 (defun aio-tcp--input-closed (connection _stream)
   "Close CONNECTION: its reader closed its input stream."
-  (let ((process (aio-tcp--process connection)))
-    (when (process-live-p process)
-      (delete-process process))))
+  (if (aio-tcp--tls connection)
+      (aio-tcp-tls--close connection)
+    (let ((process (aio-tcp--process connection)))
+      (when (process-live-p process)
+        (delete-process process)))))
 
 (defun aio-tcp--stream (connection)
   "Return a new input stream for CONNECTION."
@@ -288,26 +330,38 @@ HOST is the name asked for, for errors."
     (when (process-live-p process)
       (delete-process process))))
 
-(aio-defun aio-tcp--connect (host port)
+(aio-defun aio-tcp--connect (host port tls)
   "Connect to HOST and PORT, each of HOST's addresses in turn.
+TLS is nil, or the options of a TLS connection (see aio-tcp-tls.el).
 See `aio-tcp-connect'."
   (let ((addresses (if (aio-dns--address-p host) (list host) (aio-await (aio-dns-lookup host))))
         (connection nil)
         (failure nil))
     (while (and addresses (not connection))
       (condition-case err
-          (setq connection (aio-await (aio-tcp--open (pop addresses) host port)))
+          (setq connection (aio-await (if tls
+                                          (aio-tcp-tls--open (pop addresses) host port tls)
+                                        (aio-tcp--open (pop addresses) host port))))
         (file-error (setq failure err))))
     (or connection (signal (car failure) (cdr failure)))))
 
-(cl-defun aio-tcp-connect (host port &key timeout)
+(cl-defun aio-tcp-connect (host port &key timeout tls (verify-tls t) ca-file)
   "Connect to HOST and PORT; return a promise of an `aio-tcp-connection'.
 HOST is a name or an address; a name is looked up with
 `aio-dns-lookup', so that Emacs never waits for DNS, and its addresses
-are tried in turn.  The connection is an Emacs network process made
-with `make-network-process' and :nowait, without TLS.  With TIMEOUT,
+are tried in turn.  Without TLS, the connection is an Emacs network
+process made with `make-network-process' and :nowait.  With TIMEOUT,
 seconds, a connection not made by then is given up and the promise
 rejected with `aio-timeout'.
+
+With TLS non-nil, the connection is TLS, made by the module on its
+loop thread (libcurl, as for `aio-http-request'), not an Emacs
+process: the peer's certificate must be valid for HOST and signed by
+an authority the system trusts, or by one in CA-FILE, a file of PEM
+certificates, when given; VERIFY-TLS nil accepts any certificate.  A
+certificate refused rejects the promise with `aio-tcp-tls-error', an
+`aio-tcp-error'.  Such a connection is read, written and closed as the
+others, except that it cannot close its output alone.
 
 The promise is rejected with `aio-dns-error' when HOST has no address,
 and with (aio-tcp-error MESSAGE HOST PORT) when no connection could be
@@ -315,16 +369,24 @@ made; `aio-tcp-error' is a `file-error'.  Read from `aio-tcp-input',
 write with `aio-tcp-write', end with `aio-tcp-close-write' and
 `aio-tcp-close'.
 
-\(fn HOST PORT &key TIMEOUT)"
+\(fn HOST PORT &key TIMEOUT TLS (VERIFY-TLS t) CA-FILE)"
   (unless (stringp host)
     (signal 'wrong-type-argument (list 'stringp host)))
   (unless (integerp port)
     (signal 'wrong-type-argument (list 'integerp port)))
   (unless (< 0 port 65536)
     (signal 'args-out-of-range (list port 1 65535)))
+  (unless (or (null ca-file) (stringp ca-file))
+    (signal 'wrong-type-argument (list 'stringp ca-file)))
+  (when (and ca-file (not tls))
+    (signal 'args-out-of-range (list :ca-file "only with :tls")))
   ;; Before anything starts: a refusal later would leave it behind.
   (aio-native--check-timeout timeout)
-  (let ((connecting (aio-tcp--connect host port)))
+  (let ((connecting (aio-tcp--connect host port
+                                      (and tls
+                                           (progn (require 'aio-tcp-tls)
+                                                  (aio-tcp-tls--options (and verify-tls t)
+                                                                        ca-file))))))
     (if timeout
         (aio-tcp--with-timeout connecting timeout)
       connecting)))

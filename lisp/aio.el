@@ -43,6 +43,7 @@
 (require 'aio-dns)
 (require 'aio-http-server)
 (require 'aio-tcp)
+(require 'aio-tcp-tls)
 (autoload 'aio-url-retrieve "aio-url"
   "Return a promise of (STATUS . BUFFER) from retrieving URL.
 Like `url-retrieve'; see aio-url.el.

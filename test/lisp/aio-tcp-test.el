@@ -107,7 +107,7 @@ SPEC is (PORT ARGS...), ARGS more arguments of tcp_echo.py serve."
   (should-error (aio-tcp-connect "127.0.0.1" 80 :timeout 'x) :type 'wrong-type-argument)
   (dolist (bad '(-1 0 1e10 1.0e+INF))
     (should-error (aio-tcp-connect "127.0.0.1" 80 :timeout bad) :type 'args-out-of-range))
-  (should-error (aio-tcp-connect "127.0.0.1" 80 :tls t) :type 'error)
+  (should-error (aio-tcp-connect "127.0.0.1" 80 :tlss t) :type 'error)
   (should-not (aio-tcp-test--our-processes)))
 
 (aio-deftest aio-tcp-a-slow-reader-stops-emacs-reading ()

@@ -84,6 +84,8 @@ The value is returned; a server a call made is stopped when it ends."
               (aio-probe-specs-files-general-numbers))
     (tcp-timeout ,(lambda (v) (or (null v) (and (numberp v) (< 0 v) (<= v 1e9)))) ,#'ignore
                  (aio-probe-specs-files-general-numbers))
+    ;; Valid only beside :tls, which the matrix leaves nil.
+    (tcp-ca-file null ,#'ignore (aio-probe-specs-files-general-names))
     (tcp-connection aio-tcp-connection-p aio-probe-specs-tcp--connection
                     (aio-probe-specs-files-general-values))
     (tcp-data stringp ,(lambda () "data\n")
@@ -102,11 +104,14 @@ The value is returned; a server a call made is stopped when it ends."
 (defconst aio-probe-specs-tcp-specs
   `(;; Documented: the file errors of `make-network-process' for a
     ;; listener (an address of no interface here, a port taken).
-    (aio-tcp-connect :args (dns-host tcp-port) :keys ((:timeout tcp-timeout))
+    (aio-tcp-connect :args (dns-host tcp-port)
+                     :keys ((:timeout tcp-timeout) (:tls any) (:verify-tls any)
+                            (:ca-file tcp-ca-file))
                      :network t :then aio-probe-specs-tcp--settle)
     (aio-tcp-input :args (tcp-connection))
     (aio-tcp-process :args (tcp-connection))
     (aio-tcp-live-p :args (tcp-connection))
+    (aio-tcp-tls-p :args (tcp-connection))
     (aio-tcp-write :args (tcp-connection tcp-data) :then aio-probe-specs-files--settle)
     (aio-tcp-close-write :args (tcp-connection) :then aio-probe-specs-files--settle)
     (aio-tcp-close :args (tcp-connection))
