@@ -12,9 +12,11 @@
 ;; a connection is an `aio-tcp-connection' without a process; it is
 ;; read, written and closed through the same functions as the others.
 ;;
-;; Its operation id gets the events (connected . ""), (chunk . BYTES)
-;; and (eof . ""), and ends failed when the connection breaks or
-;; cancelled once closed; each write is an operation of its own.
+;; Its operation id gets the events (connected . "") and (chunk .
+;; BYTES), and ends done when the peer closes the connection (then the
+;; loop thread closes it too, as Emacs closes a network process),
+;; failed when it breaks, cancelled once closed here.  Each write is an
+;; operation of its own.
 ;;
 ;; Backpressure as for HTTP streams: the loop thread hands over at
 ;; most `aio-tcp-max-bytes' that Lisp has not acknowledged, and stops
@@ -83,9 +85,8 @@ OPTIONS are those of `aio-native--tls-connect'."
                       (setf (aio-tcp--connecting connection) nil)
                       (when connecting
                         (aio-resolve connecting (aio--value-fn connection)))))
-        ('chunk (aio-tcp-tls--on-chunk connection (cdr payload)))
-        ('eof (aio--stream-finish (aio-tcp--input connection) t)))
-    ;; The end: broken, or closed (then already finished here).
+        ('chunk (aio-tcp-tls--on-chunk connection (cdr payload))))
+    ;; The end: closed by the peer, broken, or closed here.
     (let ((condition (if (eq status 'failed)
                          (aio-tcp-tls--condition connection payload)
                        (aio-tcp--error connection "Connection closed")))

@@ -135,11 +135,16 @@ void TlsConnection::write(std::uint64_t write_id, std::string bytes) {
 
 void TlsConnection::cancel_write(std::uint64_t write_id) {
   for (auto it = writes_.begin(); it != writes_.end(); ++it) {
-    if (it->id == write_id) {
+    if (it->id != write_id || it->cancelled) continue;
+    out_.push_back(Completion{write_id, Status::cancelled});
+    if (it->started) {
+      // The TLS library may hold records made of it, and must be handed
+      // the same bytes again: it goes out in full, unannounced.
+      it->cancelled = true;
+    } else {
       writes_.erase(it);
-      out_.push_back(Completion{write_id, Status::cancelled});
-      break;
     }
+    break;
   }
   if (open_) watch();
 }
@@ -168,7 +173,9 @@ void TlsConnection::end(Completion c) {
 }
 
 void TlsConnection::finish_writes(Status status, const std::string& message) {
-  for (Write& w : writes_) out_.push_back(Completion{w.id, status, message});
+  for (Write& w : writes_) {
+    if (!w.cancelled) out_.push_back(Completion{w.id, status, message});
+  }
   writes_.clear();
 }
 
@@ -192,13 +199,17 @@ void TlsConnection::read_some() {
     unacked_ += n;
   }
   if (!chunk.empty()) event("chunk", std::move(chunk));
-  if (eof_ && !ended_) event("eof");
+  // The peer closed: so does the connection, as a TCP one of Emacs's
+  // would, writes not yet sent failing. Nothing stays open for want of
+  // a close.
+  if (eof_) end(Completion{id_, Status::ok});
 }
 
 void TlsConnection::write_some() {
   while (!writes_.empty() && !ended_) {
     Write& w = writes_.front();
     if (w.sent < w.bytes.size()) {
+      w.started = true;
       std::size_t n = 0;
       const CURLcode rc = curl_easy_send(easy_, w.bytes.data() + w.sent, w.bytes.size() - w.sent, &n);
       if (rc == CURLE_AGAIN) return;
@@ -206,7 +217,7 @@ void TlsConnection::write_some() {
       w.sent += n;
       if (w.sent < w.bytes.size()) continue;
     }
-    out_.push_back(Completion{w.id, Status::ok});
+    if (!w.cancelled) out_.push_back(Completion{w.id, Status::ok});
     writes_.pop_front();
   }
 }

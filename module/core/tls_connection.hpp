@@ -5,10 +5,11 @@
 // by the engine (tls.hpp) from connect to its end.
 //
 // What it reports, as completions gathered for the engine to send:
-// events "connected", "chunk" (PAYLOAD the bytes received) and "eof"
-// under the connection's id, then one final completion when the
-// connection breaks (Status::error); each write, under its own id, ok
-// once handed to the system in full.
+// events "connected" and "chunk" (PAYLOAD the bytes received) under the
+// connection's id, then one final completion: ok when the peer closed
+// it, error when it broke or could not be made, cancelled when closed
+// here. Each write, under its own id: ok once handed to the system in
+// full, else as the connection ended.
 #pragma once
 
 #include <curl/curl.h>
@@ -55,7 +56,8 @@ class TlsConnection {
   void connected(CURLcode code);
   // Queues BYTES to send after the writes before, as WRITE_ID.
   void write(std::uint64_t write_id, std::string bytes);
-  // Sends nothing more of write WRITE_ID, which completes as cancelled.
+  // Write WRITE_ID completes as cancelled; nothing of it is sent, unless
+  // its sending began (then all of it is: see cancel_write()).
   void cancel_write(std::uint64_t write_id);
   // The reader took BYTES: the socket is read again once there is room.
   void ack(std::uint64_t bytes);
@@ -96,6 +98,8 @@ class TlsConnection {
     std::uint64_t id;
     std::string bytes;
     std::size_t sent = 0;
+    bool started = false;    // handed to curl_easy_send at least once
+    bool cancelled = false;  // completed already, sent all the same
   };
 
   uv_loop_t* loop_;

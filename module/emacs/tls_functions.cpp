@@ -18,7 +18,10 @@ emacs_value tls_connect(Env& env, std::ptrdiff_t, emacs_value* args) {
   r.host = line_of(env, args[1]);
   if (r.host.empty()) env.signal("args-out-of-range", {args[1]});
   r.port = static_cast<int>(env.integer_in(args[2], 1, 65535));
-  if (!env.is_nil(args[3])) r.address = line_of(env, args[3]);
+  if (!env.is_nil(args[3])) {
+    r.address = line_of(env, args[3]);
+    if (r.address.empty()) env.signal("args-out-of-range", {args[3]});
+  }
   emacs_value opts = args[4];
   check_options(env, opts);
   r.verify = !env.is_nil(option(env, opts, ":verify"));
@@ -63,10 +66,10 @@ const Function functions[] = {
      "the name), :ca-file (certificates to trust instead of the\n"
      "system's) and :window (most bytes received and not acknowledged with\n"
      "`aio-native--tls-ack' before the socket is no longer read).  ID then\n"
-     "sends events (connected . \"\"), (chunk . BYTES) and (eof . \"\"),\n"
-     "and completes as failed, (KIND . MESSAGE), when the connection breaks\n"
-     "or cannot be made, or as cancelled once closed with\n"
-     "`aio-native--tls-close'.  Return ID.\n\n"
+     "sends events (connected . \"\") and (chunk . BYTES), and completes\n"
+     "as done when the peer closes the connection, as failed, (KIND .\n"
+     "MESSAGE), when it breaks or cannot be made, or as cancelled once\n"
+     "closed with `aio-native--tls-close'.  Return ID.\n\n"
      "(fn ID HOST PORT ADDRESS OPTIONS)"},
     {"aio-native--tls-write", 3, 3, boundary<tls_write>,
      "Send BYTES, a unibyte string, on TLS connection ID, as WRITE-ID.\n"

@@ -2,7 +2,9 @@
 // completions the way Emacs does (poll the pipe, then drain).
 #pragma once
 
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -45,6 +47,19 @@ struct Pipe {
     return total;
   }
 };
+
+// A port on 127.0.0.1 that nobody listens on (bound, then released).
+inline int refused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
 // Waits on PIPE and drains LOOP until N completions arrived or the time
 // runs out; returns what arrived, in order.

@@ -27,29 +27,10 @@
   "Run BODY with PORT bound to an echo server's port.
 SPEC is (PORT ARGS...), ARGS more arguments of tcp_echo.py serve."
   (declare (indent 1) (debug ((symbolp &rest form) body)))
-  (let ((process (make-symbol "process"))
-        (buffer (make-symbol "buffer")))
-    `(progn
-       (unless (executable-find "python3") (ert-skip "python3 is needed"))
-       (let* ((,buffer (generate-new-buffer " *aio-tcp-test-peer*"))
-              (,process (make-process :name "aio-tcp-test-peer" :buffer ,buffer :noquery t
-                                      :connection-type 'pipe
-                                      :command (list "python3" aio-tcp-test--script "serve"
-                                                     ,@(cdr spec))))
-              (,(car spec) nil))
-         (unwind-protect
-             (progn
-               (aio-test-eventually
-                (lambda ()
-                  (with-current-buffer ,buffer
-                    (goto-char (point-min))
-                    (when (re-search-forward "^PORT \\([0-9]+\\)" nil t)
-                      (setq ,(car spec) (string-to-number (match-string 1))))))
-                10)
-               (unless ,(car spec) (error "The echo server did not start"))
-               ,@body)
-           (delete-process ,process)
-           (kill-buffer ,buffer))))))
+  `(aio-test-with-server ((port) (list "python3" aio-tcp-test--script "serve" ,@(cdr spec))
+                          "^PORT \\([0-9]+\\)\n")
+     (let ((,(car spec) (string-to-number port)))
+       ,@body)))
 
 (defun aio-tcp-test--our-processes ()
   "Return the live processes made by aio-tcp."

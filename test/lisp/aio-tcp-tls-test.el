@@ -21,31 +21,13 @@
   "Run BODY with the TLS echo server's port and certificate file bound.
 SPEC is (PORT CA-FILE)."
   (declare (indent 1) (debug ((symbolp symbolp) body)))
-  (let ((process (make-symbol "process"))
-        (buffer (make-symbol "buffer")))
-    `(progn
-       (unless (executable-find "python3") (ert-skip "python3 is needed"))
-       (unless (executable-find "openssl") (ert-skip "openssl is needed"))
-       (let* ((,buffer (generate-new-buffer " *aio-tcp-tls-test-server*"))
-              (,process (make-process :name "aio-tcp-tls-test-server" :buffer ,buffer
-                                      :noquery t :connection-type 'pipe
-                                      :command (list "python3" aio-tcp-tls-test--script)))
-              (,(car spec) nil)
-              (,(cadr spec) nil))
-         (unwind-protect
-             (progn
-               (aio-test-eventually
-                (lambda ()
-                  (with-current-buffer ,buffer
-                    (goto-char (point-min))
-                    (when (re-search-forward "^CA \\(.*\\)\nPORT \\([0-9]+\\)" nil t)
-                      (setq ,(cadr spec) (match-string 1)
-                            ,(car spec) (string-to-number (match-string 2))))))
-                10)
-               (unless ,(car spec) (error "The TLS echo server did not start"))
-               ,@body)
-           (delete-process ,process)
-           (kill-buffer ,buffer))))))
+  `(progn
+     (unless (executable-find "openssl") (ert-skip "openssl is needed"))
+     (aio-test-with-server ((ca port) (list "python3" aio-tcp-tls-test--script)
+                            "^CA \\(.*\\)\nPORT \\([0-9]+\\)\n")
+       (let ((,(car spec) (string-to-number port))
+             (,(cadr spec) ca))
+         ,@body))))
 
 (aio-defun aio-tcp-tls-test--read-until (connection text)
   "Read CONNECTION's input until what came holds TEXT; return all of it."
@@ -106,7 +88,9 @@ SPEC is (PORT CA-FILE)."
         ;; The input ends without error, after the last bytes.
         (should (equal (apply #'concat (aio-test-wait (aio-stream-collect (aio-tcp-input connection))))
                        "bye\n"))
-        (aio-tcp-close connection)))
+        ;; Closed here too, as an Emacs network process would be.
+        (should-not (aio-tcp-live-p connection))
+        (should-error (aio-test-wait (aio-tcp-write connection "late")) :type 'aio-tcp-error)))
     (should (aio-tcp-tls-test--settled))))
 
 (aio-deftest aio-tcp-tls-output-cannot-close-alone ()

@@ -13,6 +13,7 @@
 ;;; Code:
 
 (require 'ert)
+(require 'cl-lib)
 (require 'aio)
 
 (defun aio-test-eventually (predicate &optional seconds)
@@ -87,6 +88,42 @@ Every test of test/lisp is defined with it."
   (condition-case err
       (progn (aio-test-wait promise) nil)
     (error err)))
+
+(defmacro aio-test-with-server (spec &rest body)
+  "Run BODY beside a server process, its first words bound.
+SPEC is (VARS COMMAND REGEXP): COMMAND, a list of strings, starts the
+server; once its output matches REGEXP (within 10 s), each of VARS is
+bound to the string of the group of the same rank, and BODY runs.  The
+server is stopped after BODY.  The test is skipped if the program of
+COMMAND is not installed."
+  (declare (indent 1) (debug ((sexp form form) body)))
+  (let ((process (make-symbol "process"))
+        (buffer (make-symbol "buffer"))
+        (command (make-symbol "command"))
+        (matches (make-symbol "matches")))
+    `(let ((,command ,(nth 1 spec)))
+       (unless (executable-find (car ,command))
+         (ert-skip (format "%s is needed" (car ,command))))
+       (let* ((,buffer (generate-new-buffer " *aio-test-server*"))
+              (,process (make-process :name "aio-test-server" :buffer ,buffer :noquery t
+                                      :connection-type 'pipe :command ,command))
+              (,matches nil))
+         (unwind-protect
+             (progn
+               (aio-test-eventually
+                (lambda ()
+                  (with-current-buffer ,buffer
+                    (goto-char (point-min))
+                    (when (re-search-forward ,(nth 2 spec) nil t)
+                      (setq ,matches (cdr (mapcar (lambda (i) (match-string i))
+                                                  (number-sequence 0 ,(length (car spec)))))))))
+                10)
+               (unless ,matches (error "The server %S did not start" ,command))
+               (let ,(cl-loop for var in (car spec) for i from 0
+                              collect `(,var (nth ,i ,matches)))
+                 ,@body))
+           (delete-process ,process)
+           (kill-buffer ,buffer))))))
 
 (defun aio-test-wait (promise)
   "Wait for PROMISE, but not forever: give up after 10 s."

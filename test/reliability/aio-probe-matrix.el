@@ -48,6 +48,7 @@
 (declare-function aio-native--running-p "aio-native-module" ())
 (declare-function aio-native--timer-cancel "aio-native-module" (id))
 (declare-function aio-native--http-cancel "aio-native-module" (id))
+(declare-function aio-native--tls-close "aio-native-module" (id))
 
 (defvar aio-native--process)
 (defvar aio-native--trackers)
@@ -312,6 +313,14 @@ A timer and a request make libuv and libcurl open their descriptors;
 they are no call's leak."
   (ignore-errors (aio-wait-for (aio-sleep 0.001) 2))
   (ignore-errors (aio-wait-for (aio-http-request aio-probe-matrix--refused :proxy "" :timeout 2) 3))
+  ;; TLS connections have a libcurl multi handle of their own, and its
+  ;; wake-up socket pair.
+  (when (and (fboundp 'aio-tcp-connect)
+             (string-match ":\\([0-9]+\\)/" aio-probe-matrix--refused))
+    (ignore-errors
+      (aio-wait-for (aio-tcp-connect "127.0.0.1" (string-to-number (match-string 1 aio-probe-matrix--refused))
+                                     :tls t :timeout 2)
+                    3)))
   ;; libuv keeps one descriptor (close-on-exec) in reserve from its
   ;; first stream handle on, to refuse connections when they run out.
   (when (fboundp 'aio-http-serve)
@@ -417,6 +426,7 @@ children: those the function's documentation names."
         (pcase kind
           ('timer (aio-native--timer-cancel id))
           ('server (aio-native--server-stop id))
+          ('tls (aio-native--tls-close id))
           (_ (aio-native--http-cancel id)))))))
 
 (defun aio-probe-matrix--outcome (thunk)

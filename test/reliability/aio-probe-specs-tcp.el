@@ -2,8 +2,8 @@
 
 ;;; Commentary:
 
-;; The argument types and specs of the bad-input matrix for aio-tcp.el
-;; and `aio-native--strerror'.  aio-probe-specs.el appends them to its
+;; The argument types and specs of the bad-input matrix for aio-tcp.el,
+;; the module's TLS connections and `aio-native--strerror'.  aio-probe-specs.el appends them to its
 ;; own.
 ;;
 ;; Nothing leaves this machine: hosts are those of the DNS pools of
@@ -31,6 +31,22 @@
   (let ((owner (aio-promise)))
     (setf (aio-promise-release owner) cleanup)
     (aio-probe-values--own owner)))
+
+(defun aio-probe-specs-tcp--line-p (v)
+  "Return non-nil if V is a string the module takes as a line: not empty,
+no NUL, CR or LF."
+  (and (stringp v) (not (string-empty-p v)) (not (string-match-p "[\0\r\n]" v))))
+
+(defun aio-probe-specs-tcp--tls-options-p (v)
+  "Return non-nil if V is a valid options plist of `aio-native--tls-connect'."
+  (and (proper-list-p v) (cl-evenp (length v))
+       (cl-loop for (key value) on v by #'cddr
+                always (and (keywordp key)
+                            (pcase key
+                              (:ca-file (or (null value) (aio-probe-specs-tcp--line-p value)))
+                              (:window (or (null value) (and (integerp value)
+                                                             (<= 1 value (expt 2 40)))))
+                              (_ t))))))
 
 (defun aio-probe-specs-tcp--connection ()
   "Return a connection to a listener of its own, both owned by the call."
@@ -97,6 +113,16 @@ The value is returned; a server a call made is stopped when it ends."
     (tcp-handler functionp ,(lambda () #'ignore) (aio-probe-specs-files-general-values))
     (tcp-listen-host ,(lambda (v) (or (null v) (stringp v))) ,#'ignore
                      (aio-probe-specs-files-general-names aio-probe-specs-files-dns-host-values))
+    ;; The module's TLS connections: hosts from the DNS pools only, so
+    ;; that no name leads to a query.
+    (tls-native-host aio-probe-specs-tcp--line-p ,(lambda () "127.0.0.1")
+                     (aio-probe-specs-files-general-numbers aio-probe-specs-files-dns-host-values
+                                                            aio-probe-specs-files-dns-native-host-values))
+    (tls-native-address ,(lambda (v) (or (null v) (aio-probe-specs-tcp--line-p v))) ,#'ignore
+                        (aio-probe-specs-files-general-numbers
+                         aio-probe-specs-files-dns-address-values))
+    (tls-native-options aio-probe-specs-tcp--tls-options-p ,(lambda () (list :verify t))
+                        (aio-probe-values aio-probe-option-values))
     (errno ,(lambda (v) (and (integerp v) (<= 0 v 4095))) ,(lambda () 2)
            (aio-probe-specs-files-general-numbers)))
   "Argument types of the TCP functions, for `aio-probe-types'.")
@@ -122,7 +148,14 @@ The value is returned; a server a call made is stopped when it ends."
     (aio-tcp-server-p :args (any))
     (aio-tcp-server-port :args (tcp-server))
     (aio-tcp-server-stop :args (tcp-server))
-    (aio-native--strerror :args (errno)))
+    (aio-native--strerror :args (errno))
+    (aio-native--tls-connect :args (fs-native-id tls-native-host tcp-port tls-native-address
+                                                 tls-native-options)
+                             :native tls)
+    (aio-native--tls-write :args (fs-native-id fs-native-id tcp-data))
+    (aio-native--tls-cancel-write :args (fs-native-id fs-native-id))
+    (aio-native--tls-ack :args (fs-native-id native-bytes))
+    (aio-native--tls-close :args (fs-native-id)))
   "Specs of the TCP functions, for `aio-probe-specs'.")
 
 (provide 'aio-probe-specs-tcp)

@@ -17,12 +17,13 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+from certificates import self_signed_context
 
 
 def _query(handler):
@@ -360,27 +361,13 @@ class Server(http.server.ThreadingHTTPServer):
         pass  # clients that hang up early are part of the tests
 
 
-def self_signed_context(directory):
-    """A server context with a fresh certificate for 127.0.0.1."""
-    cert = os.path.join(directory, "cert.pem")
-    key = os.path.join(directory, "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
-
-
 def main():
     tmp = None
     context = None
     if "--tls" in sys.argv[1:]:
         tmp = tempfile.mkdtemp(prefix="aio-http-test-")
         try:
-            context = self_signed_context(tmp)
+            context, _ = self_signed_context(tmp, "127.0.0.1", ["IP:127.0.0.1"])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     server = Server(context)

@@ -21,24 +21,11 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
 
-
-def make_context(directory):
-    """A server context with a fresh certificate; returns it and the file."""
-    cert = os.path.join(directory, "cert.pem")
-    key = os.path.join(directory, "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context, cert
+from certificates import self_signed_context
 
 
 def serve(context, raw):
@@ -72,7 +59,7 @@ def serve(context, raw):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="aio-tls-test-")
-    context, cert = make_context(tmp)
+    context, cert = self_signed_context(tmp, "localhost", ["DNS:localhost", "IP:127.0.0.1"])
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
