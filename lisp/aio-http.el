@@ -226,7 +226,7 @@ the cap wait for a connection to free up."
 
 (defconst aio-http--keywords
   '(:method :headers :body :timeout :connect-timeout :follow-redirects
-    :max-redirects :verify-tls :max-size :proxy :as :idle-timeout :on-progress
+    :max-redirects :verify-tls :ca-file :max-size :proxy :as :idle-timeout :on-progress
     :fail-on-error-status)
   "Keywords `aio-http-request' accepts.")
 
@@ -408,6 +408,23 @@ Signal an error for any other FORM, or a remote file name."
   "Return PATH encoded as the file system wants it."
   (encode-coding-string path (or file-name-coding-system default-file-name-coding-system)))
 
+(defun aio-http--ca-file (ca-file)
+  "Return CA-FILE, a file of PEM certificates, as the module takes it.
+Return nil for nil.  Signal `wrong-type-argument' unless CA-FILE is a
+string, `file-missing' if it cannot be read, `file-error' if it is a
+directory, and an error if it is remote."
+  (when ca-file
+    (unless (stringp ca-file)
+      (signal 'wrong-type-argument (list 'stringp ca-file)))
+    (let ((path (expand-file-name ca-file)))
+      (when (file-remote-p path)
+        (error "Certificates cannot be read from remote file %s" path))
+      (unless (file-readable-p path)
+        (signal 'file-missing (list "Reading certificates" "No such file or directory" path)))
+      (when (file-directory-p path)
+        (signal 'file-error (list "Reading certificates" "Is a directory" path)))
+      (aio-http--file-bytes path))))
+
 (defun aio-http-request (url &rest args)
   "Return a promise of the response from an HTTP request of URL.
 The promise resolves to an `aio-http-response' whatever the status
@@ -443,6 +460,8 @@ ARGS is a plist of keyword arguments:
 :follow-redirects non-nil (the default) to follow redirects.
 :max-redirects    how many to follow at most; nil or absent: 20.
 :verify-tls       nil to accept any certificate; default t.
+:ca-file          a file of PEM certificates: the authorities trusted
+                  instead of the system's (a private CA); default nil.
 :max-size         the largest body accepted, in bytes, or nil for no
                   limit; default `aio-http-max-size' (256 MiB) for a
                   body held in memory, none for a stream or a file.
@@ -529,6 +548,7 @@ ARGS is a plist of keyword arguments:
                          :verify-tls (if (plist-member args :verify-tls)
                                          (plist-get args :verify-tls)
                                        t)
+                         :ca-file (aio-http--ca-file (plist-get args :ca-file))
                          :max-size max-size
                          :proxy proxy
                          :fail-on-error-status (plist-get args :fail-on-error-status))))

@@ -30,7 +30,7 @@
 (require 'aio-promise)
 (require 'aio-native)
 (require 'aio-stream)
-(require 'aio-file)
+(require 'aio-http)
 (require 'aio-tcp)
 
 (declare-function aio-native--tls-connect "aio-native-module" (id host port address options))
@@ -44,13 +44,9 @@
 
 (defun aio-tcp-tls--options (verify ca-file)
   "Return the options of `aio-native--tls-connect' for VERIFY and CA-FILE.
-Signal `file-missing' if CA-FILE, a file name, is not there."
-  (when ca-file
-    (setq ca-file (expand-file-name ca-file))
-    (unless (file-readable-p ca-file)
-      (signal 'file-missing (list "Reading certificates" "No such file or directory" ca-file))))
+CA-FILE is checked as `aio-http-request' checks its :ca-file."
   (list :verify verify
-        :ca-file (and ca-file (aio-file--encode ca-file))
+        :ca-file (aio-http--ca-file ca-file)
         :window aio-tcp-max-bytes))
 
 (defun aio-tcp-tls--open (address host port options)

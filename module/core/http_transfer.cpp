@@ -232,6 +232,7 @@ void Transfer::setup() {
   if (r.timeout_ms > 0) check(curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, r.timeout_ms), "TIMEOUT_MS");
   check(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L), "SSL_VERIFYPEER");
   check(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L), "SSL_VERIFYHOST");
+  if (!r.ca_file.empty()) check(curl_easy_setopt(easy_, CURLOPT_CAINFO, r.ca_file.c_str()), "CAINFO");
   if (r.proxy) check(curl_easy_setopt(easy_, CURLOPT_PROXY, r.proxy->c_str()), "PROXY");
   if (r.max_size > 0) {
     // Refuses a too large Content-Length before any body arrives; on_body

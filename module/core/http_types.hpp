@@ -32,6 +32,8 @@ struct HttpRequest {
   bool follow_redirects = true;
   long max_redirects = 20;
   bool verify_tls = true;
+  // A file of certificates to trust instead of the system's; empty: those.
+  std::string ca_file;
   // Absent: the environment's proxy settings, as curl reads them
   // (http_proxy, https_proxy, no_proxy...). An empty string: no proxy.
   std::optional<std::string> proxy;

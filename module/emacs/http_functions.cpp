@@ -46,6 +46,8 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   v = option(env, opts, ":max-redirects");
   if (!env.is_nil(v)) r.max_redirects = static_cast<long>(env.integer_in(v, 0, 1000));
   r.verify_tls = !env.is_nil(option(env, opts, ":verify-tls"));
+  v = option(env, opts, ":ca-file");
+  if (!env.is_nil(v)) r.ca_file = path_of(env, v);
   v = option(env, opts, ":max-size");
   if (!env.is_nil(v)) {
     r.max_size = static_cast<std::uint64_t>(env.integer_in(v, 1, std::numeric_limits<std::int64_t>::max()));
@@ -110,7 +112,8 @@ const Function functions[] = {
      "nil for no body; Content-Length and Transfer-Encoding in HEADERS are\n"
      "dropped (the body's own length is sent), and a second or empty Host\n"
      "is refused.  OPTIONS is a plist of :connect-timeout and :timeout\n"
-     "(seconds), :follow-redirects and :verify-tls (booleans), :max-redirects,\n"
+     "(seconds), :follow-redirects and :verify-tls (booleans), :ca-file (a\n"
+     "file of certificates to trust instead of the system's), :max-redirects,\n"
      ":max-size (bytes) and :proxy (a string; \"\" for none; nil for the\n"
      "environment's), :sink (nil: the body in the response; `stream': events\n"
      "\\=(headers . RESPONSE) then (chunk . BYTES), paused while more than\n"

@@ -246,6 +246,19 @@ TEST_F(HttpTest, SelfSignedCertificateIsRejectedUnlessVerificationIsOff) {
   EXPECT_GT(r.timings.appconnect, 0.0);
 }
 
+TEST_F(HttpTest, ACertificateOfAnAuthorityGivenIsTrusted) {
+  ASSERT_FALSE(tls_->ca_file().empty());
+  HttpRequest req = get(tls_origin() + "/hello");
+  req.ca_file = tls_->ca_file();
+  EXPECT_EQ(ok(run(std::move(req))).body, "hello\n");
+  // A file that cannot be read fails the handshake.
+  req = get(tls_origin() + "/hello");
+  req.ca_file = "/nonexistent/ca.pem";
+  Completion c = run(std::move(req));
+  EXPECT_EQ(c.status, Status::error);
+  EXPECT_EQ(c.error_kind, "tls") << c.payload;
+}
+
 TEST_F(HttpTest, FiftyMebibyteBody) {
   const std::size_t n = 50u << 20;
   const HttpResponse& r = ok(run(get(origin() + "/bytes?n=" + std::to_string(n))));

@@ -63,6 +63,14 @@
         (push (cons (and tls t) (cons process port)) aio-test-server--servers)
         port))))
 
+(defun aio-test-server--ca-file ()
+  "Return the certificate file of the HTTPS test server, starting it if needed."
+  (aio-test-server--port t)
+  (with-current-buffer (process-buffer (cadr (assq t aio-test-server--servers)))
+    (goto-char (point-min))
+    (and (re-search-forward "^CA \\(.*\\)\n" nil t)
+         (match-string 1))))
+
 (defun aio-test-server--url (path &optional tls)
   "Return the URL of PATH on the test server (HTTPS if TLS)."
   (format "%s://127.0.0.1:%d%s" (if tls "https" "http") (aio-test-server--port tls) path))

@@ -4,7 +4,9 @@
 Starts on a free port, prints "PORT <n>" on a line of its own, and serves
 until its standard input is closed (so it never outlives the test that
 started it) or it is killed.  With --tls it makes a throwaway self-signed
-certificate with the openssl command and speaks HTTPS.
+certificate with the openssl command, prints "CA <file>" (the
+certificate, for clients to trust) before the port, and speaks HTTPS;
+the file is deleted when it stops (unless killed).
 
 Each path is one behaviour; see ROUTES below.  Python 3 standard library
 only.
@@ -366,10 +368,8 @@ def main():
     context = None
     if "--tls" in sys.argv[1:]:
         tmp = tempfile.mkdtemp(prefix="aio-http-test-")
-        try:
-            context, _ = self_signed_context(tmp, "127.0.0.1", ["IP:127.0.0.1"])
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        context, cert = self_signed_context(tmp, "127.0.0.1", ["IP:127.0.0.1"])
+        print("CA %s" % cert, flush=True)
     server = Server(context)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print("PORT %d" % server.server_address[1], flush=True)
@@ -378,6 +378,8 @@ def main():
     except KeyboardInterrupt:
         pass
     server.stopping.set()
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
     os._exit(0)
 
 
