@@ -847,9 +847,60 @@ def server(sections):
                             rows, "rate", lower_is_better=False)]))
 
 
+def python_server(args):
+    """Start a test server of test/servers (python3 ARGS); return the process
+    and what it printed before its port: a dict of "CA" and "PORT"."""
+    proc = subprocess.Popen(["python3"] + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    said = {}
+    while "PORT" not in said:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{args[0]} did not start")
+        key, _, value = line.strip().partition(" ")
+        said[key] = value
+    return proc, said
+
+
+def tcp(sections):
+    n = (64 if QUICK else 256) * 1024 * 1024
+    servers = ROOT / "test" / "servers"
+    plain, plain_said = python_server([str(servers / "tcp_echo.py"), "serve", "--flood", str(n)])
+    tls, tls_said = python_server([str(servers / "tls_echo_server.py")])
+    try:
+        def env(said):
+            return {"AIO_BENCH_PORT": said["PORT"], "AIO_BENCH_CA": said.get("CA", ""),
+                    "AIO_BENCH_BYTES": str(n)}
+        log("tcp streams")
+        measured = measure_interleaved([
+            ("aio-tcp-connect (an Emacs network process)", emacs_cmd("aio-bench-tcp-aio"),
+             env(plain_said)),
+            ("make-network-process and a filter", emacs_cmd("aio-bench-tcp-emacs"), env(plain_said)),
+            ("aio-tcp-connect :tls t (the module, libcurl)", emacs_cmd("aio-bench-tls-aio"),
+             env(tls_said)),
+            ("open-network-stream :type tls (GnuTLS in Emacs)", emacs_cmd("aio-bench-tls-emacs"),
+             env(tls_said))])
+    finally:
+        for proc in (plain, tls):
+            proc.stdin.close()
+            proc.wait(timeout=10)
+    table_ = table(f"{n // (1024 * 1024):,} MiB received from a server on 127.0.0.1", None,
+                   [("wall (s)", ("total_s", "%.3f")), ("MB/s", ("mb_per_s", "%.0f")),
+                    ("longest 10 ms timer gap (ms)", ("max_gap_ms", "%.1f"))],
+                   list(measured.items()), "total_s")
+    sections.append(("13. TCP streams",
+                     "Each contender connects, reads the bytes the server sends (Python, "
+                     "asyncio for plain TCP, ssl in threads for TLS, its certificate trusted "
+                     "as a private authority) and closes. The aio contenders read the "
+                     "connection's input stream with aio-dostream; the others count in a "
+                     "process filter. Emacs's own TLS connection is made blocking (no "
+                     ":nowait), as verified ones must be (see README).",
+                     [table_]))
+
+
 WORKLOADS_BY_NAME = {"timers": timers, "await": await_loops, "fanout": fanout,
                      "wake": wake, "http": http, "streams": streams, "http-streams": http_streams,
-                     "memory": memory, "files": files, "server": server}
+                     "memory": memory, "files": files, "server": server, "tcp": tcp}
 
 
 def merge_results(path, sections):
@@ -914,6 +965,7 @@ def main():
     memory(sections)
     files(sections)
     server(sections)
+    tcp(sections)
     lines = ["# Benchmark results", "", f"Machine: {machine()}.", "",
              "Made by `make bench` (bench/run.py). Every Emacs contender runs as its own "
              "`emacs -Q --batch`, byte-compiled, with a Release build of the module and "

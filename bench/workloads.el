@@ -735,5 +735,89 @@ simple-httpd as it ships: its log of each request in *httpd* included."
   (httpd-start)
   (aio-bench--serve-forever))
 
+;;;; 13. TCP streams
+
+(defvar gnutls-trustfiles)
+(defvar gnutls-verify-error)
+(defvar network-security-level)
+
+(defun aio-bench--tcp-read (connection)
+  "Read AIO_BENCH_BYTES from CONNECTION, an `aio-tcp-connection'; emit."
+  (let* ((n (aio-bench--number "BYTES"))
+         (start (float-time))
+         (total 0)
+         (input (aio-tcp-input connection)))
+    (aio-wait-for (aio-with-async
+                    (aio-dostream (chunk input)
+                      (setq total (+ total (length chunk)))
+                      (when (>= total n)
+                        (aio-stream-close input))))
+                  600)
+    (aio-bench--tcp-emit start total)))
+
+(defun aio-bench--tcp-emit (start total)
+  "Emit the measures of TOTAL bytes received since START."
+  (let ((seconds (- (float-time) start)))
+    (aio-bench--probe-last)
+    (aio-bench--emit :total_s seconds :mb_per_s (/ total seconds 1e6)
+                     :max_gap_ms (aio-bench--probe-stop))))
+
+(defun aio-bench-tcp-aio ()
+  "Workload 13: the plain server's flood, with `aio-tcp-connect'."
+  (require 'aio)
+  (aio-native-init)
+  (aio-bench--probe-start)
+  (aio-bench--tcp-read (aio-wait-for (aio-tcp-connect "127.0.0.1" (aio-bench--number "PORT")) 10)))
+
+(defun aio-bench-tls-aio ()
+  "Workload 13: the TLS server's flood, with `aio-tcp-connect' :tls."
+  (require 'aio)
+  (aio-native-init)
+  (aio-bench--probe-start)
+  (let ((connection (aio-wait-for (aio-tcp-connect "localhost" (aio-bench--number "PORT")
+                                                   :tls t :ca-file (aio-bench--param "CA"))
+                                  10)))
+    ;; Its greeting, "hello\n", then the request for the flood.
+    (aio-wait-for (aio-stream-next (aio-tcp-input connection)) 10)
+    (aio-wait-for (aio-tcp-write connection (format "flood %d\n" (aio-bench--number "BYTES"))) 10)
+    (aio-bench--tcp-read connection)))
+
+(defun aio-bench--tcp-emacs (process skip)
+  "Count what PROCESS receives, until AIO_BENCH_BYTES more than SKIP.
+PROCESS is a network process whose filter is set here.  The first
+SKIP bytes are a greeting, after which the flood is asked for."
+  (let ((n (+ skip (aio-bench--number "BYTES")))
+        (total 0)
+        (start (float-time)))
+    (set-process-filter process (lambda (_ bytes) (setq total (+ total (length bytes)))))
+    (when (> skip 0)
+      (while (< total skip)
+        (accept-process-output process 1))
+      (process-send-string process (format "flood %d\n" (aio-bench--number "BYTES"))))
+    (while (< total n)
+      (accept-process-output process 1))
+    (delete-process process)
+    (aio-bench--tcp-emit start (- total skip))))
+
+(defun aio-bench-tcp-emacs ()
+  "Workload 13: the flood of the plain server, `make-network-process' and a filter."
+  (aio-bench--probe-start)
+  (aio-bench--tcp-emacs (make-network-process :name "bench" :host "127.0.0.1" :buffer nil
+                                              :service (aio-bench--number "PORT")
+                                              :coding 'binary :noquery t)
+                        0))
+
+(defun aio-bench-tls-emacs ()
+  "Workload 13: the flood of the TLS server, `open-network-stream' :type tls.
+GnuTLS in Emacs, the certificate trusted as :ca-file trusts it."
+  (require 'gnutls)
+  (aio-bench--probe-start)
+  (let ((gnutls-trustfiles (list (aio-bench--param "CA")))
+        (gnutls-verify-error t)
+        (network-security-level 'low))
+    (aio-bench--tcp-emacs (open-network-stream "bench" nil "localhost" (aio-bench--number "PORT")
+                                               :type 'tls :coding 'binary)
+                          (length "hello\n"))))
+
 (provide 'workloads)
 ;;; workloads.el ends here
