@@ -40,12 +40,10 @@
 (declare-function aio-native--tls-close "aio-native-module" (id))
 (declare-function aio-native--running-p "aio-native-module" ())
 
-(define-error 'aio-tcp-tls-error "TLS connection failed" 'aio-tcp-error)
-
 (defun aio-tcp-tls--options (verify ca-file)
   "Return the options of `aio-native--tls-connect' for VERIFY and CA-FILE.
 CA-FILE is checked as `aio-http-request' checks its :ca-file."
-  (list :verify verify
+  (list :insecure (not verify)
         :ca-file (aio-http--ca-file ca-file)
         :window aio-tcp-max-bytes))
 
@@ -80,7 +78,7 @@ OPTIONS are those of `aio-native--tls-connect'."
         ('connected (let ((connecting (aio-tcp--connecting connection)))
                       (setf (aio-tcp--connecting connection) nil)
                       (when connecting
-                        (aio-resolve connecting (aio--value-fn connection)))))
+                        (aio-tcp--hand-over connecting connection))))
         ('chunk (aio-tcp-tls--on-chunk connection (cdr payload))))
     ;; The end: closed by the peer, broken, or closed here.
     (let ((condition (if (eq status 'failed)

@@ -51,6 +51,7 @@
 (declare-function aio-tcp-tls--resume "aio-tcp-tls" (connection))
 
 (define-error 'aio-tcp-error "TCP connection failed" 'file-error)
+(define-error 'aio-tcp-tls-error "TLS connection failed" 'aio-tcp-error)
 
 (defvar aio-tcp-max-bytes (* 256 1024)
   "Bytes a connection's input stream holds before Emacs stops reading.")
@@ -163,7 +164,7 @@ A TLS connection has none: the module makes it; the value is nil."
          ((eq status 'open)
           (when connecting
             (setf (aio-tcp--connecting connection) nil)
-            (aio-resolve connecting (aio--value-fn connection))))
+            (aio-tcp--hand-over connecting connection)))
          ((memq status '(closed failed exit signal))
           (let ((condition (and (not (string-prefix-p "connection broken by remote peer" event))
                                 (not (string-prefix-p "deleted" event))
@@ -323,6 +324,32 @@ HOST is the name asked for, for errors."
           (aio-promise-release promise) (apply-partially #'aio-tcp--abandon connection))
     promise))
 
+(defun aio-tcp--hand-over (promise connection)
+  "Resolve PROMISE with CONNECTION, closed if whoever waits is gone.
+A task canceled after PROMISE resolved, but before it took CONNECTION,
+would otherwise leave CONNECTION open with nobody to close it."
+  (if (aio-promise-result promise)
+      (aio-tcp-close connection)
+    (aio--grant promise connection (apply-partially #'aio-tcp-close connection))))
+
+(defun aio-tcp--handing-over (promise)
+  "Return a promise of the connection PROMISE resolves to.
+It is handed over as `aio-tcp--hand-over' does.  Canceling it
+cancels PROMISE."
+  (let ((outer (aio-promise)))
+    (setf (aio-promise-release outer) (apply-partially #'aio-cancel promise))
+    (aio--listen promise (apply-partially #'aio-tcp--handed outer))
+    outer))
+
+(defun aio-tcp--handed (promise value-function)
+  "Settle PROMISE with what VALUE-FUNCTION gives; hand a connection over."
+  (let ((connection (condition-case nil
+                        (funcall value-function)
+                      ((error aio-cancel) nil))))
+    (if (aio-tcp-connection-p connection)
+        (aio-tcp--hand-over promise connection)
+      (aio-resolve promise value-function))))
+
 (defun aio-tcp--abandon (connection)
   "Give up CONNECTION while it is being made."
   (setf (aio-tcp--connecting connection) nil)
@@ -342,6 +369,8 @@ See `aio-tcp-connect'."
           (setq connection (aio-await (if tls
                                           (aio-tcp-tls--open (pop addresses) host port tls)
                                         (aio-tcp--open (pop addresses) host port))))
+        ;; A certificate refused is refused at every address.
+        (aio-tcp-tls-error (signal (car err) (cdr err)))
         (file-error (setq failure err))))
     (or connection (signal (car failure) (cdr failure)))))
 
@@ -361,7 +390,10 @@ an authority the system trusts, or by one in CA-FILE, a file of PEM
 certificates, when given; VERIFY-TLS nil accepts any certificate.  A
 certificate refused rejects the promise with `aio-tcp-tls-error', an
 `aio-tcp-error'.  Such a connection is read, written and closed as the
-others, except that it cannot close its output alone.
+others, except that it cannot close its output alone.  Its input ends
+when the peer closes, whether the peer ends the TLS session first or
+just closes the connection (as many servers do): a protocol that marks
+the end of its data only by closing cannot tell a cut connection.
 
 The promise is rejected with `aio-dns-error' when HOST has no address,
 and with (aio-tcp-error MESSAGE HOST PORT) when no connection could be
@@ -382,13 +414,14 @@ write with `aio-tcp-write', end with `aio-tcp-close-write' and
     (signal 'args-out-of-range (list :ca-file "only with :tls")))
   ;; Before anything starts: a refusal later would leave it behind.
   (aio-native--check-timeout timeout)
-  (let ((connecting (aio-tcp--connect host port
-                                      (and tls
-                                           (progn (require 'aio-tcp-tls)
-                                                  (aio-tcp-tls--options (and verify-tls t)
-                                                                        ca-file))))))
+  (let ((connecting (aio-tcp--handing-over
+                     (aio-tcp--connect host port
+                                       (and tls
+                                            (progn (require 'aio-tcp-tls)
+                                                   (aio-tcp-tls--options (and verify-tls t)
+                                                                         ca-file)))))))
     (if timeout
-        (aio-tcp--with-timeout connecting timeout)
+        (aio-tcp--handing-over (aio-tcp--with-timeout connecting timeout))
       connecting)))
 
 (aio-defun aio-tcp--with-timeout (promise seconds)

@@ -134,19 +134,17 @@ void TlsConnection::write(std::uint64_t write_id, std::string bytes) {
 }
 
 void TlsConnection::cancel_write(std::uint64_t write_id) {
-  for (auto it = writes_.begin(); it != writes_.end(); ++it) {
-    if (it->id != write_id || it->cancelled) continue;
+  // Marked, never erased: erasing moves the writes before it, and the
+  // one being sent must stay where it is, since the TLS library must be
+  // handed the same buffer again (libcurl does not let it move). A write
+  // not begun is dropped when its turn comes; one begun goes out in full,
+  // unannounced: the TLS library may hold records made of it.
+  for (Write& w : writes_) {
+    if (w.id != write_id || w.cancelled) continue;
     out_.push_back(Completion{write_id, Status::cancelled});
-    if (it->started) {
-      // The TLS library may hold records made of it, and must be handed
-      // the same bytes again: it goes out in full, unannounced.
-      it->cancelled = true;
-    } else {
-      writes_.erase(it);
-    }
+    w.cancelled = true;
     break;
   }
-  if (open_) watch();
 }
 
 void TlsConnection::ack(std::uint64_t bytes) {
@@ -208,6 +206,10 @@ void TlsConnection::read_some() {
 void TlsConnection::write_some() {
   while (!writes_.empty() && !ended_) {
     Write& w = writes_.front();
+    if (w.cancelled && !w.started) {
+      writes_.pop_front();
+      continue;
+    }
     if (w.sent < w.bytes.size()) {
       w.started = true;
       std::size_t n = 0;

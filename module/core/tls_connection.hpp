@@ -99,7 +99,7 @@ class TlsConnection {
     std::string bytes;
     std::size_t sent = 0;
     bool started = false;    // handed to curl_easy_send at least once
-    bool cancelled = false;  // completed already, sent all the same
+    bool cancelled = false;  // completed already: dropped, or sent in full once started
   };
 
   uv_loop_t* loop_;

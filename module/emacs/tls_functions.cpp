@@ -16,7 +16,11 @@ emacs_value tls_connect(Env& env, std::ptrdiff_t, emacs_value* args) {
   const std::uint64_t id = id_of(env, args[0]);
   TlsRequest r;
   r.host = line_of(env, args[1]);
-  if (r.host.empty()) env.signal("args-out-of-range", {args[1]});
+  // It goes into a URL: what would end the host there (a path, a user,
+  // a port) would have curl connect to, and verify, another.
+  if (r.host.empty() || r.host.find_first_of("/?#@[]\\ \t%") != std::string::npos) {
+    env.signal("args-out-of-range", {args[1]});
+  }
   r.port = static_cast<int>(env.integer_in(args[2], 1, 65535));
   if (!env.is_nil(args[3])) {
     r.address = line_of(env, args[3]);
@@ -24,7 +28,7 @@ emacs_value tls_connect(Env& env, std::ptrdiff_t, emacs_value* args) {
   }
   emacs_value opts = args[4];
   check_options(env, opts);
-  r.verify = !env.is_nil(option(env, opts, ":verify"));
+  r.verify = env.is_nil(option(env, opts, ":insecure"));
   emacs_value v = option(env, opts, ":ca-file");
   if (!env.is_nil(v)) r.ca_file = path_of(env, v);
   v = option(env, opts, ":window");
@@ -62,8 +66,8 @@ const Function functions[] = {
      "Start TLS connection ID to HOST and PORT, at ADDRESS if non-nil.\n"
      "HOST is the name the certificate must carry; ADDRESS, a numeric\n"
      "address, is where to connect (nil: HOST's, looked up by libcurl).\n"
-     "OPTIONS is a plist of :verify (non-nil: check the certificate and\n"
-     "the name), :ca-file (certificates to trust instead of the\n"
+     "OPTIONS is a plist of :insecure (non-nil: check neither the\n"
+     "certificate nor the name), :ca-file (certificates to trust instead of the\n"
      "system's) and :window (most bytes received and not acknowledged with\n"
      "`aio-native--tls-ack' before the socket is no longer read).  ID then\n"
      "sends events (connected . \"\") and (chunk . BYTES), and completes\n"

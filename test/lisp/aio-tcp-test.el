@@ -91,6 +91,22 @@ SPEC is (PORT ARGS...), ARGS more arguments of tcp_echo.py serve."
   (should-error (aio-tcp-connect "127.0.0.1" 80 :tlss t) :type 'error)
   (should-not (aio-tcp-test--our-processes)))
 
+(aio-deftest aio-tcp-a-connection-nobody-takes-is-closed ()
+  ;; Canceled between the connection's arrival and its taking: it is
+  ;; closed, not left open with nobody to close it.
+  (aio-tcp-test--with-peer (port)
+    (let* ((outer nil)
+           (advice (lambda (process _event)
+                     (when (and outer (eq (process-status process) 'open))
+                       (aio-cancel outer)))))
+      (advice-add 'aio-tcp--sentinel :after advice)
+      (unwind-protect
+          (progn
+            (setq outer (aio-tcp-connect "127.0.0.1" port))
+            (should (aio-test-canceled-p outer))
+            (should (aio-test-eventually (lambda () (null (aio-tcp-test--our-processes))))))
+        (advice-remove 'aio-tcp--sentinel advice)))))
+
 (aio-deftest aio-tcp-a-slow-reader-stops-emacs-reading ()
   (let ((size (* 1024 1024))
         (aio-tcp-max-bytes (* 64 1024)))

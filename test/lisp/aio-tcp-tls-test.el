@@ -169,12 +169,34 @@ SPEC is (PORT CA-FILE)."
                    (lambda () (zerop (plist-get (aio-native-stats) :lisp-pending))))))
       (delete-process listener))))
 
+(aio-deftest aio-tcp-tls-a-connection-nobody-takes-is-closed ()
+  ;; Canceled between the connection's arrival and its taking: it is
+  ;; closed, not left open with nobody to close it.
+  (aio-tcp-tls-test--with-server (port ca)
+    (let* ((outer nil)
+           (advice (lambda (_connection status payload)
+                     (when (and outer (eq status 'event) (eq (car payload) 'connected))
+                       (aio-cancel outer)))))
+      (advice-add 'aio-tcp-tls--on-event :after advice)
+      (unwind-protect
+          (progn
+            (setq outer (aio-tcp-connect "localhost" port :tls t :ca-file ca))
+            (should (aio-test-canceled-p outer))
+            (should (aio-tcp-tls-test--settled))
+            (should (aio-test-eventually
+                     (lambda () (zerop (plist-get (aio-native-stats) :lisp-pending))))))
+        (advice-remove 'aio-tcp-tls--on-event advice)))))
+
 (aio-deftest aio-tcp-tls-bad-arguments ()
   (should-error (aio-tcp-connect "127.0.0.1" 80 :ca-file "/x") :type 'args-out-of-range)
   (should-error (aio-tcp-connect "127.0.0.1" 80 :tls t :ca-file 5) :type 'wrong-type-argument)
   (should-error (aio-tcp-connect "127.0.0.1" 80 :tls t :ca-file "/nonexistent/ca.pem")
                 :type 'file-missing)
   (should-error (aio-tcp-tls-p 'x) :type 'wrong-type-argument)
+  ;; The module puts the host in a URL: nothing that would end it there.
+  (aio-native-init)
+  (dolist (host '("a/b" "evil@localhost" "a?b" "a#b" "[::1]" "a b" ""))
+    (should-error (aio-native--tls-connect 0 host 443 nil nil) :type 'args-out-of-range))
   (should (zerop (plist-get (aio-native-stats) :tls-pending))))
 
 (provide 'aio-tcp-tls-test)

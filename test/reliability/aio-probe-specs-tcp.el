@@ -115,7 +115,9 @@ The value is returned; a server a call made is stopped when it ends."
                      (aio-probe-specs-files-general-names aio-probe-specs-files-dns-host-values))
     ;; The module's TLS connections: hosts from the DNS pools only, so
     ;; that no name leads to a query.
-    (tls-native-host aio-probe-specs-tcp--line-p ,(lambda () "127.0.0.1")
+    (tls-native-host ,(lambda (v) (and (aio-probe-specs-tcp--line-p v)
+                                       (not (string-match-p "[][/?#@ \t%]" v))))
+                     ,(lambda () "127.0.0.1")
                      (aio-probe-specs-files-general-numbers aio-probe-specs-files-dns-host-values
                                                             aio-probe-specs-files-dns-native-host-values))
     (tls-native-address ,(lambda (v) (or (null v) (aio-probe-specs-tcp--line-p v))) ,#'ignore

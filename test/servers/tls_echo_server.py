@@ -8,12 +8,15 @@ standard input is closed (so it never outlives the test that started
 it).  The certificate file is deleted then.
 
 Each connection is greeted with "hello\\n"; what the client sends comes
-back, except three requests, each sent alone:
+back, except four requests, each sent alone (but what follows "hold"
+may come with it):
   "close\\n"     answered "bye\\n", then the TLS session and the
                  connection are closed;
   "drop\\n"      answered "bye\\n", then the connection is closed
                  without closing the TLS session first;
-  "flood <n>\\n" answered with <n> bytes "x".
+  "flood <n>\\n" answered with <n> bytes "x";
+  "hold <ms>\\n"  nothing read for <ms> milliseconds, then the echo
+                 goes on.
 Python 3 standard library only.
 """
 
@@ -24,6 +27,7 @@ import ssl
 import sys
 import tempfile
 import threading
+import time
 
 from certificates import self_signed_context
 
@@ -47,6 +51,14 @@ def serve(context, raw):
             if data == b"drop\n":
                 conn.sendall(b"bye\n")
                 break  # without the TLS close: a bare TCP close
+            if data.startswith(b"hold "):
+                # Reads nothing for that long: the client's writes back
+                # up behind the buffers of both ends (the receiving one
+                # grows only as it is read).
+                line, _, rest = data.partition(b"\n")
+                time.sleep(int(line[5:]) / 1000)
+                conn.sendall(rest)
+                continue
             if data.startswith(b"flood "):
                 conn.sendall(b"x" * int(data[6:]))
                 continue
