@@ -108,7 +108,7 @@ ERROR is the condition, WHERE a string saying where it came from.")
   "The one pending timer that will drain the ready queue, if any.")
 
 (defun aio--make-drain-timer ()
-  "Return a timer that runs `aio--drain' at once whenever activated."
+  "Return a timer to run `aio--drain' at once whenever activated."
   (let ((timer (timer-create)))
     (timer-set-function timer #'aio--drain)
     ;; Due since the epoch: first in `timer-list', run on the next turn.
