@@ -13,11 +13,11 @@ TlsConnections::~TlsConnections() {
   open_.clear();
 }
 
-void TlsConnections::fail(std::uint64_t id, const std::string& message) noexcept {
+void TlsConnections::fail(std::uint64_t id, const std::string& message, HttpErrorKind kind) noexcept {
   pending_.fetch_sub(1, std::memory_order_relaxed);
   try {
     Completion c{id, Status::error, message};
-    c.error_kind = http_error_kind_name(HttpErrorKind::other);
+    c.error_kind = http_error_kind_name(kind);
     out_.push(std::move(c));
   } catch (...) {
     // Out of memory for the queue itself: the completion is lost.
@@ -27,10 +27,7 @@ void TlsConnections::fail(std::uint64_t id, const std::string& message) noexcept
 void TlsConnections::connect(std::uint64_t id, const TlsRequest& request) {
   close(id);
   if (is_reserved_invalid_host(request.host)) {
-    Completion c{id, Status::error, "Could not resolve host: " + request.host};
-    c.error_kind = http_error_kind_name(HttpErrorKind::resolve);
-    pending_.fetch_sub(1, std::memory_order_relaxed);
-    return out_.push(std::move(c));
+    return fail(id, "Could not resolve host: " + request.host, HttpErrorKind::resolve);
   }
   CURLM* multi = driver_.multi();
   if (!multi) return fail(id, "cannot start libcurl's multi handle");

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "curl_driver.hpp"
+#include "http_types.hpp"
 #include "outbox.hpp"
 #include "tls_connection.hpp"
 
@@ -52,7 +53,8 @@ class TlsConnections {
   void deliver(TlsConnection* connection) noexcept;
   // Ends CONNECTION: no more watching, out of the multi handle, freed.
   void drop(std::unique_ptr<TlsConnection> connection) noexcept;
-  void fail(std::uint64_t id, const std::string& message) noexcept;
+  void fail(std::uint64_t id, const std::string& message,
+            HttpErrorKind kind = HttpErrorKind::other) noexcept;
   static void on_ready(void* self, TlsConnection* connection, int status, int events);
 
   uv_loop_t* loop_;

@@ -114,7 +114,6 @@ void TlsConnection::connected(CURLcode code) {
   }
   poll_ = poll.release();
   poll_->data = this;
-  open_ = true;
   event("connected");
   // The handshake may have brought the peer's first bytes along.
   read_some();
@@ -128,7 +127,7 @@ void TlsConnection::write(std::uint64_t write_id, std::string bytes) {
     return;
   }
   writes_.push_back(Write{write_id, std::move(bytes)});
-  if (!open_) return;
+  if (!poll_) return;  // not connected yet: sent once it is
   write_some();
   watch();
 }
@@ -149,7 +148,7 @@ void TlsConnection::cancel_write(std::uint64_t write_id) {
 
 void TlsConnection::ack(std::uint64_t bytes) {
   unacked_ -= std::min(bytes, unacked_);
-  if (!open_ || ended_) return;
+  if (!poll_ || ended_) return;
   // Bytes the TLS library decrypted already wait there, not on the
   // socket: read them now, not when the peer sends more.
   read_some();
@@ -179,7 +178,8 @@ void TlsConnection::finish_writes(Status status, const std::string& message) {
 
 void TlsConnection::read_some() {
   std::string chunk;
-  while (!eof_ && !ended_ && unacked_ < window_) {
+  bool peer_closed = false;
+  while (!peer_closed && !ended_ && unacked_ < window_) {
     const std::size_t had = chunk.size();
     chunk.resize(had + read_size);
     std::size_t n = 0;
@@ -190,17 +190,14 @@ void TlsConnection::read_some() {
       if (!chunk.empty()) event("chunk", std::move(chunk));
       return end(failure(rc));
     }
-    if (n == 0) {
-      eof_ = true;
-      break;
-    }
+    peer_closed = n == 0;
     unacked_ += n;
   }
   if (!chunk.empty()) event("chunk", std::move(chunk));
   // The peer closed: so does the connection, as a TCP one of Emacs's
   // would, writes not yet sent failing. Nothing stays open for want of
   // a close.
-  if (eof_) end(Completion{id_, Status::ok});
+  if (peer_closed) end(Completion{id_, Status::ok});
 }
 
 void TlsConnection::write_some() {
@@ -227,7 +224,7 @@ void TlsConnection::write_some() {
 void TlsConnection::watch() {
   if (!poll_ || ended_) return;
   int events = 0;
-  if (!eof_ && unacked_ < window_) events |= UV_READABLE;
+  if (unacked_ < window_) events |= UV_READABLE;
   if (!writes_.empty()) events |= UV_WRITABLE;
   if (events == watching_) return;
   watching_ = events;

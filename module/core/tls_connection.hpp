@@ -110,8 +110,6 @@ class TlsConnection {
   std::uint64_t window_;
   uv_poll_t* poll_ = nullptr;  // once connected; freed by its close callback
   int watching_ = 0;           // the events poll_ waits for
-  bool open_ = false;
-  bool eof_ = false;
   bool ended_ = false;
   std::uint64_t unacked_ = 0;
   std::deque<Write> writes_;
