@@ -19,7 +19,6 @@
 (declare-function aio-native--dns-lookup "aio-native-module" (id host family))
 (declare-function aio-native--dns-reverse "aio-native-module" (id address))
 (declare-function aio-native--dns-cancel "aio-native-module" (id))
-(declare-function aio-native--running-p "aio-native-module" ())
 
 (define-error 'aio-dns-error "Name lookup failed" 'aio-native-error)
 
@@ -41,10 +40,7 @@
 
 (defun aio-dns--canceller (id)
   "Return the canceller of lookup ID."
-  (lambda ()
-    (aio-native--forget id)
-    (when (aio-native--running-p)
-      (aio-native--dns-cancel id))))
+  (apply-partially #'aio-native--stop id #'aio-native--dns-cancel))
 
 (defun aio-dns--start (query description start)
   "Start a lookup of QUERY, described by DESCRIPTION; return its promise.
@@ -52,10 +48,8 @@ START is called with the operation's id."
   (let* ((aio--promise (aio-promise))
          (id (aio-native--register (aio-dns--handler aio--promise query)
                                    description aio--promise)))
-    (condition-case err
-        (funcall start id)
-      (error (aio-native--forget id)
-             (signal (car err) (cdr err))))
+    (aio-native--starting id
+      (funcall start id))
     (setf (aio-promise-release aio--promise) (aio-dns--canceller id))
     aio--promise))
 

@@ -220,12 +220,10 @@ for a new buffer or the buffer to insert into at its point."
                                         (format "read %s" path)
                                         (aio-file--reading-promise state))))
           (setf (aio-file--reading-id state) id)
-          (condition-case err
-              (aio-native--file-read id (aio-file--encode path) start end
-                                     (list :insert t :lines (not literal)
-                                           :window aio-file-read-ahead))
-            (error (aio-native--forget id)
-                   (signal (car err) (cdr err)))))
+          (aio-native--starting id
+            (aio-native--file-read id (aio-file--encode path) start end
+                                   (list :insert t :lines (not literal)
+                                         :window aio-file-read-ahead))))
       (error (when own (kill-buffer target))
              (signal (car err) (cdr err))))
     (setf (aio-promise-release (aio-file--reading-promise state))

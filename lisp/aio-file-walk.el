@@ -162,15 +162,13 @@ handler (a remote name under TRAMP...) is walked by
         (setf (aio--stream-name stream) (format "walk of %s" root)
               (aio-file--walk-stream walk) stream
               (aio-file--walk-id walk) id)
-        (condition-case err
-            (aio-native--file-walk
-             id (aio-file--encode root) (mapcar #'aio-file--encode ignore)
-             (list :follow-symlinks follow-symlinks
-                   :include-directories include-directories
-                   :utf-8 (eq (coding-system-base (or (aio-file--coding) 'utf-8)) 'utf-8)
-                   :window aio-file-walk-window))
-          (error (aio-native--forget id)
-                 (signal (car err) (cdr err))))
+        (aio-native--starting id
+          (aio-native--file-walk
+           id (aio-file--encode root) (mapcar #'aio-file--encode ignore)
+           (list :follow-symlinks follow-symlinks
+                 :include-directories include-directories
+                 :utf-8 (eq (coding-system-base (or (aio-file--coding) 'utf-8)) 'utf-8)
+                 :window aio-file-walk-window)))
         stream))))
 
 (provide 'aio-file-walk)

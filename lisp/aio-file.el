@@ -35,7 +35,6 @@
 (declare-function aio-native--file-delete "aio-native-module" (id path recursive))
 (declare-function aio-native--file-mkdir "aio-native-module" (id path parents mode))
 (declare-function aio-native--file-cancel "aio-native-module" (id))
-(declare-function aio-native--running-p "aio-native-module" ())
 
 (defgroup aio-file nil
   "Files off Emacs's main thread."
@@ -127,10 +126,7 @@ CONVERT, if non-nil, makes the result from the payload."
 
 (defun aio-file--canceller (id)
   "Return the canceller of file operation ID."
-  (lambda ()
-    (aio-native--forget id)
-    (when (aio-native--running-p)
-      (aio-native--file-cancel id))))
+  (apply-partially #'aio-native--stop id #'aio-native--file-cancel))
 
 (defun aio-file--start (description names start &optional convert)
   "Start a native file operation and return its promise.
@@ -140,10 +136,8 @@ CONVERT as for `aio-file--handler'."
   (let* ((aio--promise (aio-promise))
          (id (aio-native--register (aio-file--handler aio--promise names convert)
                                    description aio--promise)))
-    (condition-case err
-        (funcall start id)
-      (error (aio-native--forget id)
-             (signal (car err) (cdr err))))
+    (aio-native--starting id
+      (funcall start id))
     (setf (aio-promise-release aio--promise) (aio-file--canceller id))
     aio--promise))
 

@@ -31,7 +31,6 @@
 (declare-function aio-native--server-write "aio-native-module" (id req bytes))
 (declare-function aio-native--server-end "aio-native-module" (id req))
 (declare-function aio-native--server-abort "aio-native-module" (id req))
-(declare-function aio-native--running-p "aio-native-module" ())
 
 (defvar aio-http-server-window (* 256 1024)
   "Bytes of a streamed response written and not yet sent before the writer waits.")
@@ -376,10 +375,8 @@ server.  A port that cannot be had signals `file-error'.
          (id (aio-native--register (apply-partially #'aio-http-server--on-event server)
                                    (format "HTTP server on %s:%s" host port))))
     (setf (aio-http-server--id server) id)
-    (condition-case err
-        (setf (aio-http-server--port server) (aio-native--server-start id host port options))
-      (error (aio-native--forget id)
-             (signal (car err) (cdr err))))
+    (aio-native--starting id
+      (setf (aio-http-server--port server) (aio-native--server-start id host port options)))
     (when (zerop port)
       ;; For `aio-list-tasks': the port it got, not 0.
       (aio-native--describe id (format "HTTP server on %s:%s" host (aio-http-server--port server))))
@@ -391,9 +388,7 @@ Stopping a stopped server does nothing."
   (aio-http-server--check server)
   (unless (aio-http-server--stopped server)
     (aio-http-server--stopped-now server)
-    (aio-native--forget (aio-http-server--id server))
-    (when (aio-native--running-p)
-      (aio-native--server-stop (aio-http-server--id server))))
+    (aio-native--stop (aio-http-server--id server) #'aio-native--server-stop))
   nil)
 
 (provide 'aio-http-server)

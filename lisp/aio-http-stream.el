@@ -67,10 +67,8 @@ function called with four arguments; see `aio-http-request'."
                                    (format "HTTP %s %s" method url)
                                    promise)))
     (setf (aio-http--transfer-id state) id)
-    (condition-case err
-        (aio-native--http-start id url method headers body options)
-      (error (aio-native--forget id)
-             (signal (car err) (cdr err))))
+    (aio-native--starting id
+      (aio-native--http-start id url method headers body options))
     (setf (aio-promise-release promise)
           (if (eq (car-safe as) 'buffer)
               (apply-partially #'aio-http--cancel-into-buffer id (cadr as))

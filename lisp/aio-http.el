@@ -319,10 +319,7 @@ special (see tools/lint-lets.el)."
 
 (defun aio-http--canceller (id)
   "Return the canceller of transfer ID: forget it and abort it."
-  (lambda ()
-    (aio-native--forget id)
-    (when (aio-native--running-p)
-      (aio-native--http-cancel id))))
+  (apply-partially #'aio-native--stop id #'aio-native--http-cancel))
 
 (defun aio-http--start (url method headers body options &optional promise as)
   "Start a native transfer and return a promise of its response.
@@ -336,10 +333,8 @@ an `aio-http-error'.  `aio-cancel' on it aborts the transfer."
          (id (aio-native--register (aio-http--handler aio--promise url as)
                                    (format "HTTP %s %s" method url)
                                    aio--promise)))
-    (condition-case err
-        (aio-native--http-start id url method headers body options)
-      (error (aio-native--forget id)
-             (signal (car err) (cdr err))))
+    (aio-native--starting id
+      (aio-native--http-start id url method headers body options))
     (setf (aio-promise-release aio--promise) (aio-http--canceller id))
     aio--promise))
 

@@ -68,6 +68,25 @@ server on a port the system picked."
   (unless (zerop (hash-table-count aio-native--info))
     (aio-native--forget-info id)))
 
+(defmacro aio-native--starting (id &rest body)
+  "Run BODY, the start of native operation ID; if it signals, forget ID.
+An operation the module refused never completes: its handler would
+stay in `aio-native--pending' for good.  The error goes on."
+  (declare (indent 1) (debug (form body)))
+  (let ((err (make-symbol "err")))
+    `(condition-case ,err
+         (progn ,@body)
+       (error (aio-native--forget ,id)
+              (signal (car ,err) (cdr ,err))))))
+
+(defun aio-native--stop (id stop)
+  "Forget operation ID and call STOP with ID while the loop is running.
+STOP is the module function that stops it; its completion, if one
+still comes, is ignored."
+  (aio-native--forget id)
+  (when (aio-native--running-p)
+    (funcall stop id)))
+
 (defun aio-native--track (who on)
   "Record every native operation's start and description if ON, for WHO.
 WHO is a symbol; with ON nil, WHO no longer asks for it.  Operations

@@ -38,7 +38,6 @@
 (declare-function aio-native--tls-cancel-write "aio-native-module" (id write-id))
 (declare-function aio-native--tls-ack "aio-native-module" (id bytes))
 (declare-function aio-native--tls-close "aio-native-module" (id))
-(declare-function aio-native--running-p "aio-native-module" ())
 
 (defun aio-tcp-tls--options (verify ca-file)
   "Return the options of `aio-native--tls-connect' for VERIFY and CA-FILE.
@@ -57,10 +56,8 @@ OPTIONS are those of `aio-native--tls-connect'."
                                    (format "TLS %s:%s" host port) promise)))
     (setf (aio-tcp--native connection) id
           (aio-tcp--input connection) (aio-tcp--stream connection))
-    (condition-case err
-        (aio-native--tls-connect id host port address options)
-      (error (aio-native--forget id)
-             (signal (car err) (cdr err))))
+    (aio-native--starting id
+      (aio-native--tls-connect id host port address options))
     (setf (aio-promise-release promise) (apply-partially #'aio-tcp-tls--close connection))
     promise))
 
@@ -118,9 +115,7 @@ OPTIONS are those of `aio-native--tls-connect'."
 
 (defun aio-tcp-tls--cancel-write (id write-id)
   "Send nothing more of write WRITE-ID on connection ID."
-  (aio-native--forget write-id)
-  (when (aio-native--running-p)
-    (aio-native--tls-cancel-write id write-id)))
+  (aio-native--stop write-id (apply-partially #'aio-native--tls-cancel-write id)))
 
 (defun aio-tcp-tls--write (connection data)
   "Send DATA, bytes or `eof', on CONNECTION; return a promise resolved once sent."
@@ -136,7 +131,8 @@ OPTIONS are those of `aio-native--tls-connect'."
      (t
       (let ((write-id (aio-native--register
                        (apply-partially #'aio-tcp-tls--on-written connection promise))))
-        (aio-native--tls-write id write-id data)
+        (aio-native--starting write-id
+          (aio-native--tls-write id write-id data))
         (setf (aio-promise-release promise)
               (apply-partially #'aio-tcp-tls--cancel-write id write-id)))))
     promise))
@@ -147,9 +143,7 @@ OPTIONS are those of `aio-native--tls-connect'."
     (setf (aio-tcp--native connection) nil
           (aio-tcp--connecting connection) nil)
     (when id
-      (aio-native--forget id)
-      (when (aio-native--running-p)
-        (aio-native--tls-close id))))
+      (aio-native--stop id #'aio-native--tls-close)))
   (aio--stream-finish (aio-tcp--input connection) t))
 
 (provide 'aio-tcp-tls)

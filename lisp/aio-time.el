@@ -23,7 +23,6 @@
 
 (declare-function aio-native--timer-start "aio-native-module" (id seconds))
 (declare-function aio-native--timer-cancel "aio-native-module" (id))
-(declare-function aio-native--running-p "aio-native-module" ())
 
 (declare-function aio--test-clock-sleep "aio-test-clock" (clock promise seconds result))
 
@@ -55,9 +54,7 @@ sleep is on the test clock instead."
 
 (defun aio-native--cancel-sleep (id)
   "Stop the native timer of operation ID, whose promise was canceled."
-  (aio-native--forget id)
-  (when (aio-native--running-p)
-    (aio-native--timer-cancel id)))
+  (aio-native--stop id #'aio-native--timer-cancel))
 
 (defun aio-idle (seconds &optional result)
   "Return a promise that resolves with RESULT once Emacs is idle for SECONDS.
