@@ -115,8 +115,8 @@ COMMAND is not installed."
                   (with-current-buffer ,buffer
                     (goto-char (point-min))
                     (when (re-search-forward ,(nth 2 spec) nil t)
-                      (setq ,matches (cdr (mapcar (lambda (i) (match-string i))
-                                                  (number-sequence 0 ,(length (car spec)))))))))
+                      (setq ,matches (mapcar #'match-string
+                                             (number-sequence 1 ,(length (car spec))))))))
                 10)
                (unless ,matches (error "The server %S did not start" ,command))
                (let ,(cl-loop for var in (car spec) for i from 0
