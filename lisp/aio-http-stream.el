@@ -77,7 +77,7 @@ function called with four arguments; see `aio-http-request'."
 
 (defun aio-http--cancel-into-buffer (id file)
   "Abort transfer ID, whose body was to be read from FILE, and delete FILE."
-  (funcall (aio-http--canceller id))
+  (aio-http--cancel id)
   (delete-file file))
 
 (defun aio-http--on-event (state status payload)
@@ -170,7 +170,7 @@ is returned.  BODY itself then ends at once."
   "Abort the transfer of STATE: its reader closed the body stream."
   (unless (aio-http--transfer-done state)
     (setf (aio-http--transfer-done state) t)
-    (funcall (aio-http--canceller (aio-http--transfer-id state)))))
+    (aio-http--cancel (aio-http--transfer-id state))))
 
 (cl-defstruct (aio-http--progress (:type vector) (:constructor nil) (:copier nil)
                                   (:predicate nil))

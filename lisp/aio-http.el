@@ -103,6 +103,9 @@ lower-cased."
                (:constructor aio-http--make-response
                              (&key status version headers body url redirects timings
                                    &aux (-header-data headers) (-timing-data timings)))
+               ;; Positional: keyword arguments cost a list per response.
+               (:constructor aio-http--response-of
+                             (status version -header-data body url redirects -timing-data))
                (:copier nil))
   "The final response of an HTTP request.
 STATUS is the status code, an integer.  VERSION is the HTTP version,
@@ -268,8 +271,21 @@ the cap wait for a connection to free up."
 
 (defun aio-http--has-header (lines name)
   "Return non-nil if header LINES set NAME (compared without case)."
-  (let ((prefix (concat (downcase name) ":")))
-    (cl-loop for line in lines thereis (string-prefix-p prefix (downcase line)))))
+  (and lines
+       (let ((prefix (concat (downcase name) ":")))
+         (cl-loop for line in lines thereis (string-prefix-p prefix (downcase line))))))
+
+(defvar aio-http--user-agent-line nil
+  "The last (AGENT . LINE): the header line of `aio-http-user-agent' AGENT.
+Made once, not for every request.")
+
+(defun aio-http--user-agent-line ()
+  "Return the header line of `aio-http-user-agent'."
+  (let ((agent aio-http-user-agent))
+    (if (eq (car aio-http--user-agent-line) agent)
+        (cdr aio-http--user-agent-line)
+      (cdr (setq aio-http--user-agent-line
+                 (cons agent (concat "User-Agent: " agent)))))))
 
 (defun aio-http--header-lines (headers body)
   "Return HEADERS, an alist, as header lines for a request with BODY."
@@ -277,7 +293,7 @@ the cap wait for a connection to free up."
     (signal 'wrong-type-argument (list 'listp headers)))
   (let ((lines (mapcar #'aio-http--header-line headers)))
     (when (and aio-http-user-agent (not (aio-http--has-header lines "User-Agent")))
-      (setq lines (append lines (list (concat "User-Agent: " aio-http-user-agent)))))
+      (setq lines (append lines (list (aio-http--user-agent-line)))))
     ;; curl would label any body as a form; say nothing unless told.
     (when (and body (not (aio-http--has-header lines "Content-Type")))
       (setq lines (append lines (list "Content-Type:"))))
@@ -296,30 +312,40 @@ PAYLOAD is (KIND . MESSAGE) from the engine."
                    "Out of memory")))
     (list symbol message url)))
 
+(defun aio-http--complete (promise url as status payload)
+  "Settle PROMISE, of a transfer of URL, with its completion.
+STATUS and PAYLOAD are the completion's; AS is as for `aio-http--start'."
+  ;; Once cancelled, make nothing (no :as buffer).
+  (unless (aio-promise-result promise)
+    (aio-resolve
+     promise
+     (pcase status
+       ('done (if as
+                  (condition-case err
+                      (aio--value-fn (aio-http--response payload as))
+                    ;; A cancellation is no `error'.
+                    ((error aio-cancel) (aio--error-fn err)))
+                (aio--value-fn payload)))
+       ('failed (aio--error-fn (aio-http--condition payload url)))
+       ;; The loop was shut down under the transfer.
+       (_ (aio--error-fn (list 'aio-http-cancelled url)))))))
+
 (defun aio-http--handler (promise url as)
   "Return the completion handler of a transfer of URL for PROMISE.
 AS is as for `aio-http--start'.  Arguments, not `let' bindings: a
 closure keeps them even when a user's `defvar' made one of their names
-special (see tools/lint-lets.el)."
-  (lambda (status payload)
-    ;; Once cancelled, make nothing (no :as buffer).
-    (unless (aio-promise-result promise)
-      (aio-resolve
-       promise
-       (pcase status
-         ('done (if as
-                    (condition-case err
-                        (aio--value-fn (aio-http--response payload as))
-                      ;; A cancellation is no `error'.
-                      ((error aio-cancel) (aio--error-fn err)))
-                  (aio--value-fn payload)))
-         ('failed (aio--error-fn (aio-http--condition payload url)))
-         ;; The loop was shut down under the transfer.
-         (_ (aio--error-fn (list 'aio-http-cancelled url))))))))
+special (see tools/lint-lets.el).  The work is `aio-http--complete's:
+a closure copies its function's constants, so the smaller the cheaper."
+  (lambda (status payload) (aio-http--complete promise url as status payload)))
+
+(defun aio-http--cancel (id)
+  "Forget transfer ID and abort it."
+  (aio-native--stop id #'aio-native--http-cancel))
 
 (defun aio-http--canceller (id)
-  "Return the canceller of transfer ID: forget it and abort it."
-  (apply-partially #'aio-native--stop id #'aio-native--http-cancel))
+  "Return the canceller of transfer ID, for a promise's release slot.
+A (FUNCTION . ARGUMENT) pair: an eighth of a closure's garbage."
+  (cons #'aio-http--cancel id))
 
 (defun aio-http--start (url method headers body options &optional promise as)
   "Start a native transfer and return a promise of its response.
@@ -367,13 +393,10 @@ Emacs does not know it."
 (defun aio-http--response (raw as)
   "Return an `aio-http-response' made from RAW, the engine's vector.
 AS says which form the body takes."
-  (let ((response (aio-http--make-response
-                   :status (aio-http--raw-status raw)
-                   :version (aio-http--raw-version raw)
-                   :headers (aio-http--raw-headers raw)
-                   :url (aio-http--raw-url raw)
-                   :redirects (aio-http--raw-redirects raw)
-                   :timings (aio-http--raw-timings raw))))
+  (let ((response (aio-http--response-of
+                   (aio-http--raw-status raw) (aio-http--raw-version raw)
+                   (aio-http--raw-headers raw) nil (aio-http--raw-url raw)
+                   (aio-http--raw-redirects raw) (aio-http--raw-timings raw))))
     (setf (aio-http-response-body response)
           (aio-http--body (aio-http--raw-body raw) response as))
     response))
@@ -385,6 +408,18 @@ AS says which form the body takes."
         :total (nth 4 timings)))
 
 ;;; The request
+
+(defmacro aio-http--options (&rest pairs)
+  "Return the plist of PAIRS, KEYWORD FORM ..., without those whose FORM is nil.
+The FORMs run in order.  The module reads an absent option as nil: a
+request passes its few options, not a list of every one."
+  (let ((plist (make-symbol "plist"))
+        (value (make-symbol "value")))
+    `(let ((,plist nil) ,value)
+       ,@(cl-loop for (key form) on pairs by #'cddr
+                  collect `(when (setq ,value ,form)
+                             (setq ,plist (cons ,value (cons ,key ,plist)))))
+       (nreverse ,plist))))
 
 (autoload 'aio-http--start-reporting "aio-http-stream")
 
@@ -533,20 +568,21 @@ ARGS is a plist of keyword arguments:
              ;; into the buffer: never a Lisp string.
              (setq as (list 'buffer (make-temp-file "aio-http-body-"))))))
     (let ((bytes (and (stringp body) (aio-http--bytes body)))
-          (options (list :timeout (plist-get args :timeout)
-                         :idle-timeout (plist-get args :idle-timeout)
-                         :connect-timeout (plist-get args :connect-timeout)
-                         :follow-redirects (if (plist-member args :follow-redirects)
-                                               (plist-get args :follow-redirects)
-                                             t)
-                         :max-redirects max-redirects
-                         :verify-tls (if (plist-member args :verify-tls)
-                                         (plist-get args :verify-tls)
-                                       t)
-                         :ca-file (aio-http--ca-file (plist-get args :ca-file))
-                         :max-size max-size
-                         :proxy proxy
-                         :fail-on-error-status (plist-get args :fail-on-error-status))))
+          (options (aio-http--options
+                    :timeout (plist-get args :timeout)
+                    :idle-timeout (plist-get args :idle-timeout)
+                    :connect-timeout (plist-get args :connect-timeout)
+                    :follow-redirects (if (plist-member args :follow-redirects)
+                                          (plist-get args :follow-redirects)
+                                        t)
+                    :max-redirects max-redirects
+                    :verify-tls (if (plist-member args :verify-tls)
+                                    (plist-get args :verify-tls)
+                                  t)
+                    :ca-file (aio-http--ca-file (plist-get args :ca-file))
+                    :max-size max-size
+                    :proxy proxy
+                    :fail-on-error-status (plist-get args :fail-on-error-status))))
       (when reporting
         (setq options
               (append (list :sink (cond ((eq as 'stream) 'stream)

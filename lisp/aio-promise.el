@@ -53,7 +53,8 @@ RELEASE lets go of what is behind the promise when nobody wants its
 outcome any more.  While the promise is pending it is nil or a function
 of no arguments that stops the work; `aio-cancel' calls it.  For a
 native sleep it is the number of the timer instead, which costs no
-closure.  Once the promise is resolved, it is nil or the returner given
+closure, and it may be a pair (FUNCTION . ARGUMENT), called as
+\(FUNCTION ARGUMENT).  Once the promise is resolved, it is nil or the returner given
 by `aio--grant', which gives a granted resource back.
 TASK is nil, or the number of the async function whose promise this
 is: `aio-cancel' then cancels the function's body instead."
@@ -429,10 +430,12 @@ Each element is (OBJECT . REASON), OBJECT a promise or a task.")
           (aio-resolve promise (lambda () (signal 'aio-cancel reason)))
           (when canceller
             (condition-case-unless-debug err
-                (if (fixnump canceller)
-                    ;; A sleep's: the id of its native timer.
-                    (aio-native--cancel-sleep canceller)
-                  (funcall canceller))
+                (cond ((fixnump canceller)
+                       ;; A sleep's: the id of its native timer.
+                       (aio-native--cancel-sleep canceller))
+                      ;; First: an interpreted closure is a cons before Emacs 30.
+                      ((functionp canceller) (funcall canceller))
+                      (t (funcall (car canceller) (cdr canceller))))
               (error (message "aio: error while canceling: %s"
                               (error-message-string err)))
               (aio-cancel nil))))))))

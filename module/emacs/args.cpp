@@ -35,24 +35,32 @@ std::string path_of(Env& env, emacs_value v) {
   return s;
 }
 
-emacs_value option(Env& env, emacs_value plist, const char* key) {
-  return env.call("plist-get", {plist, env.intern(key)});
-}
-
 void check_list(Env& env, emacs_value v) {
   // A circular list would be walked forever.
   if (env.is_nil(env.call("proper-list-p", {v}))) env.wrong_type("proper-list-p", v);
 }
 
-void check_options(Env& env, emacs_value v) {
-  check_list(env, v);
-  // plist-get would read (1 2 3) or (:a) without a word.
-  const std::intmax_t n = env.integer_in(env.call("length", {v}), 0, INTMAX_MAX);
-  bool ok = n % 2 == 0;
-  for (std::intmax_t i = 0; ok && i < n; i += 2) {
-    ok = !env.is_nil(env.call("keywordp", {env.call("nth", {env.integer(i), v})}));
+Options::Options(Env& env, emacs_value plist) : nil_(env.nil()) {
+  check_list(env, plist);
+  // Interned once for the walk, not once per step.
+  const emacs_value car = env.intern("car"), cdr = env.intern("cdr");
+  const emacs_value keywordp = env.intern("keywordp"), symbol_name = env.intern("symbol-name");
+  for (emacs_value tail = plist; !env.is_nil(tail);) {
+    const emacs_value key = env.funcall(car, {tail});
+    tail = env.funcall(cdr, {tail});
+    // Without its value, or not a keyword: plist-get would read it
+    // without a word.
+    if (env.is_nil(tail) || env.is_nil(env.funcall(keywordp, {key}))) env.wrong_type("plistp", plist);
+    entries_.emplace_back(bytes_of(env, env.funcall(symbol_name, {key})), env.funcall(car, {tail}));
+    tail = env.funcall(cdr, {tail});
   }
-  if (!ok) env.wrong_type("plistp", v);
+}
+
+emacs_value Options::get(const char* key) const {
+  for (const auto& [name, value] : entries_) {
+    if (name == key) return value;
+  }
+  return nil_;
 }
 
 }  // namespace aio::emacs

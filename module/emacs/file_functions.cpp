@@ -33,10 +33,10 @@ emacs_value file_read(Env& env, std::ptrdiff_t, emacs_value* args) {
   spec.end = offset_of(env, args[3], -1);
   if (spec.end >= 0 && spec.end < spec.start) env.signal("args-out-of-range", {args[2], args[3]});
   emacs_value opts = args[4];
-  check_options(env, opts);
-  spec.insert_from_fd = flag(env, option(env, opts, ":insert"));
-  spec.cut_at_lines = flag(env, option(env, opts, ":lines"));
-  emacs_value v = option(env, opts, ":window");
+  const Options options(env, opts);
+  spec.insert_from_fd = flag(env, options.get(":insert"));
+  spec.cut_at_lines = flag(env, options.get(":lines"));
+  emacs_value v = options.get(":window");
   if (!env.is_nil(v)) spec.window = static_cast<std::uint64_t>(env.integer_in(v, 1, std::int64_t{1} << 40));
   running_loop(env).start_file(id, make_read_job(std::move(spec)));
   return args[0];
@@ -48,11 +48,11 @@ emacs_value file_write(Env& env, std::ptrdiff_t, emacs_value* args) {
   spec.path = path_of(env, args[1]);
   spec.data = std::make_shared<const std::string>(bytes_of(env, args[2]));
   emacs_value opts = args[3];
-  check_options(env, opts);
-  spec.append = flag(env, option(env, opts, ":append"));
-  spec.atomic = flag(env, option(env, opts, ":atomic"));
+  const Options options(env, opts);
+  spec.append = flag(env, options.get(":append"));
+  spec.atomic = flag(env, options.get(":atomic"));
   if (spec.append && spec.atomic) env.signal("args-out-of-range", {opts});
-  spec.mode = mode_of(env, option(env, opts, ":mode"));
+  spec.mode = mode_of(env, options.get(":mode"));
   running_loop(env).start_file(id, make_write_job(std::move(spec)));
   return args[0];
 }
@@ -97,13 +97,13 @@ emacs_value file_walk(Env& env, std::ptrdiff_t, emacs_value* args) {
     spec.ignore.push_back(path_of(env, env.call("car", {tail})));
   }
   emacs_value opts = args[3];
-  check_options(env, opts);
-  spec.follow_symlinks = flag(env, option(env, opts, ":follow-symlinks"));
-  spec.include_directories = flag(env, option(env, opts, ":include-directories"));
-  spec.utf8_names = flag(env, option(env, opts, ":utf-8"));
-  emacs_value v = option(env, opts, ":window");
+  const Options options(env, opts);
+  spec.follow_symlinks = flag(env, options.get(":follow-symlinks"));
+  spec.include_directories = flag(env, options.get(":include-directories"));
+  spec.utf8_names = flag(env, options.get(":utf-8"));
+  emacs_value v = options.get(":window");
   if (!env.is_nil(v)) spec.window = static_cast<std::uint64_t>(env.integer_in(v, 1, std::int64_t{1} << 32));
-  v = option(env, opts, ":batch");
+  v = options.get(":batch");
   if (!env.is_nil(v)) spec.batch = static_cast<std::size_t>(env.integer_in(v, 1, 1 << 20));
   running_loop(env).start_file(id, make_walk_job(std::move(spec)));
   return args[0];

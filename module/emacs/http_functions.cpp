@@ -37,24 +37,24 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   if (!env.is_nil(args[4])) r.body = bytes_of(env, args[4]);
 
   emacs_value opts = args[5];
-  check_options(env, opts);
-  emacs_value v = option(env, opts, ":connect-timeout");
+  const Options options(env, opts);
+  emacs_value v = options.get(":connect-timeout");
   if (!env.is_nil(v)) r.connect_timeout_ms = milliseconds(env, v);
-  v = option(env, opts, ":timeout");
+  v = options.get(":timeout");
   if (!env.is_nil(v)) r.timeout_ms = milliseconds(env, v);
-  r.follow_redirects = !env.is_nil(option(env, opts, ":follow-redirects"));
-  v = option(env, opts, ":max-redirects");
+  r.follow_redirects = !env.is_nil(options.get(":follow-redirects"));
+  v = options.get(":max-redirects");
   if (!env.is_nil(v)) r.max_redirects = static_cast<long>(env.integer_in(v, 0, 1000));
-  r.verify_tls = !env.is_nil(option(env, opts, ":verify-tls"));
-  v = option(env, opts, ":ca-file");
+  r.verify_tls = !env.is_nil(options.get(":verify-tls"));
+  v = options.get(":ca-file");
   if (!env.is_nil(v)) r.ca_file = path_of(env, v);
-  v = option(env, opts, ":max-size");
+  v = options.get(":max-size");
   if (!env.is_nil(v)) {
     r.max_size = static_cast<std::uint64_t>(env.integer_in(v, 1, std::numeric_limits<std::int64_t>::max()));
   }
-  v = option(env, opts, ":proxy");
+  v = options.get(":proxy");
   if (!env.is_nil(v)) r.proxy = line_of(env, v);
-  v = option(env, opts, ":sink");
+  v = options.get(":sink");
   if (env.eq(v, env.intern("stream"))) {
     r.sink = BodySink::stream;
   } else if (!env.is_nil(env.call("consp", {v})) && env.eq(env.call("car", {v}), env.intern("file"))) {
@@ -63,14 +63,14 @@ emacs_value http_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   } else if (!env.is_nil(v)) {
     env.signal("args-out-of-range", {v});
   }
-  r.stream_waits = !env.is_nil(option(env, opts, ":stream-waits"));
-  v = option(env, opts, ":window");
+  r.stream_waits = !env.is_nil(options.get(":stream-waits"));
+  v = options.get(":window");
   if (!env.is_nil(v)) r.stream_window = static_cast<std::uint64_t>(env.integer_in(v, 1, std::int64_t{1} << 40));
-  v = option(env, opts, ":upload-file");
+  v = options.get(":upload-file");
   if (!env.is_nil(v)) r.upload_path = line_of(env, v);
-  r.progress = !env.is_nil(option(env, opts, ":progress"));
-  r.fail_on_error_status = !env.is_nil(option(env, opts, ":fail-on-error-status"));
-  v = option(env, opts, ":idle-timeout");
+  r.progress = !env.is_nil(options.get(":progress"));
+  r.fail_on_error_status = !env.is_nil(options.get(":fail-on-error-status"));
+  v = options.get(":idle-timeout");
   if (!env.is_nil(v)) r.idle_timeout_s = static_cast<long>(std::ceil(env.number_in(v, 0.001, max_seconds)));
 
   running_loop(env).start_http(id, std::move(r));

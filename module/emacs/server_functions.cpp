@@ -18,13 +18,13 @@ namespace aio::emacs {
 
 namespace {
 
-std::uint64_t count_option(Env& env, emacs_value opts, const char* key, std::uint64_t dflt, std::intmax_t max) {
-  emacs_value v = option(env, opts, key);
+std::uint64_t count_option(Env& env, const Options& options, const char* key, std::uint64_t dflt, std::intmax_t max) {
+  emacs_value v = options.get(key);
   return env.is_nil(v) ? dflt : static_cast<std::uint64_t>(env.integer_in(v, 1, max));
 }
 
-std::uint64_t ms_option(Env& env, emacs_value opts, const char* key, std::uint64_t dflt) {
-  emacs_value v = option(env, opts, key);
+std::uint64_t ms_option(Env& env, const Options& options, const char* key, std::uint64_t dflt) {
+  emacs_value v = options.get(key);
   return env.is_nil(v) ? dflt
                        : static_cast<std::uint64_t>(std::ceil(env.number_in(v, 0.001, max_seconds) * 1000.0));
 }
@@ -34,14 +34,14 @@ emacs_value server_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   const std::string host = line_of(env, args[1]);
   const int port = static_cast<int>(env.integer_in(args[2], 0, 65535));
   emacs_value opts = args[3];
-  check_list(env, opts);
+  const Options options(env, opts);
   ServerLimits limits;
-  limits.max_header_bytes = count_option(env, opts, ":max-header-bytes", limits.max_header_bytes, 1 << 24);
+  limits.max_header_bytes = count_option(env, options, ":max-header-bytes", limits.max_header_bytes, 1 << 24);
   limits.max_body_bytes =
-      count_option(env, opts, ":max-body-bytes", limits.max_body_bytes, std::numeric_limits<std::int64_t>::max());
-  limits.request_timeout_ms = ms_option(env, opts, ":request-timeout", limits.request_timeout_ms);
-  limits.keep_alive_ms = ms_option(env, opts, ":keep-alive-timeout", limits.keep_alive_ms);
-  limits.max_connections = count_option(env, opts, ":max-connections", limits.max_connections, 100000);
+      count_option(env, options, ":max-body-bytes", limits.max_body_bytes, std::numeric_limits<std::int64_t>::max());
+  limits.request_timeout_ms = ms_option(env, options, ":request-timeout", limits.request_timeout_ms);
+  limits.keep_alive_ms = ms_option(env, options, ":keep-alive-timeout", limits.keep_alive_ms);
+  limits.max_connections = count_option(env, options, ":max-connections", limits.max_connections, 100000);
   Loop& loop = running_loop(env);
   int bound = 0, err = 0;
   const char* what = nullptr;

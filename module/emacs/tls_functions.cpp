@@ -27,11 +27,11 @@ emacs_value tls_connect(Env& env, std::ptrdiff_t, emacs_value* args) {
     if (r.address.empty()) env.signal("args-out-of-range", {args[3]});
   }
   emacs_value opts = args[4];
-  check_options(env, opts);
-  r.verify = env.is_nil(option(env, opts, ":insecure"));
-  emacs_value v = option(env, opts, ":ca-file");
+  const Options options(env, opts);
+  r.verify = env.is_nil(options.get(":insecure"));
+  emacs_value v = options.get(":ca-file");
   if (!env.is_nil(v)) r.ca_file = path_of(env, v);
-  v = option(env, opts, ":window");
+  v = options.get(":window");
   if (!env.is_nil(v)) r.window = static_cast<std::uint64_t>(env.integer_in(v, 1, std::int64_t{1} << 40));
   running_loop(env).tls_connect(id, std::move(r));
   return args[0];

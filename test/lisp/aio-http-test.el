@@ -472,5 +472,32 @@ lowered, since lowering it may leave Emacs no descriptor for a pipe."
     (should-error (aio-native--http-start 999999 "http://127.0.0.1/" "GET" nil nil options)
                   :type 'wrong-type-argument)))
 
+(aio-deftest aio-http-start-reads-option-plists-as-plist-get-does ()
+  (aio-native-init)
+  ;; Not a plist: odd length, or a key that is no keyword.
+  (dolist (options '((:timeout) (:timeout 1 :proxy) (timeout 1) ("x" 1) (1 2)))
+    (should-error (aio-native--http-start 999999 "http://127.0.0.1/" "GET" nil nil options)
+                  :type 'wrong-type-argument))
+  (should-error (aio-native--http-start 999999 "http://127.0.0.1/" "GET" nil nil 5)
+                :type 'wrong-type-argument)
+  ;; A repeated key: the first value counts, as for `plist-get' (a
+  ;; bad second value is never read).
+  (let ((id (aio-native--register #'ignore)))
+    (unwind-protect
+        (should (eql id (aio-native--http-start id (aio-test-server--url "/hello") "GET" nil nil
+                                                '(:proxy "" :max-size 10 :max-size "bad"))))
+      (aio-native--stop id #'aio-native--http-cancel)))
+  (should-error (aio-native--http-start 999999 "http://127.0.0.1/" "GET" nil nil
+                                        '(:max-size "bad" :max-size 10))
+                :type 'wrong-type-argument))
+
+(aio-deftest aio-http-user-agent-is-read-at-each-request ()
+  (dolist (agent '("first-agent/1" "second-agent/2"))
+    (let ((aio-http-user-agent agent))
+      (should (string-match-p (concat "User-Agent: " (regexp-quote agent))
+                              (aio-http-response-body (aio-test-server--get "/echo"))))))
+  (let ((aio-http-user-agent nil))
+    (should-not (string-match-p "User-Agent" (aio-http-response-body (aio-test-server--get "/echo"))))))
+
 (provide 'aio-http-test)
 ;;; aio-http-test.el ends here

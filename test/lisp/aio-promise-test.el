@@ -126,6 +126,21 @@
       (should-not (aio-cancel done))
       (should (= 1 (aio-wait-for done))))))
 
+(aio-deftest aio-cancel-calls-a-pair-canceller-with-its-argument ()
+  (let ((p (aio-promise)) (got nil))
+    (setf (aio-promise-release p) (cons (lambda (x) (push x got)) 'arg))
+    (should (aio-cancel p))
+    (should (equal got '(arg)))
+    (should (aio-test--cancellation p)))
+  ;; An interpreted closure is a cons before Emacs 30: still a function.
+  (let* ((p (aio-promise))
+         (box (list 0))
+         (canceller (eval `(let ((box ',box)) (lambda () (setcar box (1+ (car box))))) t)))
+    (should (functionp canceller))
+    (setf (aio-promise-release p) canceller)
+    (aio-cancel p)
+    (should (= (car box) 1))))
+
 (aio-deftest aio-cancel-canceller-errors-are-contained ()
   (let ((p (aio-promise)) (inhibit-message t) (debug-on-error nil))
     (setf (aio-promise-release p) (lambda () (error "Cannot stop")))
