@@ -286,7 +286,10 @@ Valid are nil (no limit) and a positive fixnum."
 
 (defun aio-native--maybe-poll ()
   "Start the polling timer if the `timer' wake method needs it."
-  (when (and (not aio-native--poll-timer) (eq (aio-native--wake-method) 'timer))
+  ;; Every operation's start comes here: the variable is looked at
+  ;; first, and validated only when it asks for polling.
+  (when (and (not aio-native--poll-timer) (eq aio-native-wake-method 'timer)
+             (eq (aio-native--wake-method) 'timer))
     (let ((interval (aio-native--poll-interval)))
       (setq aio-native--poll-timer
             (run-at-time interval interval #'aio-native--poll)))))
