@@ -41,7 +41,7 @@ void Timers::start(std::uint64_t id, std::uint64_t start_ns, std::uint64_t deadl
     active_[id] = Active{seq, start_ns, deadline_ns};  // last: until here a failure leaves only a stale entry
   } catch (const std::exception& e) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
-    out_.push(Completion(id, Status::error, e.what()));
+    out_.push(Completion(id, Status::error, e.what()), Lane::urgent);
     return;
   }
   if (armed_ns_ == 0 || deadline_ns < armed_ns_) arm();
@@ -52,7 +52,7 @@ void Timers::cancel(std::uint64_t id) {
   if (it == active_.end()) return;
   active_.erase(it);
   pending_.fetch_sub(1, std::memory_order_relaxed);
-  out_.push(Completion(id, Status::cancelled));
+  out_.push(Completion(id, Status::cancelled), Lane::urgent);
   compact_if_sparse();
 }
 
@@ -86,8 +86,9 @@ void Timers::fire_due() {
     // rest, which are due already, so they are collected next turn.
   }
   pending_.fetch_sub(static_cast<std::int64_t>(due.size()), std::memory_order_relaxed);
-  // One lock and at most one wake-up for the whole batch.
-  out_.push_all(std::move(due));
+  // One lock and at most one wake-up for the whole batch, ahead of
+  // whatever else waits for Emacs.
+  out_.push_all(std::move(due), Lane::urgent);
   armed_ns_ = 0;
   arm();
 }

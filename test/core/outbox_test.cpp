@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http_types.hpp"
 #include "outbox.hpp"
@@ -57,6 +58,40 @@ TEST(Outbox, RequeuedCompletionsComeBackFirstInOrder) {
   auto all = out.drain();
   ASSERT_EQ(all.size(), 5u);
   for (std::uint64_t i = 0; i < 5; ++i) EXPECT_EQ(all[i].id, i + 1);
+}
+
+TEST(Outbox, UrgentCompletionsGoAheadOfOthers) {
+  Waker waker;
+  Outbox out(waker);
+  for (std::uint64_t id = 1; id <= 5; ++id) out.push(body_of(id, 1000));
+  std::vector<Completion> timers;
+  timers.emplace_back(10, Status::ok);
+  timers.emplace_back(11, Status::ok);
+  out.push_all(std::move(timers), Lane::urgent);
+  // Urgent first, in order, then the others within what is left.
+  auto first = out.drain(3);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].id, 10u);
+  EXPECT_EQ(first[1].id, 11u);
+  EXPECT_EQ(first[2].id, 1u);
+  // A byte budget the next body exceeds: the urgent ones alone.
+  std::vector<Completion> more;
+  more.emplace_back(12, Status::ok);
+  out.push_all(std::move(more), Lane::urgent);
+  auto second = out.drain(0, 10);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].id, 12u);
+  // A count the urgent ones use up: none of the others.
+  std::vector<Completion> two;
+  two.emplace_back(13, Status::ok);
+  two.emplace_back(14, Status::ok);
+  out.push_all(std::move(two), Lane::urgent);
+  auto third = out.drain(2);
+  ASSERT_EQ(third.size(), 2u);
+  EXPECT_EQ(third[1].id, 14u);
+  auto rest = out.drain();
+  ASSERT_EQ(rest.size(), 4u);
+  EXPECT_EQ(rest[0].id, 2u);
 }
 
 }  // namespace

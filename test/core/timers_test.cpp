@@ -37,6 +37,23 @@ TEST(Timers, EqualDeadlinesFireInStartOrder) {
   for (std::uint64_t id = 0; id < 50; ++id) EXPECT_EQ(got[id].id, id);
 }
 
+TEST(Timers, DueTimersGoAheadOfCompletionsWaitingForEmacs) {
+  Pipe pipe;
+  Loop loop(pipe.release_write());
+  // A burst Emacs has not taken yet, as of large bodies drained a few
+  // at a time.
+  std::vector<Completion> burst;
+  for (std::uint64_t id = 100; id < 200; ++id) burst.emplace_back(id, Status::ok, std::string(1000, 'x'));
+  loop.outbox().push_all(std::move(burst));
+  loop.start_timer(1, 0);
+  for (int i = 0; i < 200 && loop.stats().timers_pending > 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(loop.stats().timers_pending, 0);
+  auto first = loop.outbox().drain(0, 2500);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first[0].id, 1u);
+  EXPECT_EQ(first.size(), 3u);  // and what the byte budget leaves room for
+}
+
 TEST(Timers, NeverFireEarly) {
   Pipe pipe;
   Loop loop(pipe.release_write());
