@@ -67,7 +67,7 @@ TEST(Outbox, UrgentCompletionsGoAheadOfOthers) {
   std::vector<Completion> timers;
   timers.emplace_back(10, Status::ok);
   timers.emplace_back(11, Status::ok);
-  out.push_all(std::move(timers), Lane::urgent);
+  out.push_all(std::move(timers), Lane::urgent);  // a batch, as timers fire
   // Urgent first, in order, then the others within what is left.
   auto first = out.drain(3);
   ASSERT_EQ(first.size(), 3u);
@@ -75,17 +75,13 @@ TEST(Outbox, UrgentCompletionsGoAheadOfOthers) {
   EXPECT_EQ(first[1].id, 11u);
   EXPECT_EQ(first[2].id, 1u);
   // A byte budget the next body exceeds: the urgent ones alone.
-  std::vector<Completion> more;
-  more.emplace_back(12, Status::ok);
-  out.push_all(std::move(more), Lane::urgent);
+  out.push(Completion{12, Status::ok}, Lane::urgent);
   auto second = out.drain(0, 10);
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].id, 12u);
   // A count the urgent ones use up: none of the others.
-  std::vector<Completion> two;
-  two.emplace_back(13, Status::ok);
-  two.emplace_back(14, Status::ok);
-  out.push_all(std::move(two), Lane::urgent);
+  out.push(Completion{13, Status::ok}, Lane::urgent);
+  out.push(Completion{14, Status::ok}, Lane::urgent);
   auto third = out.drain(2);
   ASSERT_EQ(third.size(), 2u);
   EXPECT_EQ(third[1].id, 14u);
