@@ -71,6 +71,11 @@
 
 ;;;; 1. Timers at scale
 
+(defun aio-bench--warm-loop ()
+  "Load the module and start its loop: what a session pays once."
+  (require 'aio)
+  (aio-wait-for (aio-sleep 0.001)))
+
 (defun aio-bench--timers (n make &optional deadlines)
   "Create N sleeps with MAKE (DELAY CALLBACK) and wait for all of them.
 With DEADLINES, a vector of N, MAKE makes no sleep: each deadline is
@@ -105,7 +110,7 @@ once all are created, whichever is later."
 
 (defun aio-bench-timers-aio ()
   "Workload 1 with `aio-sleep' (from whichever `aio' is on the load path)."
-  (require 'aio)
+  (aio-bench--warm-loop)
   (aio-bench--timers (aio-bench--number "N" 10000)
                      (lambda (delay callback)
                        (aio-listen (aio-sleep delay) callback))))
@@ -116,7 +121,7 @@ Each callback is made as for a sleep, and none is called: a sleep
 counts as run at its deadline, or once the loop that creates them is
 over, since no timer can run while Emacs runs that loop."
   ;; Loaded all the same: what each garbage collection marks grows with it.
-  (require 'aio)
+  (aio-bench--warm-loop)
   (let ((n (aio-bench--number "N" 10000)))
     (aio-bench--timers n #'ignore (make-vector n 0.0))))
 
@@ -476,11 +481,6 @@ unibyte string of AIO_BENCH_BODY bytes, as a response body would be."
                    (let ((response (funcall value)))
                      (kill-buffer (aio-http-response-body response))
                      (funcall done (eql 200 (aio-http-response-status response)))))))))
-
-(defun aio-bench--warm-loop ()
-  "Load the module and start its loop: what a session pays once."
-  (require 'aio)
-  (aio-wait-for (aio-sleep 0.001)))
 
 (defun aio-bench--sse (run)
   "Measure RUN, which reads the events at AIO_BENCH_URL; print the costs.
