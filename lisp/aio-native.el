@@ -286,9 +286,9 @@ Valid are nil (no limit) and a positive fixnum."
 
 (defun aio-native--maybe-poll ()
   "Start the polling timer if the `timer' wake method needs it."
-  ;; Every operation's start comes here: the variable is looked at
-  ;; first, and validated only when it asks for polling.
-  (when (and (not aio-native--poll-timer) (eq aio-native-wake-method 'timer)
+  ;; Every operation's start comes here: the usual value is taken as it
+  ;; is, any other validated (and reported if bad).
+  (when (and (not aio-native--poll-timer) (not (eq aio-native-wake-method 'channel))
              (eq (aio-native--wake-method) 'timer))
     (let ((interval (aio-native--poll-interval)))
       (setq aio-native--poll-timer

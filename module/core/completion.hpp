@@ -52,6 +52,9 @@ struct Completion {
   // Structured results of other services (files, DNS, the HTTP
   // server): a Datum made into the Lisp value of the same shape.
   std::shared_ptr<const Datum> data;
+  // Set by the Outbox: the order of pushes, and the lane pushed to.
+  std::uint64_t seq = 0;
+  bool urgent = false;
 };
 
 }  // namespace aio

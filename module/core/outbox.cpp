@@ -18,32 +18,14 @@ std::size_t payload_bytes(const Completion& c) {
   return n;
 }
 
-// Moves from the front of QUEUE to OUT: up to MAX (all when 0) and,
-// when MAX_BYTES is not 0, no more than MAX_BYTES of payload, though at
-// least one if OUT is still empty.
-void take(std::deque<Completion>* queue, std::size_t max, std::size_t max_bytes, std::vector<Completion>* out) {
-  std::size_t n = (max == 0 || queue->size() <= max) ? queue->size() : max;
-  if (max_bytes > 0) {
-    std::size_t bytes = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      bytes += payload_bytes((*queue)[i]);
-      if (bytes > max_bytes) {
-        n = (i == 0 && out->empty()) ? 1 : i;
-        break;
-      }
-    }
-  }
-  auto split = queue->begin() + static_cast<std::ptrdiff_t>(n);
-  out->insert(out->end(), std::make_move_iterator(queue->begin()), std::make_move_iterator(split));
-  queue->erase(queue->begin(), split);
-}
-
 }  // namespace
 
 void Outbox::push(Completion c, Lane lane) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    (lane == Lane::urgent ? urgent_ : items_).push_back(std::move(c));
+    c.seq = next_seq_++;
+    c.urgent = lane == Lane::urgent;
+    (c.urgent ? urgent_ : items_).push_back(std::move(c));
   }
   waker_.notify();
 }
@@ -53,7 +35,11 @@ void Outbox::push_all(std::vector<Completion> batch, Lane lane) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& queue = lane == Lane::urgent ? urgent_ : items_;
-    for (auto& c : batch) queue.push_back(std::move(c));
+    for (auto& c : batch) {
+      c.seq = next_seq_++;
+      c.urgent = lane == Lane::urgent;
+      queue.push_back(std::move(c));
+    }
   }
   waker_.notify();
 }
@@ -66,8 +52,23 @@ std::vector<Completion> Outbox::drain(std::size_t max, std::size_t max_bytes) {
   bool left_behind = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    take(&urgent_, max, max_bytes, &out);
-    if (max == 0 || out.size() < max) take(&items_, max == 0 ? 0 : max - out.size(), max_bytes, &out);
+    std::size_t bytes = 0;
+    bool normal_open = true;  // until the byte budget holds the next normal one back
+    while (max == 0 || out.size() < max) {
+      const bool urgent = !urgent_.empty();
+      const bool normal = normal_open && !items_.empty();
+      if (!urgent && !normal) break;
+      std::deque<Completion>& from =
+          (normal && (!urgent || items_.front().seq < urgent_.front().seq)) ? items_ : urgent_;
+      const std::size_t size = payload_bytes(from.front());
+      if (&from == &items_ && max_bytes > 0 && bytes + size > max_bytes && !out.empty()) {
+        normal_open = false;
+        continue;
+      }
+      bytes += size;
+      out.push_back(std::move(from.front()));
+      from.pop_front();
+    }
     left_behind = !urgent_.empty() || !items_.empty();
   }
   if (left_behind) waker_.notify();
@@ -80,7 +81,11 @@ void Outbox::requeue(std::vector<Completion> batch) {
   if (batch.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    items_.insert(items_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+    // Backwards: each goes to the front of its lane, so that both keep
+    // their order; they were the fronts when taken.
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+      (it->urgent ? urgent_ : items_).push_front(std::move(*it));
+    }
   }
   delivered_.fetch_sub(batch.size(), std::memory_order_relaxed);
   waker_.notify();

@@ -86,8 +86,7 @@ void Timers::fire_due() {
     // rest, which are due already, so they are collected next turn.
   }
   pending_.fetch_sub(static_cast<std::int64_t>(due.size()), std::memory_order_relaxed);
-  // One lock and at most one wake-up for the whole batch, ahead of
-  // whatever else waits for Emacs.
+  // One lock and at most one wake-up for the whole batch; see Lane.
   out_.push_all(std::move(due), Lane::urgent);
   armed_ns_ = 0;
   arm();

@@ -40,18 +40,40 @@ void check_list(Env& env, emacs_value v) {
   if (env.is_nil(env.call("proper-list-p", {v}))) env.wrong_type("proper-list-p", v);
 }
 
+namespace {
+
+// The name of keyword KEY, or "" when it is no valid Unicode (a raw
+// byte in it): Emacs refuses to copy such a name out, and no option is
+// called that, so it is ignored as plist-get would ignore it.
+std::string keyword_name(Env& env, emacs_value key) {
+  emacs_value name = env.call("symbol-name", {key});
+  emacs_env* raw = env.raw();
+  std::ptrdiff_t size = 0;
+  if (!raw->copy_string_contents(raw, name, nullptr, &size)) {
+    raw->non_local_exit_clear(raw);
+    return {};
+  }
+  std::string s(static_cast<std::size_t>(size), '\0');
+  raw->copy_string_contents(raw, name, s.data(), &size);
+  env.check();
+  s.resize(size > 0 ? static_cast<std::size_t>(size - 1) : 0);  // drop the NUL
+  return s;
+}
+
+}  // namespace
+
 Options::Options(Env& env, emacs_value plist) : nil_(env.nil()) {
   check_list(env, plist);
   // Interned once for the walk, not once per step.
   const emacs_value car = env.intern("car"), cdr = env.intern("cdr");
-  const emacs_value keywordp = env.intern("keywordp"), symbol_name = env.intern("symbol-name");
+  const emacs_value keywordp = env.intern("keywordp");
   for (emacs_value tail = plist; !env.is_nil(tail);) {
     const emacs_value key = env.funcall(car, {tail});
     tail = env.funcall(cdr, {tail});
     // Without its value, or not a keyword: plist-get would read it
     // without a word.
     if (env.is_nil(tail) || env.is_nil(env.funcall(keywordp, {key}))) env.wrong_type("plistp", plist);
-    entries_.emplace_back(bytes_of(env, env.funcall(symbol_name, {key})), env.funcall(car, {tail}));
+    entries_.emplace_back(keyword_name(env, key), env.funcall(car, {tail}));
     tail = env.funcall(cdr, {tail});
   }
 }

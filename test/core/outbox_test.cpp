@@ -60,7 +60,25 @@ TEST(Outbox, RequeuedCompletionsComeBackFirstInOrder) {
   for (std::uint64_t i = 0; i < 5; ++i) EXPECT_EQ(all[i].id, i + 1);
 }
 
-TEST(Outbox, UrgentCompletionsGoAheadOfOthers) {
+TEST(Outbox, CompletionsComeInPushOrderWhateverTheirLane) {
+  Waker waker;
+  Outbox out(waker);
+  out.push(Completion{1, Status::ok});
+  out.push(Completion{2, Status::ok}, Lane::urgent);
+  out.push(Completion{3, Status::ok});
+  // A count bound keeps the order too.
+  auto first = out.drain(2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].id, 1u);
+  EXPECT_EQ(first[1].id, 2u);
+  out.push(Completion{4, Status::ok}, Lane::urgent);
+  auto rest = out.drain();
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].id, 3u);
+  EXPECT_EQ(rest[1].id, 4u);
+}
+
+TEST(Outbox, UrgentCompletionsComePastWhatTheByteBudgetHoldsBack) {
   Waker waker;
   Outbox out(waker);
   for (std::uint64_t id = 1; id <= 5; ++id) out.push(body_of(id, 1000));
@@ -68,26 +86,35 @@ TEST(Outbox, UrgentCompletionsGoAheadOfOthers) {
   timers.emplace_back(10, Status::ok);
   timers.emplace_back(11, Status::ok);
   out.push_all(std::move(timers), Lane::urgent);  // a batch, as timers fire
-  // Urgent first, in order, then the others within what is left.
-  auto first = out.drain(3);
-  ASSERT_EQ(first.size(), 3u);
-  EXPECT_EQ(first[0].id, 10u);
-  EXPECT_EQ(first[1].id, 11u);
-  EXPECT_EQ(first[2].id, 1u);
-  // A byte budget the next body exceeds: the urgent ones alone.
-  out.push(Completion{12, Status::ok}, Lane::urgent);
-  auto second = out.drain(0, 10);
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(second[0].id, 12u);
-  // A count the urgent ones use up: none of the others.
-  out.push(Completion{13, Status::ok}, Lane::urgent);
-  out.push(Completion{14, Status::ok}, Lane::urgent);
-  auto third = out.drain(2);
-  ASSERT_EQ(third.size(), 2u);
-  EXPECT_EQ(third[1].id, 14u);
-  auto rest = out.drain();
-  ASSERT_EQ(rest.size(), 4u);
-  EXPECT_EQ(rest[0].id, 2u);
+  auto first = out.drain(0, 2500);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(first[0].id, 1u);
+  EXPECT_EQ(first[1].id, 2u);
+  EXPECT_EQ(first[2].id, 10u);
+  EXPECT_EQ(first[3].id, 11u);
+  auto rest = out.drain(0, 3500);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest[0].id, 3u);
+  // Urgent bytes count against the budget too.
+  out.push(body_of(12, 2000), Lane::urgent);
+  out.push(body_of(13, 1000));
+  auto urgent_first = out.drain(0, 2500);
+  ASSERT_EQ(urgent_first.size(), 1u);
+  EXPECT_EQ(urgent_first[0].id, 12u);
+  EXPECT_EQ(out.drain().size(), 1u);
+}
+
+TEST(Outbox, RequeuedUrgentCompletionsKeepTheirPlace) {
+  Waker waker;
+  Outbox out(waker);
+  out.push(Completion{1, Status::ok}, Lane::urgent);
+  out.push(Completion{2, Status::ok});
+  out.push(Completion{3, Status::ok}, Lane::urgent);
+  out.requeue(out.drain());
+  out.push(Completion{4, Status::ok}, Lane::urgent);
+  auto all = out.drain();
+  ASSERT_EQ(all.size(), 4u);
+  for (std::uint64_t i = 0; i < 4; ++i) EXPECT_EQ(all[i].id, i + 1);
 }
 
 }  // namespace

@@ -489,7 +489,13 @@ lowered, since lowering it may leave Emacs no descriptor for a pipe."
       (aio-native--stop id #'aio-native--http-cancel)))
   (should-error (aio-native--http-start 999999 "http://127.0.0.1/" "GET" nil nil
                                         '(:max-size "bad" :max-size 10))
-                :type 'wrong-type-argument))
+                :type 'wrong-type-argument)
+  ;; A keyword whose name holds a raw byte is nobody's option: ignored.
+  (let ((id (aio-native--register #'ignore)))
+    (unwind-protect
+        (should (eql id (aio-native--http-start id (aio-test-server--url "/hello") "GET" nil nil
+                                                (list (intern (string ?: #x3fff80)) 1 :proxy ""))))
+      (aio-native--stop id #'aio-native--http-cancel))))
 
 (aio-deftest aio-http-user-agent-is-read-at-each-request ()
   (dolist (agent '("first-agent/1" "second-agent/2"))

@@ -231,6 +231,30 @@
     (should-error (customize-set-variable 'aio-native-poll-interval 0) :type 'user-error)
     (should (eq aio-native-wake-method 'channel))))
 
+(aio-deftest aio-native-a-sleep-does-not-overtake-what-finished-before-it ()
+  ;; Emacs busy while a file write finishes and then a sleep comes due:
+  ;; the write, done first, is delivered first (timers come ahead only
+  ;; of what a drain's byte budget holds back).
+  (aio-native-init)
+  (let* ((file (make-temp-file "aio-order-"))
+         (start (float-time))
+         (write (aio-file-write file "x"))
+         (sleep (aio-sleep 0.05 'late))
+         (order nil))
+    (unwind-protect
+        (progn
+          (aio-listen write (lambda (_) (push 'write order)))
+          (aio-listen sleep (lambda (_) (push 'sleep order)))
+          ;; No event is read meanwhile: both wait in the outbox.
+          (while (and (> (plist-get (aio-native-stats) :files-pending) 0)
+                      (< (float-time) (+ start 5))))
+          (while (< (float-time) (+ start 0.2)))
+          (should (eq (aio-wait-for sleep 5) 'late))
+          (aio-wait-for write 5)
+          (aio-test-settle)
+          (should (equal (reverse order) '(write sleep))))
+      (delete-file file))))
+
 (aio-deftest aio-native-bad-drain-limits-keep-delivering ()
   (aio-native-init)
   (let ((warnings nil))
