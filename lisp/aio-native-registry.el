@@ -14,7 +14,10 @@
 (declare-function aio-native--running-p "aio-native-module" ())
 (declare-function aio-native--timer-times "aio-native-module" (ids))
 
-(defvar aio-native--pending (make-hash-table :test #'eql :size 4096)
+;; Grown threefold when full, not by half: a burst of 10,000 sleeps makes
+;; one table of 12,288 instead of three growing ones, 1.2 MB of garbage
+;; less (a collection or two).  Emacs never shrinks it.
+(defvar aio-native--pending (make-hash-table :test #'eql :size 4096 :rehash-size 3.0)
   "Map from operation id to what completes it: a handler.
 A handler is a function called with STATUS (a symbol of
 `aio-native--statuses') and PAYLOAD, or,
