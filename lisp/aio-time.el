@@ -21,7 +21,7 @@
 (require 'aio-native)
 (require 'aio-async)
 
-(declare-function aio-native--timer-start "aio-native-module" (id seconds))
+(declare-function aio-native--timer-stage "aio-native-module" (id seconds))
 (declare-function aio-native--timer-cancel "aio-native-module" (id))
 
 (declare-function aio--test-clock-sleep "aio-test-clock" (clock promise seconds result))
@@ -47,7 +47,8 @@ sleep is on the test clock instead."
       (let ((id (aio-native--register
                  (if result (cons promise result) promise)
                  (and aio-native--trackers (format "sleep %ss" seconds)))))
-        (aio-native--timer-start id seconds)
+        ;; Staged: a burst of sleeps wakes the loop thread once.
+        (aio-native--timer-stage id seconds)
         ;; The id itself, not a closure: see `aio--cancel-1'.
         (setf (aio-promise-release promise) id))))
     promise))

@@ -50,6 +50,9 @@ Loop::Loop(int wake_fd) {
     check_uv(rc, "uv_async_init");
   }
   async_.data = this;
+  // Cannot fail (it only fills in the handle).
+  uv_timer_init(&uv_, &handover_);
+  handover_.data = this;
   BlockAllSignals blocked;
   thread_ = std::thread([this] { run(); });
 }
@@ -62,6 +65,9 @@ bool Loop::submit(Command cmd) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return false;
   const bool was_empty = inbox_.empty();
+  // Staged timers go first: they were started before CMD (a cancel of
+  // one of them must find it started).
+  submit_staged_locked();
   inbox_.push_back(std::move(cmd));
   ++commands_;
   // A non-empty inbox has a wake-up on its way already: the loop thread
@@ -70,11 +76,24 @@ bool Loop::submit(Command cmd) {
   return true;
 }
 
+void Loop::submit_staged_locked() {
+  if (staged_.empty()) return;
+  auto batch = std::make_shared<std::vector<StagedTimer>>(std::move(staged_));
+  staged_.clear();
+  inbox_.push_back([this, batch] {
+    for (const StagedTimer& t : *batch) timers_.start(t.id, t.start_ns, t.deadline_ns);
+  });
+  ++commands_;
+}
+
 void Loop::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       stopping_ = true;
+      // Dropped with the rest of the pending work; the loop thread's
+      // close_all() sets the timer count to zero.
+      staged_.clear();
       uv_async_send(&async_);
     }
   }
@@ -101,6 +120,7 @@ void Loop::on_async(uv_async_t* async) {
     self->servers_.close_all();
     self->tls_.close_all();
     uv_close(reinterpret_cast<uv_handle_t*>(&self->async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->handover_), nullptr);
     return;
   }
   // Deadlines are measured from here, not from the last poll.
@@ -113,18 +133,83 @@ void Loop::on_async(uv_async_t* async) {
     } catch (...) {
     }
   }
+  bool staged;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    staged = !self->staged_.empty();
+  }
+  if (staged && !self->handover_armed_) {
+    // Later than now, so that the rest of the burst joins these.
+    uv_timer_start(&self->handover_, &Loop::on_handover, 1, 0);
+    self->handover_armed_ = true;
+  }
 }
 
-void Loop::start_timer(std::uint64_t id, double delay_ms) {
+void Loop::on_handover(uv_timer_t* timer) {
+  auto* self = static_cast<Loop*>(timer->data);
+  self->handover_armed_ = false;
+  std::vector<StagedTimer> batch;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    batch.swap(self->staged_);
+  }
+  for (const StagedTimer& t : batch) {
+    // A libuv callback, as in on_async: start() reports its own
+    // failures; nothing else may escape.
+    try {
+      self->timers_.start(t.id, t.start_ns, t.deadline_ns);
+    } catch (...) {
+    }
+  }
+}
+
+namespace {
+
+std::uint64_t deadline_after(std::uint64_t now, double delay_ms) {
   if (!(delay_ms >= 0) || !std::isfinite(delay_ms)) {
     throw std::invalid_argument("timer delay must be a finite number >= 0");
   }
+  return now + static_cast<std::uint64_t>(std::ceil(delay_ms * 1e6));
+}
+
+// Timers held by stage_timer before the loop thread is woken for them.
+constexpr std::size_t max_staged = 1024;
+
+}  // namespace
+
+void Loop::start_timer(std::uint64_t id, double delay_ms) {
   const auto now = uv_hrtime();
-  const auto deadline = now + static_cast<std::uint64_t>(std::ceil(delay_ms * 1e6));
+  const auto deadline = deadline_after(now, delay_ms);
   timers_.note_submitted();
   if (!submit([this, id, now, deadline] { timers_.start(id, now, deadline); })) {
     timers_.note_dropped();
   }
+}
+
+void Loop::stage_timer(std::uint64_t id, double delay_ms) {
+  const auto now = uv_hrtime();
+  const auto deadline = deadline_after(now, delay_ms);
+  bool full = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    const bool first = staged_.empty();
+    staged_.push_back(StagedTimer{id, now, deadline});  // first: it may throw
+    timers_.note_submitted();
+    full = staged_.size() >= max_staged;
+    // The first of a burst wakes the loop thread, which arms the
+    // hand-over; the others find it on its way.
+    if (first && !full) uv_async_send(&async_);
+  }
+  if (full) flush_timers();
+}
+
+void Loop::flush_timers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || staged_.empty()) return;
+  const bool was_empty = inbox_.empty();
+  submit_staged_locked();
+  if (was_empty) uv_async_send(&async_);
 }
 
 std::vector<TimerTimes> Loop::timer_times(const std::vector<std::uint64_t>& ids) {

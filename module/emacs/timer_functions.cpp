@@ -17,6 +17,13 @@ emacs_value timer_start(Env& env, std::ptrdiff_t, emacs_value* args) {
   return args[0];
 }
 
+emacs_value timer_stage(Env& env, std::ptrdiff_t, emacs_value* args) {
+  auto id = id_of(env, args[0]);
+  double seconds = env.number_in(args[1], 0.0, max_seconds);
+  running_loop(env).stage_timer(id, seconds * 1000.0);
+  return args[0];
+}
+
 emacs_value timer_cancel(Env& env, std::ptrdiff_t, emacs_value* args) {
   auto id = id_of(env, args[0]);
   running_loop(env).cancel_timer(id);
@@ -42,6 +49,12 @@ const Function functions[] = {
     {"aio-native--timer-start", 2, 2, boundary<timer_start>,
      "Start native timer ID, due after SECONDS (an integer or a float).\n"
      "Its completion carries ID.  Return ID.\n\n(fn ID SECONDS)"},
+    {"aio-native--timer-stage", 2, 2, boundary<timer_stage>,
+     "Start native timer ID, due after SECONDS, as `aio-native--timer-start'\n"
+     "does, but handed to the loop thread a millisecond after the first of a\n"
+     "burst (or with the next other native command): a burst of timers wakes\n"
+     "the loop thread once a millisecond, not once a timer.  The deadline is\n"
+     "taken now.  Return ID.\n\n(fn ID SECONDS)"},
     {"aio-native--timer-times", 1, 1, boundary<timer_times>,
      "Return (ID AGE DURATION) for each of IDS that is a pending native timer.\n"
      "AGE is the seconds since it was started, DURATION the seconds it was\n"

@@ -58,6 +58,54 @@ TEST(Timers, DueTimersComePastABurstWaitingForEmacs) {
   EXPECT_EQ(first[2].id, 1u);
 }
 
+TEST(Timers, StagedTimersAreHandedOverWithoutAnyFlush) {
+  Pipe pipe;
+  Loop loop(pipe.release_write());
+  loop.stage_timer(2, 60);
+  loop.stage_timer(1, 30);
+  EXPECT_EQ(loop.stats().timers_pending, 2);
+  auto got = collect(loop, pipe, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, 1u);
+  EXPECT_EQ(got[1].id, 2u);
+  EXPECT_EQ(loop.stats().timers_pending, 0);
+}
+
+TEST(Timers, AnyCommandHandsStagedTimersOverFirst) {
+  Pipe pipe;
+  Loop loop(pipe.release_write());
+  loop.stage_timer(1, 60000);
+  loop.cancel_timer(1);  // finds it started, so cancels it
+  auto got = collect(loop, pipe, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 1u);
+  EXPECT_EQ(got[0].status, Status::cancelled);
+  EXPECT_EQ(loop.stats().timers_pending, 0);
+}
+
+TEST(Timers, ABurstOfStagedTimersAllFire) {
+  Pipe pipe;
+  Loop loop(pipe.release_write());
+  // More than a batch, so that one hand-over comes from a full batch.
+  for (std::uint64_t id = 0; id < 3000; ++id) loop.stage_timer(id, 0);
+  auto got = collect(loop, pipe, 3000);
+  ASSERT_EQ(got.size(), 3000u);
+  std::set<std::uint64_t> ids;
+  for (auto& c : got) ids.insert(c.id);
+  EXPECT_EQ(ids.size(), 3000u);
+  EXPECT_EQ(loop.stats().timers_pending, 0);
+}
+
+TEST(Timers, StoppingDropsStagedTimers) {
+  Pipe pipe;
+  Loop loop(pipe.release_write());
+  loop.stage_timer(1, 60000);
+  loop.stop();
+  loop.stage_timer(2, 0);  // after stop: nothing, no crash
+  loop.flush_timers();
+  EXPECT_TRUE(loop.outbox().drain().empty());
+}
+
 TEST(Timers, NeverFireEarly) {
   Pipe pipe;
   Loop loop(pipe.release_write());

@@ -524,6 +524,7 @@ The lazy work of a stream, and its errors, happen as it is read."
     (aio-native--drain :args (drain-max))
     (aio-native--stats :args ())
     (aio-native--timer-start :args (native-id native-seconds) :native timer)
+    (aio-native--timer-stage :args (native-id native-seconds) :native timer)
     (aio-native--timer-cancel :args (native-id))
     (aio-native--http-start :args (native-id url native-method header-lines body native-options)
                             :native http :network t)
