@@ -30,7 +30,9 @@
   "Return a promise that resolves with RESULT after SECONDS.
 SECONDS is a non-negative number.  The timer runs on the native loop,
 so thousands of sleeps cost no more to create than a few; `aio-cancel'
-on the promise stops the timer.  Inside `aio-with-test-clock', the
+on the promise stops the timer.  Sleeps started together reach the
+loop together, a millisecond after the first: one shorter than that
+may end up to a millisecond late.  Inside `aio-with-test-clock', the
 sleep is on the test clock instead."
   (aio-native--check-seconds seconds)
   (let ((promise (aio-promise)))
