@@ -5,6 +5,7 @@
 #include <csignal>
 #include <future>
 #include <memory>
+#include <new>
 #include <pthread.h>
 #include <stdexcept>
 #include <string>
@@ -65,6 +66,9 @@ bool Loop::submit(Command cmd) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return false;
   const bool was_empty = inbox_.empty();
+  // Room first: past this, nothing throws, so a failure changes nothing
+  // (and never leaves an inbox without its wake-up).
+  inbox_.reserve(inbox_.size() + 2);
   // Staged timers go first: they were started before CMD (a cancel of
   // one of them must find it started).
   submit_staged_locked();
@@ -78,12 +82,26 @@ bool Loop::submit(Command cmd) {
 
 void Loop::submit_staged_locked() {
   if (staged_.empty()) return;
-  auto batch = std::make_shared<std::vector<StagedTimer>>(std::move(staged_));
-  staged_.clear();
-  inbox_.push_back([this, batch] {
-    for (const StagedTimer& t : *batch) timers_.start(t.id, t.start_ns, t.deadline_ns);
-  });
-  ++commands_;
+  // Everything that may throw before staged_ is touched: a failure
+  // leaves the timers staged, for the hand-over to take.
+  auto batch = std::make_shared<std::vector<StagedTimer>>();
+  Command start_all = [this, batch] { start_staged(*batch); };
+  inbox_.reserve(inbox_.size() + 1);
+  batch->swap(staged_);
+  inbox_.push_back(std::move(start_all));
+  // Not counted in commands_: like a hand-over, it is no command of
+  // Emacs's.
+}
+
+void Loop::start_staged(const std::vector<StagedTimer>& batch) {
+  for (const StagedTimer& t : batch) {
+    // Each on its own: start() reports its own failures, and one that
+    // escapes must not lose the timers after it.
+    try {
+      timers_.start(t.id, t.start_ns, t.deadline_ns);
+    } catch (...) {
+    }
+  }
 }
 
 void Loop::stop() {
@@ -153,14 +171,7 @@ void Loop::on_handover(uv_timer_t* timer) {
     std::lock_guard<std::mutex> lock(self->mu_);
     batch.swap(self->staged_);
   }
-  for (const StagedTimer& t : batch) {
-    // A libuv callback, as in on_async: start() reports its own
-    // failures; nothing else may escape.
-    try {
-      self->timers_.start(t.id, t.start_ns, t.deadline_ns);
-    } catch (...) {
-    }
-  }
+  self->start_staged(batch);
 }
 
 namespace {
@@ -201,7 +212,14 @@ void Loop::stage_timer(std::uint64_t id, double delay_ms) {
     // hand-over; the others find it on its way.
     if (first && !full) uv_async_send(&async_);
   }
-  if (full) flush_timers();
+  if (full) {
+    // Staged and counted already: if handing over fails for want of
+    // memory, the hand-over the first one armed takes them.
+    try {
+      flush_timers();
+    } catch (const std::bad_alloc&) {
+    }
+  }
 }
 
 void Loop::flush_timers() {

@@ -138,8 +138,10 @@ class Loop {
   struct StagedTimer {
     std::uint64_t id, start_ns, deadline_ns;
   };
-  // Hands staged_ over as one command; mu_ held.
+  // Hands staged_ over as one command; mu_ held. Throws only before
+  // anything changed.
   void submit_staged_locked();
+  void start_staged(const std::vector<StagedTimer>& batch);
 
   mutable std::mutex mu_;  // guards inbox_, staged_, stopping_ and every uv_async_send
   std::vector<Command> inbox_;
