@@ -156,16 +156,16 @@ void Loop::on_async(uv_async_t* async) {
     std::lock_guard<std::mutex> lock(self->mu_);
     staged = !self->staged_.empty();
   }
-  if (staged && !self->handover_armed_) {
+  // Armed unless it is already; libuv stops a one-shot timer before
+  // calling it, so one running now can be armed again.
+  if (staged && !uv_is_active(reinterpret_cast<uv_handle_t*>(&self->handover_))) {
     // Later than now, so that the rest of the burst joins these.
     uv_timer_start(&self->handover_, &Loop::on_handover, 1, 0);
-    self->handover_armed_ = true;
   }
 }
 
 void Loop::on_handover(uv_timer_t* timer) {
   auto* self = static_cast<Loop*>(timer->data);
-  self->handover_armed_ = false;
   std::vector<StagedTimer> batch;
   {
     std::lock_guard<std::mutex> lock(self->mu_);

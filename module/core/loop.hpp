@@ -124,8 +124,7 @@ class Loop {
 
   uv_loop_t uv_{};
   uv_async_t async_{};
-  uv_timer_t handover_{};        // hands staged_ over; loop thread only
-  bool handover_armed_ = false;  // loop thread only
+  uv_timer_t handover_{};  // hands staged_ over; loop thread only
   Waker waker_;
   Outbox outbox_{waker_};
   Timers timers_{&uv_, outbox_};

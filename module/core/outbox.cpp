@@ -20,12 +20,16 @@ std::size_t payload_bytes(const Completion& c) {
 
 }  // namespace
 
+void Outbox::add_locked(Completion c, Lane lane) {
+  c.seq = next_seq_++;
+  c.urgent = lane == Lane::urgent;
+  (c.urgent ? urgent_ : items_).push_back(std::move(c));
+}
+
 void Outbox::push(Completion c, Lane lane) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    c.seq = next_seq_++;
-    c.urgent = lane == Lane::urgent;
-    (c.urgent ? urgent_ : items_).push_back(std::move(c));
+    add_locked(std::move(c), lane);
   }
   waker_.notify();
 }
@@ -34,12 +38,7 @@ void Outbox::push_all(std::vector<Completion> batch, Lane lane) {
   if (batch.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& queue = lane == Lane::urgent ? urgent_ : items_;
-    for (auto& c : batch) {
-      c.seq = next_seq_++;
-      c.urgent = lane == Lane::urgent;
-      queue.push_back(std::move(c));
-    }
+    for (auto& c : batch) add_locked(std::move(c), lane);
   }
   waker_.notify();
 }

@@ -44,6 +44,9 @@ class Outbox {
   std::uint64_t drains() const { return drains_.load(std::memory_order_relaxed); }
 
  private:
+  // Stamps C with its order and lane and queues it; mu_ held.
+  void add_locked(Completion c, Lane lane);
+
   Waker& waker_;
   std::mutex mu_;
   // deques: partial drains take from the front

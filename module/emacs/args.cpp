@@ -8,16 +8,26 @@ std::uint64_t id_of(Env& env, emacs_value v) { return static_cast<std::uint64_t>
 
 bool is_string(Env& env, emacs_value v) { return !env.is_nil(env.call("stringp", {v})); }
 
+namespace {
+
+// Copies the bytes of string V into *OUT. False when Emacs refuses (a
+// string that is no valid Unicode), its error left pending.
+bool copy_bytes(emacs_env* raw, emacs_value v, std::string* out) {
+  std::ptrdiff_t size = 0;
+  if (!raw->copy_string_contents(raw, v, nullptr, &size)) return false;
+  out->assign(static_cast<std::size_t>(size), '\0');
+  if (!raw->copy_string_contents(raw, v, out->data(), &size)) return false;
+  out->resize(size > 0 ? static_cast<std::size_t>(size - 1) : 0);  // drop the NUL
+  return true;
+}
+
+}  // namespace
+
 std::string bytes_of(Env& env, emacs_value v) {
   if (!is_string(env, v)) env.wrong_type("stringp", v);
-  emacs_env* raw = env.raw();
-  std::ptrdiff_t size = 0;
-  raw->copy_string_contents(raw, v, nullptr, &size);
+  std::string s;
+  copy_bytes(env.raw(), v, &s);
   env.check();
-  std::string s(static_cast<std::size_t>(size), '\0');
-  raw->copy_string_contents(raw, v, s.data(), &size);
-  env.check();
-  s.resize(size > 0 ? static_cast<std::size_t>(size - 1) : 0);  // drop the NUL
   return s;
 }
 
@@ -46,18 +56,12 @@ namespace {
 // byte in it): Emacs refuses to copy such a name out, and no option is
 // called that, so it is ignored as plist-get would ignore it.
 std::string keyword_name(Env& env, emacs_value key) {
-  emacs_value name = env.call("symbol-name", {key});
-  emacs_env* raw = env.raw();
-  std::ptrdiff_t size = 0;
-  if (!raw->copy_string_contents(raw, name, nullptr, &size)) {
-    raw->non_local_exit_clear(raw);
+  std::string name;
+  if (!copy_bytes(env.raw(), env.call("symbol-name", {key}), &name)) {
+    env.raw()->non_local_exit_clear(env.raw());
     return {};
   }
-  std::string s(static_cast<std::size_t>(size), '\0');
-  raw->copy_string_contents(raw, name, s.data(), &size);
-  env.check();
-  s.resize(size > 0 ? static_cast<std::size_t>(size - 1) : 0);  // drop the NUL
-  return s;
+  return name;
 }
 
 }  // namespace
